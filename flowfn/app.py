@@ -1,0 +1,379 @@
+"""The registry: an App records handlers and the resources they use.
+
+Decorators record a frozen spec and return the function unchanged; each is sugar for one call
+to :meth:`App.add`. The module-level decorators (``flowfn.on_s3`` ...) register into an app
+kept in the decorated function's own module, so a plain module needs no ``App()`` of its own and
+two modules never share one by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flowfn.errors import ConfigError, FrozenAppError
+from flowfn.function import FunctionSettings, Handler, make_settings
+from flowfn.resources import Bucket, Grant, Queue, Resource
+from flowfn.triggers.base import Trigger, call_arity
+from flowfn.triggers.http import make_http_trigger
+from flowfn.triggers.s3 import make_s3_trigger
+from flowfn.triggers.schedule import make_schedule_trigger
+from flowfn.triggers.sqs import SqsTrigger, make_sqs_trigger
+
+__all__ = ["App", "AppOrigin", "F"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where a module keeps the app its module-level decorators fill.
+MODULE_APP_ATTR = "__flowfn_app__"
+
+
+@dataclass(frozen=True)
+class AppOrigin:
+    """Where an app was loaded from: the folder to package and the module to import."""
+
+    root: str
+    module: str
+    attr: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.module}:{self.attr}" if self.attr else self.module
+
+
+def _resource_config(res: Resource) -> tuple[Any, ...]:
+    if isinstance(res, Queue):
+        return (res.existing, res.max_receive_count, res.visibility_timeout_s, res.retention_s,
+                res.delay_s, res.content_based_deduplication)
+    return (res.existing,)
+
+
+class App:
+    """A flowfn application: the registry of handlers and declared resources.
+
+    ``App("shop")`` names the application (the stack and local state take that name). Register
+    handlers with the decorator methods or :meth:`add`.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self.origin: AppOrigin | None = None
+        self._handlers: dict[str, Handler] = {}
+        self._resources: dict[tuple[str, str], Resource] = {}
+        self._frozen = False
+
+    def __repr__(self) -> str:
+        return f"App({self.name!r}, {len(self._handlers)} handlers)"
+
+    # -- the registry -------------------------------------------------------------------------
+
+    @property
+    def handlers(self) -> tuple[Handler, ...]:
+        """Registered handlers, in registration order."""
+        return tuple(self._handlers.values())
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        """Declared resources (without dead-letter queues), in declaration order."""
+        return tuple(self._resources.values())
+
+    def all_resources(self) -> tuple[Resource, ...]:
+        """Declared resources followed, for each queue, by its dead-letter queue."""
+        out: list[Resource] = []
+        for res in self._resources.values():
+            out.append(res)
+            if isinstance(res, Queue) and res.dlq is not None:
+                out.append(res.dlq)
+        return tuple(out)
+
+    def buckets(self) -> tuple[Bucket, ...]:
+        return tuple(r for r in self._resources.values() if isinstance(r, Bucket))
+
+    def queues(self) -> tuple[Queue, ...]:
+        """Declared queues and their dead-letter queues."""
+        return tuple(r for r in self.all_resources() if isinstance(r, Queue))
+
+    def handler(self, name: str) -> Handler:
+        """The handler registered under ``name``; KeyError names the ones that exist."""
+        try:
+            return self._handlers[name]
+        except KeyError:
+            known = ", ".join(self._handlers) or "none"
+            raise KeyError(f"no handler named {name!r} in {self!r} (handlers: {known})") from None
+
+    def consumer_of(self, queue: Queue) -> Handler | None:
+        """The handler whose trigger consumes ``queue``, if any."""
+        for handler in self._handlers.values():
+            trigger = handler.trigger
+            if isinstance(trigger, SqsTrigger) and trigger.queue.logical_name == queue.logical_name:
+                return handler
+        return None
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> App:
+        """Refuse further registrations; synth and run-local call this once they read the app."""
+        self._frozen = True
+        return self
+
+    def declare(self, *resources: Resource) -> None:
+        """Declare resources that no handler references (they are still created)."""
+        for res in resources:
+            if not isinstance(res, Resource):
+                raise ConfigError(f"{self!r}.declare()", "resources", f"{res!r} is not a Bucket or Queue",
+                                  "pass Bucket(...) or Queue(...) objects")
+            self._add_resource(res, f"{self!r}.declare()")
+
+    def _add_resource(self, res: Resource, subject: str) -> None:
+        key = (res.kind, res.logical_name)
+        known = self._resources.get(key)
+        if known is None:
+            for other in self.all_resources():
+                if other.env_key == res.env_key and other.logical_name != res.logical_name:
+                    raise ConfigError(
+                        subject, "resources",
+                        f"{res!r} and {other!r} map to the same environment variable {res.env_key}",
+                        "rename one of them",
+                    )
+            self._resources[key] = res
+        elif known is not res and _resource_config(known) != _resource_config(res):
+            raise ConfigError(
+                subject, "resources",
+                f"two different declarations of {res.kind} {res.logical_name!r} disagree",
+                "declare it once and import that object wherever it is used",
+            )
+
+    def add(
+        self,
+        fn: Callable[..., Any],
+        trigger: Trigger,
+        settings: FunctionSettings,
+    ) -> Handler:
+        """Register ``fn`` to run on ``trigger`` with ``settings``. The decorators call this."""
+        subject = f"handler {settings.name!r}"
+        if self._frozen:
+            raise FrozenAppError(
+                f"{subject}: {self!r} was already read by synth or run-local; register every "
+                "handler at import time, before the app is used"
+            )
+        if not callable(fn):
+            raise ConfigError(subject, "fn", f"{fn!r} is not callable", "decorate a function")
+        arity = call_arity(fn, trigger, subject)
+        trigger.check(subject, settings)
+        existing = self._handlers.get(settings.name)
+        replacing = existing is not None and (existing.module, existing.qualname) == (
+            fn.__module__, fn.__qualname__
+        )
+        if existing is not None and not replacing:
+            raise ConfigError(
+                subject, "name",
+                f"{existing.module}.{existing.qualname} is already registered under that name",
+                "give one of them another name with name='...'",
+            )
+        for other in self._handlers.values():
+            if other.name == settings.name:
+                continue
+            why = trigger.conflict(other.trigger)
+            if why:
+                raise ConfigError(subject, trigger.kind, f"it and handler {other.name!r} {why}",
+                                  "change one of the two triggers, or merge the handlers")
+        for res in (*trigger.resources(), *(g.resource for g in settings.uses)):
+            self._add_resource(res, subject)
+        handler = Handler(fn=fn, trigger=trigger, settings=settings, arity=arity)
+        self._handlers[settings.name] = handler
+        return handler
+
+    def merge(self, other: App) -> None:
+        """Add every resource and handler of ``other`` (as one app spread over modules)."""
+        for res in other.resources:
+            self._add_resource(res, f"{other!r}")
+        for handler in other.handlers:
+            self.add(handler.fn, handler.trigger, handler.settings)
+
+    # -- decorators ---------------------------------------------------------------------------
+
+    def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
+                  settings: dict[str, Any]) -> F:
+        fn_name = name if name is not None else getattr(fn, "__name__", repr(fn))
+        subject = f"handler {fn_name!r}"
+        trigger = build(subject)
+        self.add(fn, trigger, make_settings(name=fn_name, **settings))
+        return fn
+
+    def on_s3(
+        self,
+        bucket: Bucket,
+        *,
+        events: Iterable[str] | str = ("created",),
+        prefix: str = "",
+        suffix: str = "",
+        batch: bool = False,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function when objects in ``bucket`` change.
+
+        ``events``: ``"created"``, ``"removed"`` or S3 names such as ``"s3:ObjectCreated:Put"``.
+        ``prefix``/``suffix``: key filters. The function takes ``(record, context)``, one S3 record
+        at a time, or the whole S3 event with ``batch=True``. Function settings as in :meth:`add`.
+        """
+        evs = (events,) if isinstance(events, str) else tuple(events)
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name, lambda subject: make_s3_trigger(bucket, evs, prefix, suffix, batch, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+    def on_sqs(
+        self,
+        queue: Queue,
+        *,
+        batch_size: int = 10,
+        batching_window_s: int = 0,
+        batch: bool = False,
+        model: type[Any] | None = None,
+        max_concurrency: int | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on messages from ``queue``.
+
+        The function takes ``(record, context)`` one message at a time (a raising record is
+        reported failed and retried alone), or the whole batch with ``batch=True``. With
+        ``model=`` each body is validated into that pydantic model first.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name,
+                lambda subject: make_sqs_trigger(queue, batch_size, batching_window_s, batch, model,
+                                                 max_concurrency, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+    def on_schedule(
+        self,
+        expression: str,
+        *,
+        timezone: str | None = None,
+        enabled: bool = True,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on an EventBridge schedule.
+
+        ``expression`` is ``cron(minutes hours day-of-month month day-of-week year)`` as EventBridge
+        reads it (1=Sunday, ``?`` in one day field) or ``rate(5 minutes)``. Times are UTC unless
+        ``timezone`` names an IANA zone. The function takes ``(event, context)``, ``(event)`` or
+        nothing.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name, lambda subject: make_schedule_trigger(expression, timezone, enabled, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+    def on_http(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Serve ``method`` requests on ``path`` of the app's HTTP API with the decorated function.
+
+        ``path`` is a route template such as ``/thumbnails/{name}`` or ``/files/{key+}``. The
+        function takes ``(request)`` or ``(request, context)`` and returns a dict, a pydantic
+        model, a string or a ``Response``.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name, lambda subject: make_http_trigger(method, path, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+
+def module_app(namespace: dict[str, Any]) -> App:
+    """The app that module-level decorators fill, kept in the module's own namespace."""
+    app = namespace.get(MODULE_APP_ATTR)
+    if not isinstance(app, App):
+        module = str(namespace.get("__name__", "app"))
+        app = App(module.rsplit(".", 1)[-1])
+        namespace[MODULE_APP_ATTR] = app
+    return app
+
+
+class _ModuleApps(App):
+    """Stands behind the module-level decorators: registers into the function's module app."""
+
+    def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
+                  settings: dict[str, Any]) -> F:
+        namespace = getattr(fn, "__globals__", None)
+        if not isinstance(namespace, dict):
+            raise ConfigError(f"handler {fn!r}", "fn", "it is not a plain Python function",
+                              "decorate a function defined with def")
+        return module_app(namespace)._register(fn, name, build, settings)
+
+
+_module_apps = _ModuleApps("module apps")
+
+#: Module-level decorators: the same as App's, registering into the decorated function's module.
+on_s3 = _module_apps.on_s3
+on_sqs = _module_apps.on_sqs
+on_schedule = _module_apps.on_schedule
+on_http = _module_apps.on_http

@@ -1,0 +1,206 @@
+"""Finding and importing a user's app: a ``.py`` file, a package folder or ``module:attribute``.
+
+Used by the CLI, by flowfn.testing and by the runtime inside Lambda, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from flowfn.app import MODULE_APP_ATTR, App, AppOrigin
+from flowfn.errors import AppLoadError
+from flowfn.resources import Resource
+
+__all__ = ["find_app", "load_app"]
+
+
+def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False) -> App:
+    """Import ``target`` and return its app.
+
+    ``target`` is a path to a ``.py`` file, a path to a package folder, or an importable
+    ``module`` / ``module:attribute``. Import errors become AppLoadError naming the file and line.
+    ``fresh=True`` re-imports every module of the app's folder (code reload).
+    """
+    root, module_name, attr = _resolve(target)
+    if root is not None:
+        if root in sys.path:
+            sys.path.remove(root)
+        sys.path.insert(0, root)
+        _evict(module_name, root, fresh)
+    module = _import(module_name, target)
+    if attr is not None:
+        app = getattr(module, attr, None)
+        if not isinstance(app, App):
+            found = type(app).__name__ if app is not None else "missing"
+            raise AppLoadError(
+                f"{target}: {module_name}.{attr} is {found}, not a flowfn App. Point at the App "
+                "object, for example 'shop.handlers:app'."
+            )
+        _collect_resources(app, [module])
+    else:
+        modules = [module, *_submodules(module, target)]
+        app = find_app(modules, target)
+    if require_handlers and not app.handlers:
+        raise AppLoadError(
+            f"{target}: the app has no handlers. Decorate a function with @on_s3, @on_sqs, "
+            "@on_schedule or @on_http in that module."
+        )
+    module_root = root if root is not None else _module_root(module)
+    app.origin = AppOrigin(root=module_root, module=module_name, attr=attr)
+    if app.name is None or app.name == module_name.rsplit(".", 1)[-1]:
+        app.name = _app_name(module_name, module_root)
+    return app
+
+
+def _evict(module_name: str, root: str, fresh: bool) -> None:
+    """Drop cached modules that would shadow the app's own: another file of the same name
+    (two examples' ``app.py``), or, with ``fresh``, every module loaded from ``root``."""
+    top = module_name.split(".")[0]
+    cached = sys.modules.get(top)
+    if cached is not None:
+        file = getattr(cached, "__file__", None) or ""
+        if not Path(file).resolve().is_relative_to(root):
+            fresh = True
+    if not fresh:
+        return
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name.startswith("flowfn"):
+            continue
+        own = name == top or name.startswith(top + ".")
+        local = bool(file) and "site-packages" not in str(file) and _under(str(file), root)
+        if own or local:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def _under(file: str, root: str) -> bool:
+    return Path(file).resolve().is_relative_to(root)
+
+
+def find_app(modules: list[ModuleType], target: str) -> App:
+    """The one App the modules define, or the merge of their module-level decorator apps."""
+    explicit = {
+        id(value): value
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, App) and name != MODULE_APP_ATTR
+    }
+    if len(explicit) > 1:
+        names = ", ".join(sorted(
+            f"{m.__name__}:{n}" for m in modules for n, v in vars(m).items()
+            if isinstance(v, App) and n != MODULE_APP_ATTR
+        ))
+        raise AppLoadError(f"{target} defines several apps ({names}); name one as module:attribute.")
+    if explicit:
+        app: App = next(iter(explicit.values()))
+    else:
+        app = App(None)
+        for module in modules:
+            implicit = vars(module).get(MODULE_APP_ATTR)
+            if isinstance(implicit, App):
+                app.merge(implicit)
+    _collect_resources(app, modules)
+    return app
+
+
+def _collect_resources(app: App, modules: list[ModuleType]) -> None:
+    for module in modules:
+        for value in list(vars(module).values()):
+            if isinstance(value, Resource) and not getattr(value, "is_dlq", False):
+                app.declare(value)
+
+
+def _resolve(target: str) -> tuple[str | None, str, str | None]:
+    path = Path(target)
+    if target.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise AppLoadError(f"{target}: no such file. Give the path to your app's .py file.")
+        path = path.resolve()
+        if (path.parent / "__init__.py").exists() and path.name != "__init__.py":
+            # A module inside a package: import it with its package name.
+            parts = [path.stem]
+            parent = path.parent
+            while (parent / "__init__.py").exists():
+                parts.insert(0, parent.name)
+                parent = parent.parent
+            return str(parent), ".".join(parts), None
+        return str(path.parent), path.stem, None
+    if path.is_dir():
+        path = path.resolve()
+        if not (path / "__init__.py").exists():
+            raise AppLoadError(
+                f"{target}: a folder but not a package (no __init__.py). Point at the .py file "
+                "that holds your handlers, or add an __init__.py."
+            )
+        return str(path.parent), path.name, None
+    if "/" in target or target.startswith("."):
+        raise AppLoadError(f"{target}: no such file or folder.")
+    module, _, attr = target.partition(":")
+    if not module.replace(".", "").replace("_", "").isalnum():
+        raise AppLoadError(f"{target}: not a file, a folder or a module name (module:attribute).")
+    return None, module, attr or None
+
+
+def _import(module_name: str, target: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise AppLoadError(
+                f"{target}: module {module_name!r} cannot be found. Run from the folder that holds "
+                "it, or give the path to its .py file."
+            ) from None
+        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+    except AppLoadError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    if user:
+        last = user[-1]
+        return f"{type(exc).__name__}: {exc} ({last.filename}, line {last.lineno})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
+    path = getattr(module, "__path__", None)
+    if path is None:
+        return []
+    found = []
+    for info in sorted(pkgutil.walk_packages(path, module.__name__ + "."), key=lambda i: i.name):
+        leaf = info.name.rsplit(".", 1)[-1]
+        if leaf.startswith("test") or leaf.startswith("_"):
+            continue
+        found.append(_import(info.name, target))
+    return found
+
+
+def _module_root(module: ModuleType) -> str:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return str(Path.cwd())
+    path = Path(file).resolve().parent
+    for _ in range(module.__name__.count(".") + (1 if hasattr(module, "__path__") else 0)):
+        path = path.parent
+    return str(path)
+
+
+def _app_name(module_name: str, root: str) -> str:
+    leaf = module_name.rsplit(".", 1)[-1]
+    if leaf in ("app", "main", "handlers", "__init__"):
+        leaf = Path(root).name if module_name.count(".") == 0 else module_name.split(".")[0]
+    return leaf

@@ -1,0 +1,332 @@
+"""Declared resources: buckets and queues, the grants handlers take on them, and their names.
+
+A declared resource has a *logical* name (``Bucket("uploads")``) that is stable in code, and a
+*physical* name that exists only once the resource does: a deployed bucket gets a derived, globally
+unique name, and a queue's URL is known only after it is created. Handlers never hard-code
+physical names; they read them through the declared object (``uploads.name``, ``jobs.url``), which
+looks them up in the function's environment. synth and run-local set those variables, and only
+for the resources a function is triggered by or was granted.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from flowfn.errors import ConfigError, NotBoundError
+
+__all__ = ["Access", "Bucket", "Grant", "Queue", "Resource"]
+
+
+class Access(enum.StrEnum):
+    """What a grant lets a function do to a resource."""
+
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+    LIST = "list"
+    SEND = "send"
+    CONSUME = "consume"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One permission a handler declares in ``uses=``: an access on a resource.
+
+    ``prefix`` scopes bucket grants to keys that start with it ("" is the whole bucket).
+    """
+
+    resource: Resource
+    access: Access
+    prefix: str = ""
+
+    def describe(self) -> str:
+        scope = f" {self.prefix}*" if self.prefix else ""
+        return f"{self.access.value} {self.resource.kind} {self.resource.logical_name}{scope}"
+
+
+def _env_suffix(logical_name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", logical_name.upper())
+
+
+class Resource:
+    """Base class of declared resources. Compared by kind and logical name."""
+
+    kind: ClassVar[str] = "resource"
+    logical_name: str
+    existing: str | None
+
+    @property
+    def env_key(self) -> str:
+        """The environment variable that carries this resource's physical name in a function."""
+        raise NotImplementedError
+
+    @property
+    def managed(self) -> bool:
+        """True when flowfn creates the resource; False for an existing one it only wires to."""
+        return self.existing is None
+
+    def _bound(self, key: str, what: str) -> str:
+        value = os.environ.get(key)
+        if value:
+            return value
+        raise NotBoundError(
+            f"{self!r} has no {what} bound here. flowfn binds it in the environment ({key}) of a "
+            f"function that is triggered by it or granted it in uses=[...], when the function runs "
+            f"in AWS, under `flowfn run-local` or under flowfn.testing. Outside such a function "
+            f"(at import time, in `flowfn list`, in a plain unit test) no {what} exists yet: "
+            f"run the code through flowfn.testing, or set {key} yourself in the test."
+        )
+
+    def _identity(self) -> tuple[str, str]:
+        return (self.kind, self.logical_name)
+
+
+# Prefixes and suffixes AWS reserves in bucket names.
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_BUCKET_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<name>[^/]+)$")
+
+
+def check_bucket_name(name: str, subject: str, argument: str) -> None:
+    """Apply S3's bucket naming rules, raising ConfigError that names subject and argument."""
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(
+            subject,
+            argument,
+            f"{name!r} {problem}",
+            "use 3-63 characters of lowercase letters, digits, '-' and '.', starting and ending "
+            "with a letter or digit, for example 'photo-uploads'",
+        )
+
+    if not 3 <= len(name) <= 63:
+        raise bad(f"is {len(name)} characters long; S3 bucket names are 3-63")
+    if not re.fullmatch(r"[a-z0-9.-]+", name):
+        raise bad("has characters S3 does not allow (only lowercase letters, digits, '-', '.')")
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        raise bad("must start and end with a lowercase letter or digit")
+    if ".." in name or ".-" in name or "-." in name:
+        raise bad("has adjacent periods or a period next to a hyphen")
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        raise bad("is formatted as an IP address")
+    for prefix in _RESERVED_BUCKET_PREFIXES:
+        if name.startswith(prefix):
+            raise bad(f"starts with {prefix!r}, which S3 reserves")
+    for suffix in _RESERVED_BUCKET_SUFFIXES:
+        if name.endswith(suffix):
+            raise bad(f"ends with {suffix!r}, which S3 reserves")
+
+
+def _check_prefix(owner: Resource, method: str, prefix: str) -> str:
+    if "*" in prefix or "?" in prefix:
+        raise ConfigError(
+            f"{owner!r}.{method}()",
+            "prefix",
+            f"{prefix!r} contains a wildcard",
+            "give a plain key prefix such as 'reports/'; flowfn adds the wildcard itself",
+        )
+    if prefix.startswith("/"):
+        raise ConfigError(
+            f"{owner!r}.{method}()",
+            "prefix",
+            f"{prefix!r} starts with '/', but S3 keys do not",
+            f"write it as {prefix.lstrip('/')!r}",
+        )
+    return prefix
+
+
+class Bucket(Resource):
+    """An S3 bucket the application uses.
+
+    ``Bucket("uploads")`` declares a bucket that flowfn creates (encrypted, public access
+    blocked) under a derived, globally unique name. ``Bucket("logs", existing="my-company-logs")``
+    (a bucket name or ``arn:aws:s3:::...`` ARN) refers to a bucket that already exists: flowfn wires
+    triggers and grants to it but never creates or deletes it.
+    """
+
+    kind: ClassVar[str] = "bucket"
+
+    def __init__(self, name: str, *, existing: str | None = None) -> None:
+        subject = f"Bucket({name!r})"
+        check_bucket_name(name, subject, "name")
+        self.logical_name = name
+        self.existing = None
+        if existing is not None:
+            match = _BUCKET_ARN.match(existing)
+            physical = match.group("name") if match else existing
+            check_bucket_name(physical, subject, "existing")
+            self.existing = physical
+
+    def __repr__(self) -> str:
+        if self.existing:
+            return f"Bucket({self.logical_name!r}, existing={self.existing!r})"
+        return f"Bucket({self.logical_name!r})"
+
+    @property
+    def env_key(self) -> str:
+        return f"FLOWFN_BUCKET_{_env_suffix(self.logical_name)}"
+
+    @property
+    def name(self) -> str:
+        """The bucket's physical name, read from the running function's environment."""
+        if self.existing and not os.environ.get(self.env_key):
+            return self.existing
+        return self._bound(self.env_key, "bucket name")
+
+    def read(self, prefix: str = "") -> Grant:
+        """Grant reading objects (``s3:GetObject``), optionally only under ``prefix``."""
+        return Grant(self, Access.READ, _check_prefix(self, "read", prefix))
+
+    def write(self, prefix: str = "") -> Grant:
+        """Grant writing objects (``s3:PutObject``), optionally only under ``prefix``."""
+        return Grant(self, Access.WRITE, _check_prefix(self, "write", prefix))
+
+    def delete(self, prefix: str = "") -> Grant:
+        """Grant deleting objects (``s3:DeleteObject``), optionally only under ``prefix``."""
+        return Grant(self, Access.DELETE, _check_prefix(self, "delete", prefix))
+
+    def list(self, prefix: str = "") -> Grant:
+        """Grant listing keys (``s3:ListBucket``), optionally only under ``prefix``."""
+        return Grant(self, Access.LIST, _check_prefix(self, "list", prefix))
+
+
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>.+)$")
+_QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>\d{12})/(?P<name>[^/]+)$")
+
+#: SQS limits, in seconds.
+MAX_VISIBILITY_TIMEOUT_S = 43_200
+MIN_RETENTION_S, MAX_RETENTION_S = 60, 1_209_600
+MAX_DELAY_S = 900
+
+
+def _check_int(subject: str, argument: str, value: int, low: int, high: int, unit: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(subject, argument, f"{value!r} is not a whole number", "pass an int")
+    if not low <= value <= high:
+        raise ConfigError(
+            subject,
+            argument,
+            f"{value} {unit} is outside what AWS accepts ({low}-{high})",
+            f"choose a value between {low} and {high}",
+        )
+    return value
+
+
+class Queue(Resource):
+    """An SQS queue the application uses.
+
+    ``Queue("jobs")`` declares a queue that flowfn creates with server-side encryption and a
+    dead-letter queue (``jobs-dlq``): a message that fails ``max_receive_count`` times moves
+    there instead of being lost. ``max_receive_count=None`` declares a queue without a DLQ.
+    A name ending in ``.fifo`` declares a FIFO queue (its DLQ is FIFO too).
+    ``visibility_timeout_s`` defaults to six times the consuming function's timeout, as AWS advises.
+    ``Queue("events", existing="arn:aws:sqs:...")`` (an ARN, URL or name) refers to an existing queue.
+    """
+
+    kind: ClassVar[str] = "queue"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_receive_count: int | None = 3,
+        visibility_timeout_s: int | None = None,
+        retention_s: int = 345_600,
+        delay_s: int = 0,
+        content_based_deduplication: bool = False,
+        existing: str | None = None,
+        _is_dlq: bool = False,
+    ) -> None:
+        subject = f"Queue({name!r})"
+        self.existing = None
+        if existing is not None:
+            match = _QUEUE_ARN.match(existing) or _QUEUE_URL.match(existing)
+            physical = match.group("name") if match else existing
+            self.existing = existing
+            self._existing_name = physical
+        base = name.removesuffix(".fifo")
+        self.fifo = name.endswith(".fifo")
+        if not (_QUEUE_NAME.fullmatch(base) and len(name) <= 80):
+            raise ConfigError(
+                subject,
+                "name",
+                f"{name!r} is not a valid SQS queue name",
+                "use 1-80 characters of letters, digits, '-' and '_' (a FIFO queue's name ends "
+                "in '.fifo', which counts toward the 80)",
+            )
+        self.logical_name = name
+        if self.existing is None and max_receive_count is not None:
+            _check_int(subject, "max_receive_count", max_receive_count, 1, 1000, "receives")
+            if len(base) + len("-dlq") + (5 if self.fifo else 0) > 80:
+                raise ConfigError(
+                    subject,
+                    "name",
+                    f"the dead-letter queue's name {base + '-dlq'!r} would pass SQS's 80 characters",
+                    "shorten the queue's name",
+                )
+        if visibility_timeout_s is not None:
+            _check_int(
+                subject, "visibility_timeout_s", visibility_timeout_s, 0,
+                MAX_VISIBILITY_TIMEOUT_S, "seconds",
+            )
+        _check_int(subject, "retention_s", retention_s, MIN_RETENTION_S, MAX_RETENTION_S, "seconds")
+        _check_int(subject, "delay_s", delay_s, 0, MAX_DELAY_S, "seconds")
+        if content_based_deduplication and not self.fifo:
+            raise ConfigError(
+                subject,
+                "content_based_deduplication",
+                "content-based deduplication exists only for FIFO queues",
+                f"name the queue {name + '.fifo'!r}, or drop content_based_deduplication",
+            )
+        self.max_receive_count = None if self.existing else max_receive_count
+        self.visibility_timeout_s = visibility_timeout_s
+        self.retention_s = retention_s
+        self.delay_s = delay_s
+        self.content_based_deduplication = content_based_deduplication
+        self.is_dlq = _is_dlq
+        self.dlq: Queue | None = None
+        if self.max_receive_count is not None:
+            dlq_name = base + "-dlq" + (".fifo" if self.fifo else "")
+            self.dlq = Queue(dlq_name, max_receive_count=None, retention_s=MAX_RETENTION_S, _is_dlq=True)
+
+    def __repr__(self) -> str:
+        if self.existing:
+            return f"Queue({self.logical_name!r}, existing={self.existing!r})"
+        return f"Queue({self.logical_name!r})"
+
+    @property
+    def existing_name(self) -> str | None:
+        """The physical name of an existing queue, parsed from its ARN or URL."""
+        return self._existing_name if self.existing else None
+
+    @property
+    def env_key(self) -> str:
+        return f"FLOWFN_QUEUE_{_env_suffix(self.logical_name)}_URL"
+
+    @property
+    def url(self) -> str:
+        """The queue's URL, read from the running function's environment."""
+        return self._bound(self.env_key, "queue URL")
+
+    @property
+    def name(self) -> str:
+        """The queue's physical name (the last part of its URL)."""
+        return self.url.rsplit("/", 1)[-1]
+
+    def send(self) -> Grant:
+        """Grant sending messages to this queue (``sqs:SendMessage``)."""
+        return Grant(self, Access.SEND)
+
+    def consume(self) -> Grant:
+        """Grant receiving and deleting this queue's messages (polling it yourself)."""
+        return Grant(self, Access.CONSUME)

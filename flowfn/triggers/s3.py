@@ -1,0 +1,151 @@
+"""S3 object notifications: the trigger spec and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flowfn.errors import ConfigError
+from flowfn.resources import Access, Bucket, Resource
+from flowfn.triggers.base import Trigger
+
+#: Every event type S3 can send to Lambda.
+S3_EVENT_TYPES = frozenset({
+    "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+    "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed",
+    "s3:ObjectRestore:Delete",
+    "s3:ReducedRedundancyLostObject",
+    "s3:Replication:*", "s3:Replication:OperationFailedReplication",
+    "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold",
+    "s3:Replication:OperationNotTracked",
+    "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
+    "s3:LifecycleTransition", "s3:IntelligentTiering",
+    "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete",
+    "s3:ObjectAcl:Put",
+})
+
+#: Short names accepted in ``events=[...]``.
+S3_EVENT_ALIASES = {
+    "created": "s3:ObjectCreated:*",
+    "removed": "s3:ObjectRemoved:*",
+    "deleted": "s3:ObjectRemoved:*",
+    "restored": "s3:ObjectRestore:Completed",
+    "tagged": "s3:ObjectTagging:*",
+}
+
+_FILTER_MAX = 1024  # S3 object keys are at most 1024 bytes.
+
+
+def normalize_event(name: str, subject: str) -> str:
+    """Map a short or full event name to S3's own spelling, or raise ConfigError."""
+    full = S3_EVENT_ALIASES.get(name, name)
+    if not full.startswith("s3:"):
+        full = "s3:" + full
+    if full not in S3_EVENT_TYPES:
+        raise ConfigError(
+            subject, "events",
+            f"{name!r} is not an S3 event type",
+            f"use one of {sorted(S3_EVENT_ALIASES)} or an S3 name such as 's3:ObjectCreated:Put'",
+        )
+    return full
+
+
+def events_overlap(a: str, b: str) -> bool:
+    """True when two S3 event types can match the same notification."""
+    if a == b:
+        return True
+    family_a, _, leaf_a = a.rpartition(":")
+    family_b, _, leaf_b = b.rpartition(":")
+    return family_a == family_b and "*" in (leaf_a, leaf_b)
+
+
+@dataclass(frozen=True)
+class S3Trigger(Trigger):
+    """Run the handler when objects in ``bucket`` change.
+
+    ``events`` are S3 event types (``"created"``, ``"removed"`` or full names such as
+    ``"s3:ObjectCreated:Put"``); ``prefix`` and ``suffix`` filter keys. By default the handler
+    gets one record at a time; with ``batch=True`` it gets the whole S3 event.
+    """
+
+    kind: ClassVar[str] = "s3"
+    bucket: Bucket
+    events: tuple[str, ...] = ("s3:ObjectCreated:*",)
+    prefix: str = ""
+    suffix: str = ""
+    batch: bool = False
+
+    def resources(self) -> tuple[Resource, ...]:
+        return (self.bucket,)
+
+    def describe(self) -> str:
+        names = ", ".join(e.removeprefix("s3:") for e in self.events)
+        filt = ""
+        if self.prefix or self.suffix:
+            filt = f" {self.prefix}*{self.suffix}"
+        return f"s3 {self.bucket.logical_name}{filt} ({names})"
+
+    def conflict(self, other: Trigger) -> str | None:
+        if not isinstance(other, S3Trigger) or other.bucket.logical_name != self.bucket.logical_name:
+            return None
+        shared = sorted({a for a in self.events for b in other.events if events_overlap(a, b)})
+        if not shared:
+            return None
+        prefixes = self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix)
+        suffixes = self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix)
+        if prefixes and suffixes:
+            return (
+                f"both notify on bucket {self.bucket.logical_name!r} for {', '.join(shared)} with "
+                f"overlapping filters (prefix {self.prefix!r}/{other.prefix!r}, suffix "
+                f"{self.suffix!r}/{other.suffix!r}); S3 rejects such a configuration"
+            )
+        return None
+
+    def check(self, subject: str, settings: Any) -> None:
+        creates = any(events_overlap(e, "s3:ObjectCreated:*") for e in self.events)
+        if not creates:
+            return
+        for grant in settings.uses:
+            if grant.access is not Access.WRITE or grant.resource.logical_name != self.bucket.logical_name:
+                continue
+            if not isinstance(grant.resource, Bucket):
+                continue
+            if grant.prefix.startswith(self.prefix) or self.prefix.startswith(grant.prefix):
+                where = f"{grant.prefix!r}" if grant.prefix else "the whole bucket"
+                raise ConfigError(
+                    subject, "uses",
+                    f"it may write to {where} of bucket {self.bucket.logical_name!r}, where its own "
+                    f"trigger (prefix {self.prefix!r}) fires on new objects: every write would "
+                    "invoke it again, without end",
+                    "scope the grant to a prefix the trigger does not watch, for example "
+                    f"{self.bucket.logical_name}.write(prefix='processed/') with "
+                    "prefix='incoming/' on the trigger, or write to another bucket",
+                )
+
+
+def make_s3_trigger(
+    bucket: Bucket, events: list[str] | tuple[str, ...] | str, prefix: str, suffix: str,
+    batch: bool, subject: str,
+) -> S3Trigger:
+    if not isinstance(bucket, Bucket):
+        raise ConfigError(subject, "bucket", f"{bucket!r} is not a Bucket",
+                          "declare it with Bucket('name') and pass that object")
+    if isinstance(events, str):
+        events = [events]
+    if not events:
+        raise ConfigError(subject, "events", "no event types given", "pass events=['created']")
+    normalized = tuple(sorted({normalize_event(e, subject) for e in events}))
+    for argument, value in (("prefix", prefix), ("suffix", suffix)):
+        if len(value.encode()) > _FILTER_MAX:
+            raise ConfigError(subject, argument, f"is {len(value.encode())} bytes long",
+                              "S3 keys are at most 1024 bytes; shorten it")
+        if "*" in value:
+            raise ConfigError(subject, argument, f"{value!r} contains '*', but S3 filters are "
+                              "literal", "drop the wildcard: prefix and suffix match literally")
+    if prefix.startswith("/"):
+        raise ConfigError(subject, "prefix", f"{prefix!r} starts with '/', which S3 keys do not",
+                          f"use {prefix.lstrip('/')!r}")
+    return S3Trigger(bucket=bucket, events=normalized, prefix=prefix, suffix=suffix, batch=batch)
