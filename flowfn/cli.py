@@ -73,6 +73,12 @@ def list_command(app: AppArg) -> None:
     console.print(table)
 
 
+# -- synth commands: synth, graph (flowfn/synth owns them) ----------------------------------
+
+
+# -- local commands: run-local, invoke, events (flowfn/local owns them) ---------------------
+
+
 def main() -> None:
     """Console entry point."""
     cli()
