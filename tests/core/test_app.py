@@ -47,7 +47,7 @@ def test_decorators_record_specs_and_return_the_function() -> None:
     assert isinstance(http, HttpTrigger) and http.route_key == "GET /thumbnails/{name}"
     assert [r.logical_name for r in app.all_resources()] == ["uploads", "thumbnails", "jobs", "jobs-dlq"]
     assert app.consumer_of(jobs) is app.handler("process")
-    with pytest.raises(KeyError, match="no handler named 'missing'.*make_thumbnail"):
+    with pytest.raises(KeyError, match=r"no handler named 'missing'.*make_thumbnail"):
         app.handler("missing")
 
 

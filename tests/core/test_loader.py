@@ -82,7 +82,7 @@ def test_module_attribute_target(tmp_path: Path) -> None:
     sys.path.insert(0, str(tmp_path))
     assert load_app("svc:app").name == "svc"
     assert load_app("svc").name == "svc"
-    with pytest.raises(AppLoadError, match="svc.nothing is missing, not a flowfn App"):
+    with pytest.raises(AppLoadError, match=r"svc\.nothing is missing, not a flowfn App"):
         load_app("svc:nothing")
 
 
