@@ -8,6 +8,17 @@ IAM, or runs the whole application locally against an embedded AWS emulator.
 from flowfn.app import App, on_http, on_s3, on_schedule, on_sqs
 from flowfn.errors import AppLoadError, ConfigError, FlowfnError, NotBoundError
 from flowfn.resources import Bucket, Grant, Queue
+from flowfn.runtime import (
+    HTTPError,
+    LambdaContext,
+    Request,
+    Response,
+    S3Event,
+    S3Record,
+    ScheduledEvent,
+    SqsBatch,
+    SqsRecord,
+)
 
 __version__ = "0.1.0"
 
@@ -18,8 +29,17 @@ __all__ = [
     "ConfigError",
     "FlowfnError",
     "Grant",
+    "HTTPError",
+    "LambdaContext",
     "NotBoundError",
     "Queue",
+    "Request",
+    "Response",
+    "S3Event",
+    "S3Record",
+    "ScheduledEvent",
+    "SqsBatch",
+    "SqsRecord",
     "__version__",
     "on_http",
     "on_s3",

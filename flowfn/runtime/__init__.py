@@ -1,0 +1,72 @@
+"""What a deployed function imports: the Lambda entry point, dispatch and the typed events.
+
+Every function's Lambda handler is ``flowfn.runtime.handler``. It imports the app named by
+``FLOWFN_APP`` once per cold start, finds the handler named by ``FLOWFN_FUNCTION`` and runs each
+event through :func:`dispatch`, which run-local and flowfn.testing call too. Kept light: nothing
+from the CLI, synth, boto3 or moto is imported here, and Powertools only on the first log line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flowfn.function import Handler
+from flowfn.runtime.adapters import dispatch
+from flowfn.runtime.context import LambdaContext
+from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
+from flowfn.runtime.http import HTTPError, Request, Response
+from flowfn.runtime.log import logger
+
+__all__ = [
+    "HTTPError",
+    "LambdaContext",
+    "Request",
+    "Response",
+    "S3Event",
+    "S3Record",
+    "ScheduledEvent",
+    "SqsBatch",
+    "SqsRecord",
+    "dispatch",
+    "handler",
+    "logger",
+]
+
+APP_ENV = "FLOWFN_APP"
+FUNCTION_ENV = "FLOWFN_FUNCTION"
+
+_loaded: dict[tuple[str, str], Handler] = {}
+
+
+def _target() -> Handler:
+    app_target = os.environ.get(APP_ENV, "")
+    function = os.environ.get(FUNCTION_ENV, "")
+    key = (app_target, function)
+    found = _loaded.get(key)
+    if found is not None:
+        return found
+    if not app_target or not function:
+        missing = " and ".join(n for n, v in ((APP_ENV, app_target), (FUNCTION_ENV, function)) if not v)
+        raise RuntimeError(
+            f"flowfn.runtime.handler: {missing} is not set. flowfn's template sets {APP_ENV} (the "
+            f"app's module, as module or module:attribute) and {FUNCTION_ENV} (the handler's name) "
+            "on every function; redeploy with `flowfn synth`, or set them on the function."
+        )
+    from flowfn.loader import load_app
+
+    app = load_app(app_target)
+    try:
+        found = app.handler(function)
+    except KeyError as exc:
+        raise RuntimeError(
+            f"flowfn.runtime.handler: {FUNCTION_ENV}={function!r}, but {exc.args[0]}. The deployed "
+            "code and template disagree; synthesize and deploy them together."
+        ) from None
+    _loaded[key] = found
+    return found
+
+
+def handler(event: dict[str, Any], context: Any) -> Any:
+    """The Lambda entry point of every flowfn function (``Handler: flowfn.runtime.handler``)."""
+    return dispatch(_target(), event, context)

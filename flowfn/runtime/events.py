@@ -1,0 +1,255 @@
+"""Typed views of the S3, SQS and EventBridge events Lambda delivers.
+
+Each class is built from the raw event dict and keeps it in ``raw``. Field names follow the ones
+Lambda users know from Powertools (``bucket_name``, ``object_key``, ``json_body`` ...). Nothing here
+imports Powertools or pydantic: these classes are on every cold start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+__all__ = [
+    "S3Event",
+    "S3Record",
+    "ScheduledEvent",
+    "SqsBatch",
+    "SqsRecord",
+    "decode_s3_key",
+    "parse_time",
+]
+
+
+def decode_s3_key(key: str) -> str:
+    """An object key as S3 stores it, from the URL-encoded form S3 puts in notifications.
+
+    S3 writes spaces as ``+`` and percent-encodes other special characters (``+`` itself becomes
+    ``%2B``); slashes stay as they are (some emulators send ``%2F``, which decodes the same).
+    """
+    return unquote_plus(key)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO-8601 timestamp as AWS writes it (``2019-09-03T19:37:27.192Z``), timezone-aware."""
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class S3Record:
+    """One S3 notification record: which object changed, and how."""
+
+    #: The bucket's physical name.
+    bucket_name: str
+    #: The object's key, decoded (``my photo.jpg``, not ``my+photo.jpg``).
+    object_key: str
+    #: The object's size in bytes; None for removals, which S3 sends without one.
+    size: int | None
+    #: The object's ETag, without quotes; None when S3 sends none.
+    etag: str | None
+    #: The event type without the ``s3:`` prefix, for example ``ObjectCreated:Put``.
+    event_name: str
+    #: When the event happened (UTC).
+    event_time: datetime | None
+    #: The object's version id in a versioned bucket, else None.
+    version_id: str | None
+    #: The record exactly as Lambda received it.
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, record: Mapping[str, Any]) -> S3Record:
+        """Build from one entry of an S3 event's ``Records``."""
+        s3 = _dict(record.get("s3"))
+        bucket = _dict(s3.get("bucket"))
+        obj = _dict(s3.get("object"))
+        size = obj.get("size")
+        return cls(
+            bucket_name=str(bucket.get("name", "")),
+            object_key=decode_s3_key(str(obj.get("key", ""))),
+            size=int(size) if size is not None else None,
+            etag=obj.get("eTag") or None,
+            event_name=str(record.get("eventName", "")),
+            event_time=parse_time(record.get("eventTime")),
+            version_id=obj.get("versionId") or None,
+            raw=dict(record),
+        )
+
+    @property
+    def created(self) -> bool:
+        """True for ``ObjectCreated:*`` events."""
+        return self.event_name.startswith("ObjectCreated:")
+
+    @property
+    def removed(self) -> bool:
+        """True for ``ObjectRemoved:*`` events."""
+        return self.event_name.startswith("ObjectRemoved:")
+
+
+@dataclass(frozen=True)
+class S3Event:
+    """A whole S3 notification event, as a ``batch=True`` S3 handler receives it."""
+
+    records: tuple[S3Record, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
+        """Build from the event dict Lambda passes."""
+        return cls(
+            records=tuple(S3Record.from_raw(r) for r in event.get("Records") or ()),
+            raw=dict(event),
+        )
+
+    def __iter__(self) -> Any:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+_NO_JSON = object()
+
+
+@dataclass(frozen=True)
+class SqsRecord:
+    """One SQS message as Lambda delivers it."""
+
+    message_id: str
+    #: The handle that deletes the message; Lambda deletes acknowledged messages itself.
+    receipt_handle: str
+    #: The message body as sent.
+    body: str
+    #: System attributes (``ApproximateReceiveCount``, ``SentTimestamp``, ``MessageGroupId`` ...).
+    attributes: dict[str, str]
+    #: Attributes the sender attached: name -> ``{"stringValue"|"binaryValue", "dataType"}``.
+    message_attributes: dict[str, Any]
+    #: The queue's ARN.
+    queue_arn: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+    _json: Any = field(default=_NO_JSON, repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, record: Mapping[str, Any]) -> SqsRecord:
+        """Build from one entry of an SQS event's ``Records``."""
+        return cls(
+            message_id=str(record.get("messageId", "")),
+            receipt_handle=str(record.get("receiptHandle", "")),
+            body=str(record.get("body") or ""),
+            attributes={str(k): str(v) for k, v in _dict(record.get("attributes")).items()},
+            message_attributes=_dict(record.get("messageAttributes")),
+            queue_arn=str(record.get("eventSourceARN", "")),
+            raw=dict(record),
+        )
+
+    @property
+    def json_body(self) -> Any:
+        """The body parsed as JSON (parsed once); ValueError when it is not JSON."""
+        if self._json is _NO_JSON:
+            try:
+                value = json.loads(self.body)
+            except ValueError as exc:
+                raise ValueError(
+                    f"SQS message {self.message_id} has a body that is not JSON: {exc}"
+                ) from None
+            object.__setattr__(self, "_json", value)
+        return self._json
+
+    @property
+    def receive_count(self) -> int:
+        """How many times SQS has handed this message out, this time included."""
+        return int(self.attributes.get("ApproximateReceiveCount", "1"))
+
+    @property
+    def sent_timestamp(self) -> datetime | None:
+        """When the message was sent (UTC)."""
+        millis = self.attributes.get("SentTimestamp")
+        return datetime.fromtimestamp(int(millis) / 1000, UTC) if millis else None
+
+    @property
+    def message_group_id(self) -> str | None:
+        """The FIFO message group, or None for a standard queue."""
+        return self.attributes.get("MessageGroupId") or None
+
+    @property
+    def message_deduplication_id(self) -> str | None:
+        """The FIFO deduplication id, or None."""
+        return self.attributes.get("MessageDeduplicationId") or None
+
+
+class SqsBatch:
+    """A batch of SQS messages, as a ``batch=True`` SQS handler receives it.
+
+    Acknowledge the batch by returning. Report single messages as failed with :meth:`fail` (they
+    return to the queue and are retried; the others are deleted); raising fails the whole batch.
+    With ``model=`` on the trigger, ``models`` holds the validated body of each record in
+    ``records`` (messages that fail validation are already reported and left out).
+    """
+
+    __slots__ = ("_failed", "models", "raw", "records")
+
+    def __init__(self, records: tuple[SqsRecord, ...], raw: Mapping[str, Any],
+                 models: tuple[Any, ...] | None = None) -> None:
+        self.records = records
+        self.models = models
+        self.raw = dict(raw)
+        self._failed: dict[str, None] = {}
+
+    def __repr__(self) -> str:
+        return f"SqsBatch({len(self.records)} records, {len(self._failed)} failed)"
+
+    def __iter__(self) -> Any:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def fail(self, record: SqsRecord | str) -> None:
+        """Report one message (a record or its message id) failed: it is retried later."""
+        message_id = record.message_id if isinstance(record, SqsRecord) else str(record)
+        known = {r.message_id for r in self.records}
+        if message_id not in known:
+            raise ValueError(f"message {message_id!r} is not in this batch; pass one of batch.records")
+        self._failed[message_id] = None
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Message ids reported failed so far, in the order they were reported."""
+        return tuple(self._failed)
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    """An EventBridge scheduled event: which rule fired, and when."""
+
+    id: str
+    #: The scheduled time of this fire (UTC).
+    time: datetime | None
+    #: The ARN of the rule (or schedule) that fired; "" when the event names none.
+    rule_arn: str
+    region: str
+    account: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:
+        """Build from the event dict Lambda passes."""
+        resources = event.get("resources") or []
+        return cls(
+            id=str(event.get("id", "")),
+            time=parse_time(event.get("time")),
+            rule_arn=str(resources[0]) if resources else "",
+            region=str(event.get("region", "")),
+            account=str(event.get("account", "")),
+            raw=dict(event),
+        )

@@ -1,0 +1,230 @@
+"""HTTP inside Lambda: the request an HTTP handler receives and the responses it returns.
+
+Requests come from API Gateway HTTP API events (payload format 2.0); responses go back in the
+same format. Nothing here imports pydantic: models are recognised by their methods.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import decimal
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["HTTPError", "Request", "Response", "render", "render_error"]
+
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain; charset=utf-8"
+BINARY_TYPE = "application/octet-stream"
+
+
+class HTTPError(Exception):
+    """Raise in an HTTP handler to answer with ``status`` (a 4xx or 5xx) and a JSON body.
+
+    The body is ``{"message": message, "details": details}``; ``details`` must be JSON-serializable.
+    """
+
+    def __init__(self, status: int, message: str, details: Any = None) -> None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError(f"HTTPError status {status!r} is not an error status; use 400-599")
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request as API Gateway's HTTP API hands it to Lambda."""
+
+    #: Upper-case method, for example ``GET``.
+    method: str
+    #: The path as the client sent it, for example ``/thumbnails/cat.png``.
+    path: str
+    #: The matched route, for example ``GET /thumbnails/{name}``.
+    route_key: str
+    #: Values captured by the route's ``{parameters}``.
+    path_params: dict[str, str]
+    #: Query parameters; a repeated name holds its values joined by commas, as API Gateway sends.
+    query: dict[str, str]
+    #: Headers, with lower-case names.
+    headers: dict[str, str]
+    #: Cookies the client sent, by name.
+    cookies: dict[str, str]
+    #: The body as bytes (decoded from base64 when API Gateway encoded it).
+    body: bytes
+    #: API Gateway's request id (also in every log line and in 500 responses).
+    request_id: str
+    #: The raw query string, for repeated parameters: see :meth:`query_all`.
+    raw_query: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, event: Mapping[str, Any]) -> Request:
+        """Build from an HTTP API payload 2.0 event; HTTPError(400) when its body cannot be read."""
+        context = event.get("requestContext") or {}
+        http = context.get("http") or {}
+        raw_body = event.get("body")
+        if raw_body is None:
+            body = b""
+        elif event.get("isBase64Encoded"):
+            try:
+                body = base64.b64decode(raw_body, validate=True)
+            except ValueError:
+                raise HTTPError(400, "the request body is not valid base64") from None
+        else:
+            body = str(raw_body).encode()
+        cookies: dict[str, str] = {}
+        for item in event.get("cookies") or ():
+            name, _, value = str(item).partition("=")
+            cookies[name.strip()] = value.strip()
+        return cls(
+            method=str(http.get("method", "")).upper(),
+            path=str(event.get("rawPath") or http.get("path") or "/"),
+            route_key=str(event.get("routeKey") or context.get("routeKey") or ""),
+            path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
+            query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
+            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+            cookies=cookies,
+            body=body,
+            request_id=str(context.get("requestId", "")),
+            raw_query=str(event.get("rawQueryString") or ""),
+            raw=dict(event),
+        )
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8; HTTPError(400) when it is not."""
+        try:
+            return self.body.decode()
+        except UnicodeDecodeError:
+            raise HTTPError(400, "the request body is not UTF-8 text") from None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; HTTPError(400) when it is empty or not JSON."""
+        if not self.body:
+            raise HTTPError(400, "the request has no body; send a JSON body")
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise HTTPError(400, "the request body is not valid JSON", str(exc)) from None
+
+    def query_all(self, name: str) -> list[str]:
+        """Every value of query parameter ``name``, in order (``?tag=a&tag=b`` gives both)."""
+        return [v for k, v in parse_qsl(self.raw_query, keep_blank_values=True) if k == name]
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A header's value by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+    @property
+    def source_ip(self) -> str:
+        """The client's IP address as API Gateway saw it."""
+        return str(((self.raw.get("requestContext") or {}).get("http") or {}).get("sourceIp", ""))
+
+
+@dataclass(frozen=True)
+class Response:
+    """An explicit HTTP response: status, headers, cookies and body.
+
+    ``body`` follows the same rules as a handler's return value: a dict, list or pydantic model is
+    sent as JSON, a str as text, bytes as binary (base64 to API Gateway), None as no body. A
+    ``content-type`` in ``headers`` overrides the default type. ``cookies`` are ``Set-Cookie``
+    values such as ``"session=abc; Secure; HttpOnly"``.
+    """
+
+    body: Any = None
+    status: int = 200
+    headers: Mapping[str, str] | None = None
+    cookies: list[str] | tuple[str, ...] | None = None
+
+
+def _is_model(value: Any) -> bool:
+    return hasattr(value, "model_dump") and hasattr(type(value), "model_fields")
+
+
+def json_default(value: Any) -> Any:
+    """What json.dumps cannot encode itself: models, dates, decimals, sets and tuples."""
+    if _is_model(value):
+        return value.model_dump(mode="json")
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode(body: Any) -> tuple[str, bool, str | None]:
+    """(body text, is base64, default content type) for a body value."""
+    if body is None:
+        return "", False, None
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(body)).decode("ascii"), True, BINARY_TYPE
+    if isinstance(body, str):
+        return body, False, TEXT_TYPE
+    return _dumps(body), False, JSON_TYPE
+
+
+def _payload(status: int, body: Any, headers: Mapping[str, str] | None,
+             cookies: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+    text, b64, content_type = _encode(body)
+    out_headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    if content_type and "content-type" not in out_headers:
+        out_headers["content-type"] = content_type
+    return {
+        "statusCode": status,
+        "headers": out_headers,
+        "body": text,
+        "isBase64Encoded": b64,
+        "cookies": [str(c) for c in cookies or ()],
+    }
+
+
+def render(result: Any) -> dict[str, Any]:
+    """A handler's return value as an HTTP API payload 2.0 response."""
+    if isinstance(result, Response):
+        status = result.status
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"Response status {status!r} is not an HTTP status (100-599)")
+        return _payload(status, result.body, result.headers, result.cookies)
+    if result is None:
+        return _payload(204, None, None, None)
+    return _payload(200, result, None, None)
+
+
+def validation_error(exc: BaseException) -> bool:
+    """True for pydantic's ValidationError (checked without importing pydantic)."""
+    core = sys.modules.get("pydantic_core")
+    return core is not None and isinstance(exc, core.ValidationError)
+
+
+def field_errors(exc: Any) -> list[dict[str, Any]]:
+    """pydantic's errors, reduced to what a client may see: where, what, and the error type."""
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def render_error(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The response for an exception a handler raised (callers log unexpected ones)."""
+    if isinstance(exc, HTTPError):
+        return _payload(exc.status, {"message": exc.message, "details": exc.details}, None, None)
+    if validation_error(exc):
+        body = {"message": "Validation failed", "details": field_errors(exc)}
+        return _payload(422, body, None, None)
+    return _payload(500, {"message": "Internal Server Error", "requestId": request_id}, None, None)
