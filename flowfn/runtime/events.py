@@ -8,8 +8,7 @@ imports Powertools or pydantic: these classes are on every cold start.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
@@ -46,26 +45,54 @@ def _dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
-@dataclass(frozen=True)
-class S3Record:
-    """One S3 notification record: which object changed, and how."""
+class _Value:
+    """Slotted value object: keyword construction, repr and equality over its fields (not ``raw``).
 
-    #: The bucket's physical name.
-    bucket_name: str
-    #: The object's key, decoded (``my photo.jpg``, not ``my+photo.jpg``).
-    object_key: str
-    #: The object's size in bytes; None for removals, which S3 sends without one.
-    size: int | None
-    #: The object's ETag, without quotes; None when S3 sends none.
-    etag: str | None
-    #: The event type without the ``s3:`` prefix, for example ``ObjectCreated:Put``.
-    event_name: str
-    #: When the event happened (UTC).
-    event_time: datetime | None
-    #: The object's version id in a versioned bucket, else None.
-    version_id: str | None
-    #: The record exactly as Lambda received it.
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    Plain classes rather than dataclasses: they are built on every cold start, and a dataclass
+    costs several times as long to define.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class S3Record(_Value):
+    """One S3 notification record: which object changed, and how.
+
+    ``bucket_name``: the bucket's physical name. ``object_key``: the key, decoded (``my photo.jpg``,
+    not ``my+photo.jpg``). ``size``: bytes, None for removals (S3 sends none). ``etag``: the
+    object's ETag or None. ``event_name``: the event type without ``s3:``, e.g.
+    ``ObjectCreated:Put``. ``event_time``: when it happened (UTC). ``version_id``: the version in
+    a versioned bucket, else None. ``raw``: the record exactly as Lambda received it.
+    """
+
+    __slots__ = ("bucket_name", "etag", "event_name", "event_time", "object_key", "raw", "size",
+                 "version_id")
+    _fields = ("bucket_name", "object_key", "size", "etag", "event_name", "event_time", "version_id")
+
+    def __init__(self, *, bucket_name: str, object_key: str, size: int | None = None,
+                 etag: str | None = None, event_name: str = "ObjectCreated:Put",
+                 event_time: datetime | None = None, version_id: str | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
+        self.bucket_name = bucket_name
+        self.object_key = object_key
+        self.size = size
+        self.etag = etag
+        self.event_name = event_name
+        self.event_time = event_time
+        self.version_id = version_id
+        self.raw = raw if raw is not None else {}
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> S3Record:
@@ -96,12 +123,15 @@ class S3Record:
         return self.event_name.startswith("ObjectRemoved:")
 
 
-@dataclass(frozen=True)
-class S3Event:
+class S3Event(_Value):
     """A whole S3 notification event, as a ``batch=True`` S3 handler receives it."""
 
-    records: tuple[S3Record, ...]
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    __slots__ = ("raw", "records")
+    _fields = ("records",)
+
+    def __init__(self, records: tuple[S3Record, ...], raw: dict[str, Any] | None = None) -> None:
+        self.records = records
+        self.raw = raw if raw is not None else {}
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
@@ -111,7 +141,7 @@ class S3Event:
             raw=dict(event),
         )
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[S3Record]:
         return iter(self.records)
 
     def __len__(self) -> int:
@@ -121,23 +151,31 @@ class S3Event:
 _NO_JSON = object()
 
 
-@dataclass(frozen=True)
-class SqsRecord:
-    """One SQS message as Lambda delivers it."""
+class SqsRecord(_Value):
+    """One SQS message as Lambda delivers it.
 
-    message_id: str
-    #: The handle that deletes the message; Lambda deletes acknowledged messages itself.
-    receipt_handle: str
-    #: The message body as sent.
-    body: str
-    #: System attributes (``ApproximateReceiveCount``, ``SentTimestamp``, ``MessageGroupId`` ...).
-    attributes: dict[str, str]
-    #: Attributes the sender attached: name -> ``{"stringValue"|"binaryValue", "dataType"}``.
-    message_attributes: dict[str, Any]
-    #: The queue's ARN.
-    queue_arn: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
-    _json: Any = field(default=_NO_JSON, repr=False, compare=False)
+    ``receipt_handle`` deletes the message (Lambda deletes acknowledged messages itself). ``body``:
+    the body as sent. ``attributes``: system attributes (``ApproximateReceiveCount``,
+    ``SentTimestamp``, ``MessageGroupId`` ...). ``message_attributes``: those the sender attached,
+    name -> ``{"stringValue" | "binaryValue", "dataType"}``. ``queue_arn``: the queue's ARN.
+    """
+
+    __slots__ = ("_json", "attributes", "body", "message_attributes", "message_id", "queue_arn",
+                 "raw", "receipt_handle")
+    _fields = ("message_id", "body", "attributes", "message_attributes", "queue_arn")
+
+    def __init__(self, *, message_id: str, body: str, receipt_handle: str = "",
+                 attributes: dict[str, str] | None = None,
+                 message_attributes: dict[str, Any] | None = None, queue_arn: str = "",
+                 raw: dict[str, Any] | None = None) -> None:
+        self.message_id = message_id
+        self.receipt_handle = receipt_handle
+        self.body = body
+        self.attributes = attributes if attributes is not None else {}
+        self.message_attributes = message_attributes if message_attributes is not None else {}
+        self.queue_arn = queue_arn
+        self.raw = raw if raw is not None else {}
+        self._json: Any = _NO_JSON
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> SqsRecord:
@@ -162,7 +200,7 @@ class SqsRecord:
                 raise ValueError(
                     f"SQS message {self.message_id} has a body that is not JSON: {exc}"
                 ) from None
-            object.__setattr__(self, "_json", value)
+            self._json = value
         return self._json
 
     @property
@@ -208,7 +246,7 @@ class SqsBatch:
     def __repr__(self) -> str:
         return f"SqsBatch({len(self.records)} records, {len(self._failed)} failed)"
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[SqsRecord]:
         return iter(self.records)
 
     def __len__(self) -> int:
@@ -228,18 +266,24 @@ class SqsBatch:
         return tuple(self._failed)
 
 
-@dataclass(frozen=True)
-class ScheduledEvent:
-    """An EventBridge scheduled event: which rule fired, and when."""
+class ScheduledEvent(_Value):
+    """An EventBridge scheduled event: which rule fired, and when.
 
-    id: str
-    #: The scheduled time of this fire (UTC).
-    time: datetime | None
-    #: The ARN of the rule (or schedule) that fired; "" when the event names none.
-    rule_arn: str
-    region: str
-    account: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    ``time``: the scheduled time of this fire (UTC). ``rule_arn``: the ARN of the rule (or
+    schedule) that fired, "" when the event names none.
+    """
+
+    __slots__ = ("account", "id", "raw", "region", "rule_arn", "time")
+    _fields = ("id", "time", "rule_arn", "region", "account")
+
+    def __init__(self, *, id: str = "", time: datetime | None = None, rule_arn: str = "",
+                 region: str = "", account: str = "", raw: dict[str, Any] | None = None) -> None:
+        self.id = id
+        self.time = time
+        self.rule_arn = rule_arn
+        self.region = region
+        self.account = account
+        self.raw = raw if raw is not None else {}
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:

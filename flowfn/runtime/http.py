@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import decimal
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,31 +39,39 @@ class HTTPError(Exception):
         return f"{self.status} {self.message}"
 
 
-@dataclass(frozen=True)
 class Request:
-    """An HTTP request as API Gateway's HTTP API hands it to Lambda."""
+    """An HTTP request as API Gateway's HTTP API hands it to Lambda.
 
-    #: Upper-case method, for example ``GET``.
-    method: str
-    #: The path as the client sent it, for example ``/thumbnails/cat.png``.
-    path: str
-    #: The matched route, for example ``GET /thumbnails/{name}``.
-    route_key: str
-    #: Values captured by the route's ``{parameters}``.
-    path_params: dict[str, str]
-    #: Query parameters; a repeated name holds its values joined by commas, as API Gateway sends.
-    query: dict[str, str]
-    #: Headers, with lower-case names.
-    headers: dict[str, str]
-    #: Cookies the client sent, by name.
-    cookies: dict[str, str]
-    #: The body as bytes (decoded from base64 when API Gateway encoded it).
-    body: bytes
-    #: API Gateway's request id (also in every log line and in 500 responses).
-    request_id: str
-    #: The raw query string, for repeated parameters: see :meth:`query_all`.
-    raw_query: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    ``method``: upper-case, e.g. ``GET``. ``path``: as the client sent it. ``route_key``: the
+    matched route, e.g. ``GET /thumbnails/{name}``. ``path_params``: values the route's
+    ``{parameters}`` captured. ``query``: query parameters, a repeated name holding its values
+    joined by commas as API Gateway sends them (see :meth:`query_all`). ``headers``: lower-case
+    names. ``cookies``: by name. ``body``: bytes, decoded from base64 when API Gateway encoded
+    them. ``request_id``: API Gateway's request id. ``raw``: the event as Lambda received it.
+    """
+
+    __slots__ = ("body", "cookies", "headers", "method", "path", "path_params", "query", "raw",
+                 "raw_query", "request_id", "route_key")
+
+    def __init__(self, *, method: str = "GET", path: str = "/", route_key: str = "",
+                 path_params: dict[str, str] | None = None, query: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None,
+                 body: bytes = b"", request_id: str = "", raw_query: str = "",
+                 raw: dict[str, Any] | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.route_key = route_key
+        self.path_params = path_params if path_params is not None else {}
+        self.query = query if query is not None else {}
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.cookies = cookies if cookies is not None else {}
+        self.body = body
+        self.request_id = request_id
+        self.raw_query = raw_query
+        self.raw = raw if raw is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.path}, {len(self.body)} bytes, id={self.request_id!r})"
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> Request:
@@ -131,7 +137,6 @@ class Request:
         return str(((self.raw.get("requestContext") or {}).get("http") or {}).get("sourceIp", ""))
 
 
-@dataclass(frozen=True)
 class Response:
     """An explicit HTTP response: status, headers, cookies and body.
 
@@ -141,10 +146,17 @@ class Response:
     values such as ``"session=abc; Secure; HttpOnly"``.
     """
 
-    body: Any = None
-    status: int = 200
-    headers: Mapping[str, str] | None = None
-    cookies: list[str] | tuple[str, ...] | None = None
+    __slots__ = ("body", "cookies", "headers", "status")
+
+    def __init__(self, body: Any = None, status: int = 200, headers: Mapping[str, str] | None = None,
+                 cookies: list[str] | tuple[str, ...] | None = None) -> None:
+        self.body = body
+        self.status = status
+        self.headers = headers
+        self.cookies = cookies
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, body={self.body!r})"
 
 
 def _is_model(value: Any) -> bool:
@@ -157,7 +169,8 @@ def json_default(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
+    decimal = sys.modules.get("decimal")  # a Decimal exists only once its module is imported
+    if decimal is not None and isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)

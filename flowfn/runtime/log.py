@@ -9,11 +9,10 @@ should not pay on its cold start.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FunctionLogger", "Invocation", "begin", "current", "end", "logger"]
@@ -21,16 +20,19 @@ __all__ = ["FunctionLogger", "Invocation", "begin", "current", "end", "logger"]
 _DEFAULT_SERVICE = "flowfn"
 
 
-@dataclass
 class Invocation:
     """What every log line of one invocation carries."""
 
-    function: str
-    trigger: str
-    request_id: str
-    level: str
-    cold_start: bool
-    keyed: bool = False
+    __slots__ = ("cold_start", "function", "keyed", "level", "request_id", "trigger")
+
+    def __init__(self, function: str, trigger: str, request_id: str, level: str,
+                 cold_start: bool) -> None:
+        self.function = function
+        self.trigger = trigger
+        self.request_id = request_id
+        self.level = level
+        self.cold_start = cold_start
+        self.keyed = False
 
     def keys(self) -> dict[str, Any]:
         return {"function": self.function, "request_id": self.request_id, "trigger": self.trigger,
@@ -49,7 +51,7 @@ class _Stdout:
 
 _invocation: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
 _loggers: dict[str, Any] = {}
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
 
 def _powertools(service: str, level: str) -> Any:
