@@ -43,15 +43,15 @@ def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     return results[0] if len(results) == 1 else results
 
 
-def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None) -> None:
-    keys = {"message_id": record.message_id, "reason": reason, "receive_count": record.receive_count}
+def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace: bool) -> None:
+    keys: dict[str, Any] = {"message_id": record.message_id, "reason": reason,
+                            "receive_count": record.receive_count}
     if record.message_group_id is not None:
         keys["message_group_id"] = record.message_group_id
     if exc is not None:
         keys["error"] = str(exc)
-        log.current().error(f"SQS message {record.message_id} failed: {reason}", exc_info=exc, **keys)
-    else:
-        log.current().error(f"SQS message {record.message_id} failed: {reason}", **keys)
+    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
+    log.current().error(message, exc_info=exc if trace else None, **keys)
 
 
 def _run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:

@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 __all__ = ["HTTPError", "Request", "Response", "render", "render_error"]
@@ -19,6 +19,8 @@ __all__ = ["HTTPError", "Request", "Response", "render", "render_error"]
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
+
+M = TypeVar("M")
 
 
 class HTTPError(Exception):
@@ -122,6 +124,17 @@ class Request:
             return json.loads(self.body)
         except ValueError as exc:
             raise HTTPError(400, "the request body is not valid JSON", str(exc)) from None
+
+    def parse(self, model: type[M]) -> M:
+        """The JSON body validated into a pydantic ``model``.
+
+        A body that is not JSON or does not match answers 422 with the field errors (pydantic's
+        ValidationError, which the runtime turns into that response).
+        """
+        if not self.body:
+            raise HTTPError(400, f"the request has no body; send a JSON {model.__name__}")
+        validated: M = model.model_validate_json(self.body)  # type: ignore[attr-defined]
+        return validated
 
     def query_all(self, name: str) -> list[str]:
         """Every value of query parameter ``name``, in order (``?tag=a&tag=b`` gives both)."""

@@ -19,7 +19,8 @@ from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["process_batch"]
 
-Report = Callable[[SqsRecord, str, BaseException | None], None]
+#: Logs one failed message: (record, reason, exception or None, whether to log its traceback).
+Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
 
 
 def _is_fifo(trigger: SqsTrigger, records: tuple[SqsRecord, ...]) -> bool:
@@ -42,15 +43,15 @@ class _Failures:
             return False
         self.ids[record.message_id] = None
         self.report(record, f"held back: message {self.stopped[group]} of FIFO group {group!r} "
-                    "failed before it", None)
+                    "failed before it", None, False)
         return True
 
-    def fail(self, record: SqsRecord, reason: str, exc: BaseException | None) -> None:
+    def fail(self, record: SqsRecord, reason: str, exc: BaseException | None, trace: bool = True) -> None:
         self.ids[record.message_id] = None
         group = record.message_group_id
         if self.fifo and group is not None:
             self.stopped.setdefault(group, record.message_id)
-        self.report(record, reason, exc)
+        self.report(record, reason, exc, trace and exc is not None)
 
     def response(self) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": i} for i in self.ids]}
@@ -80,7 +81,8 @@ def process_batch(
             try:
                 item = _validate(trigger.model, record) if trigger.model is not None else record
             except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                failures.fail(record, f"body does not match {trigger.model.__name__}", exc)  # type: ignore[union-attr]
+                failures.fail(record, f"body does not match {trigger.model.__name__}", exc,  # type: ignore[union-attr]
+                              trace=False)
                 continue
             try:
                 fn(*(item, context)[:arity])
@@ -107,7 +109,7 @@ def _run_batch(
             try:
                 models.append(_validate(trigger.model, record))
             except ValueError as exc:
-                failures.fail(record, f"body does not match {trigger.model.__name__}", exc)
+                failures.fail(record, f"body does not match {trigger.model.__name__}", exc, trace=False)
                 continue
         accepted.append(record)
     if not accepted:

@@ -43,3 +43,39 @@ class FakeContext:
 @pytest.fixture
 def context() -> FakeContext:
     return FakeContext()
+
+
+def _http_event(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    route: str | None = None,
+    body: str | None = None,
+    base64_encoded: bool = False,
+    headers: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+    raw_query: str = "",
+    query: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    event = _reference_event("apiGatewayProxyV2Event.json")
+    event.update(
+        routeKey=route or f"{method} {path}", rawPath=path, rawQueryString=raw_query,
+        headers=headers or {}, isBase64Encoded=base64_encoded,
+    )
+    for key, value in (("cookies", cookies), ("queryStringParameters", query),
+                       ("pathParameters", path_params), ("body", body)):
+        if value is None:
+            event.pop(key, None)
+        else:
+            event[key] = value
+    event["requestContext"]["http"].update(method=method, path=path)
+    event["requestContext"]["routeKey"] = event["routeKey"]
+    event["requestContext"]["requestId"] = "apigw-1"
+    return event
+
+
+@pytest.fixture
+def http_event() -> Callable[..., dict[str, Any]]:
+    """Builds an HTTP API (payload 2.0) event shaped like the reference one."""
+    return _http_event
