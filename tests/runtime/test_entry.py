@@ -1,0 +1,136 @@
+"""The Lambda entry point: FLOWFN_APP and FLOWFN_FUNCTION name the handler; the app loads once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flowfn.runtime
+
+APP_SOURCE = """
+from pathlib import Path
+from flowfn import Bucket, HTTPError, Queue, Request, S3Record, SqsRecord, on_http, on_s3, on_schedule, on_sqs
+
+with Path(__file__).with_suffix(".imports").open("a") as log:
+    log.write("imported\\n")
+uploads = Bucket("uploads")
+jobs = Queue("jobs")
+
+
+@on_s3(uploads)
+def on_upload(record: S3Record) -> str:
+    return record.object_key
+
+
+@on_sqs(jobs)
+def work(record: SqsRecord) -> None:
+    record.json_body
+
+
+@on_schedule("rate(5 minutes)")
+def tick(event) -> str:
+    return event.rule_arn
+
+
+@on_http("POST", "/my/path")
+def post(request: Request) -> dict:
+    if request.query.get("fail"):
+        raise HTTPError(418, "teapot")
+    return request.json()
+"""
+
+
+@pytest.fixture
+def app_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+    name = f"entry_app_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{name}.py").write_text(APP_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("FLOWFN_APP", name)
+    yield name, tmp_path / f"{name}.imports"
+    sys.modules.pop(name, None)
+    flowfn.runtime._loaded.clear()
+
+
+def test_handler_runs_the_named_function_and_imports_the_app_once(
+    app_module: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
+) -> None:
+    _, imports = app_module
+    monkeypatch.setenv("FLOWFN_FUNCTION", "on_upload")
+    assert flowfn.runtime.handler(reference("s3Event.json"), None) == "b21b84d653bb07b05b1e6b33684dc11b"
+    assert flowfn.runtime.handler(reference("s3Event.json"), None) == "b21b84d653bb07b05b1e6b33684dc11b"
+    monkeypatch.setenv("FLOWFN_FUNCTION", "work")
+    result = flowfn.runtime.handler(reference("sqsEvent.json"), None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]}
+    monkeypatch.setenv("FLOWFN_FUNCTION", "post")
+    response = flowfn.runtime.handler(reference("apiGatewayProxyV2Event.json"), None)
+    assert json.loads(response["body"]) == {"message": "hello world", "username": "tom"}
+    assert imports.read_text() == "imported\n"
+
+
+def test_unknown_function_says_what_exists(app_module: tuple[str, Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWFN_FUNCTION", "nope")
+    with pytest.raises(RuntimeError, match=r"FLOWFN_FUNCTION='nope'.*handlers: on_upload, work, tick, post"):
+        flowfn.runtime.handler({}, None)
+
+
+@pytest.mark.parametrize("missing", ["FLOWFN_APP", "FLOWFN_FUNCTION"])
+def test_missing_environment_is_named(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    monkeypatch.setenv("FLOWFN_APP", "some_app")
+    monkeypatch.setenv("FLOWFN_FUNCTION", "f")
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=f"{missing} is not set"):
+        flowfn.runtime.handler({}, None)
+
+
+HEAVY = ("boto3", "botocore", "moto", "typer", "rich", "click", "aws_lambda_powertools", "pydantic",
+         "flowfn.cli", "flowfn.synth", "flowfn.local", "flowfn.testing", "flowfn.deploy", "yaml",
+         "aws_croniter")
+
+COLD_START = """
+import json, sys
+import flowfn.runtime
+after_import = sorted(m for m in sys.modules if m.split(".")[0] in {top} or m in {heavy})
+events = json.loads(sys.argv[1])
+out = {{}}
+for function, (name, query) in events.items():
+    import os
+    os.environ["FLOWFN_FUNCTION"] = function
+    event = json.load(open(name))
+    if query:
+        event["queryStringParameters"] = query
+    out[function] = flowfn.runtime.handler(event, None)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in {top} or m in {heavy})
+print(json.dumps({{"after_import": after_import, "after_events": loaded, "results": out}}))
+"""
+
+
+@pytest.mark.slow
+def test_a_cold_start_imports_nothing_heavy(app_module: tuple[str, Path], reference: Any) -> None:
+    name, _ = app_module
+    events_dir = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+    events = {
+        "on_upload": [str(events_dir / "s3Event.json"), None],
+        "tick": [str(events_dir / "scheduledEvent.json"), None],
+        "post": [str(events_dir / "apiGatewayProxyV2Event.json"), {"fail": "1"}],
+    }
+    heavy = set(HEAVY)
+    code = textwrap.dedent(COLD_START).format(top=repr({h for h in heavy if "." not in h}), heavy=repr(heavy))
+    env = {**os.environ, "FLOWFN_APP": name, "PYTHONPATH": str(app_module[1].parent)}
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(events)], capture_output=True, text=True,
+                          env=env, cwd=app_module[1].parent, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["after_import"] == []
+    assert report["after_events"] == []  # no log line was written, so Powertools never loaded
+    assert report["results"]["on_upload"] == "b21b84d653bb07b05b1e6b33684dc11b"
+    assert report["results"]["tick"] == "arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"
+    assert report["results"]["post"]["statusCode"] == 418
