@@ -1,0 +1,125 @@
+"""What the root stack owns: buckets, queues, the HTTP API, dependency layers, asset parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowfn.resources import MAX_VISIBILITY_TIMEOUT_S, Bucket, Queue
+from flowfn.synth.context import Build
+from flowfn.synth.function import ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ID, layer_key
+from flowfn.synth.http import API_ID
+from flowfn.synth.options import SynthOptions
+from flowfn.synth.refs import getatt, ref, sub
+
+ASSET_PREFIX = "AssetPrefix"
+_ENCRYPTION = {"ServerSideEncryptionConfiguration": [
+    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]}
+_BLOCK_PUBLIC = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+                 "RestrictPublicBuckets": True}
+
+
+def asset_key(name: str) -> dict[str, Any]:
+    """The S3 key of an asset under the AssetPrefix parameter."""
+    return sub("${" + ASSET_PREFIX + "}" + name)
+
+
+def add_parameters(build: Build, code_asset: str, layers: dict[str, str], opts: SynthOptions) -> None:
+    """The asset location parameters, the layer per architecture, and the shared asset values."""
+    build.parameters[ASSET_BUCKET] = {
+        "Type": "String",
+        "Description": "S3 bucket that holds this app's assets (code zip, layers, nested templates).",
+        "MinLength": 3,
+    }
+    build.parameters[ASSET_PREFIX] = {
+        "Type": "String",
+        "Default": "",
+        "Description": "Key prefix of the assets in AssetBucket, for example 'myapp/'.",
+    }
+    build.share(ASSET_BUCKET, ref(ASSET_BUCKET))
+    build.share(CODE_KEY, asset_key(code_asset))
+    for arch, name in sorted(layers.items()):
+        layer = layer_key(arch)
+        build.resources[layer] = {"Type": "AWS::Lambda::LayerVersion", "Properties": {
+            "Description": f"flowfn {build.app_name}: dependencies for {opts.runtime} on {arch}",
+            "Content": {"S3Bucket": ref(ASSET_BUCKET), "S3Key": asset_key(name)},
+            "CompatibleRuntimes": [opts.runtime],
+            "CompatibleArchitectures": [arch],
+        }}
+        build.share(layer, ref(layer))
+
+
+def visibility_timeout(build: Build, queue: Queue) -> int:
+    """The queue's own setting, else six times its consumer's timeout (AWS's advice), else 30 s."""
+    if queue.visibility_timeout_s is not None:
+        return queue.visibility_timeout_s
+    consumer = build.app.consumer_of(queue)
+    if consumer is None:
+        return 30
+    return min(6 * consumer.settings.timeout_s, MAX_VISIBILITY_TIMEOUT_S)
+
+
+def add_declared(build: Build) -> None:
+    """Managed buckets and queues (each queue before its DLQ's RedrivePolicy needs it), outputs."""
+    for res in build.app.all_resources():
+        if res.existing:
+            continue
+        rid = build.rid(res)
+        if isinstance(res, Bucket):
+            build.resources[rid] = {
+                "Type": "AWS::S3::Bucket",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "BucketName": build.bucket_name_expr(res),
+                    "BucketEncryption": _ENCRYPTION,
+                    "PublicAccessBlockConfiguration": _BLOCK_PUBLIC,
+                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                },
+            }
+            build.outputs[rid + "Name"] = {"Description": f"Name of bucket {res.logical_name}",
+                                           "Value": ref(rid)}
+        elif isinstance(res, Queue):
+            props: dict[str, Any] = {
+                "SqsManagedSseEnabled": True,
+                "MessageRetentionPeriod": res.retention_s,
+                "VisibilityTimeout": visibility_timeout(build, res),
+            }
+            if res.delay_s:
+                props["DelaySeconds"] = res.delay_s
+            if res.fifo:
+                props["FifoQueue"] = True
+                if res.content_based_deduplication:
+                    props["ContentBasedDeduplication"] = True
+            if res.dlq is not None and res.max_receive_count is not None:
+                props["RedrivePolicy"] = {"deadLetterTargetArn": getatt(build.rid(res.dlq), "Arn"),
+                                          "maxReceiveCount": res.max_receive_count}
+            build.resources[rid] = {"Type": "AWS::SQS::Queue", "Properties": props}
+            build.outputs[rid + "Url"] = {"Description": f"URL of queue {res.logical_name}",
+                                          "Value": ref(rid)}
+
+
+def add_failed_events(build: Build) -> None:
+    """The queue that keeps events asynchronously invoked functions failed on, for 14 days."""
+    build.resources[FAILED_EVENTS_ID] = {"Type": "AWS::SQS::Queue", "Properties": {
+        "SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1_209_600}}
+    build.outputs[FAILED_EVENTS_ID + "Url"] = {
+        "Description": "URL of the queue that keeps events S3 and schedule functions failed on",
+        "Value": ref(FAILED_EVENTS_ID)}
+
+
+def add_api(build: Build) -> None:
+    """The app's HTTP API with its $default stage, auto-deployed, and its URL as an output."""
+    build.resources[API_ID] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
+        "Name": build.app_name, "ProtocolType": "HTTP",
+        "Description": f"flowfn {build.app_name}: HTTP routes"}}
+    build.resources[API_ID + "Stage"] = {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
+        "ApiId": ref(API_ID), "StageName": "$default", "AutoDeploy": True}}
+    build.outputs["ApiUrl"] = {"Description": "Base URL of the HTTP API",
+                               "Value": getatt(API_ID, "ApiEndpoint")}
+
+
+def add_notifications(build: Build) -> None:
+    """Attach each bucket's collected S3 notification entries."""
+    for bucket_id, entries in build.notifications.items():
+        props = build.resources[bucket_id]["Properties"]
+        props["NotificationConfiguration"] = {"LambdaConfigurations": entries}

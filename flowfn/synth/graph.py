@@ -1,0 +1,72 @@
+"""What triggers what, as a Mermaid flowchart: sources into functions, functions into what they
+write or send to. Pure."""
+
+from __future__ import annotations
+
+from flowfn.app import App
+from flowfn.resources import Access, Bucket, Queue, Resource
+from flowfn.synth.ids import unique_ids
+from flowfn.triggers.http import HttpTrigger
+from flowfn.triggers.s3 import S3Trigger
+from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sqs import SqsTrigger
+
+#: Grants drawn from the function to the resource (it changes the resource), solid when it
+#: writes or sends and dotted when it deletes; the others are drawn dotted into the function.
+_OUTWARD = {Access.WRITE: "-->", Access.SEND: "-->", Access.DELETE: "-.->"}
+
+
+def _label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def mermaid(app: App) -> str:
+    """A ``flowchart LR`` of the app, one node per resource, trigger and function."""
+    fn_ids = {n: "fn_" + s for n, s in unique_ids(h.name for h in app.handlers).items()}
+    res_ids: dict[tuple[str, str], str] = {}
+    for kind, prefix in (("bucket", "bucket_"), ("queue", "queue_")):
+        names = [r.logical_name for r in app.all_resources() if r.kind == kind]
+        for name, stem in unique_ids(names).items():
+            res_ids[(kind, name)] = prefix + stem
+
+    def rid(res: Resource) -> str:
+        return res_ids[(res.kind, res.logical_name)]
+
+    lines = ["flowchart LR"]
+    for res in app.all_resources():
+        suffix = " (existing)" if res.existing else ""
+        if isinstance(res, Bucket):
+            lines.append(f"  {rid(res)}[({_label('bucket ' + res.logical_name + suffix)})]")
+        else:
+            lines.append(f"  {rid(res)}[[{_label('queue ' + res.logical_name + suffix)}]]")
+    for handler in app.handlers:
+        lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
+    edges = []
+    for res in app.all_resources():
+        if isinstance(res, Queue) and res.dlq is not None:
+            edges.append(f"  {rid(res)} -.->|{_label('dead letters')}| {rid(res.dlq)}")
+    for handler in app.handlers:
+        fn = fn_ids[handler.name]
+        trigger = handler.trigger
+        if isinstance(trigger, S3Trigger):
+            events = ", ".join(e.removeprefix("s3:") for e in trigger.events)
+            keys = f" {trigger.prefix}*{trigger.suffix}" if trigger.prefix or trigger.suffix else ""
+            edges.append(f"  {rid(trigger.bucket)} -->|{_label(events + keys)}| {fn}")
+        elif isinstance(trigger, SqsTrigger):
+            edges.append(f"  {rid(trigger.queue)} -->|{_label(f'batch {trigger.batch_size}')}| {fn}")
+        elif isinstance(trigger, ScheduleTrigger):
+            zone = f" {trigger.timezone}" if trigger.timezone else ""
+            lines.append(f"  {fn}_schedule([{_label(trigger.expression + zone)}])")
+            edges.append(f"  {fn}_schedule --> {fn}")
+        elif isinstance(trigger, HttpTrigger):
+            lines.append(f"  {fn}_route{{{{{_label(trigger.route_key)}}}}}")
+            edges.append(f"  {fn}_route --> {fn}")
+        for grant in handler.settings.uses:
+            scope = f" {grant.prefix}*" if grant.prefix else ""
+            label = _label(grant.access.value + scope)
+            arrow = _OUTWARD.get(grant.access)
+            if arrow:
+                edges.append(f"  {fn} {arrow}|{label}| {rid(grant.resource)}")
+            else:
+                edges.append(f"  {rid(grant.resource)} -.->|{label}| {fn}")
+    return "\n".join(lines + edges) + "\n"

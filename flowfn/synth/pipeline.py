@@ -1,0 +1,103 @@
+"""From a loaded app to everything ``flowfn synth`` writes: templates, code zip, layers.
+
+Reads the app's files and (only when asked to bundle) runs pip; the template itself comes from the
+pure generator.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowfn.app import App
+from flowfn.synth.asset import CodeAsset, collect_code
+from flowfn.synth.bundle import (
+    RUNTIME_DISTRIBUTIONS,
+    DepsSpec,
+    build_layer,
+    canonical,
+    default_cache_dir,
+    deps_specs,
+    user_requirements,
+)
+from flowfn.synth.context import SynthError
+from flowfn.synth.generator import Synthesis, synthesize
+from flowfn.synth.options import SynthOptions
+
+#: Where assets go inside the output folder; upload its files under the AssetPrefix.
+ASSET_DIR = "assets"
+_ASSET_NAME = re.compile(r"^(code|deps|functions)-.+\.(zip|json|yaml)$")
+_FALLBACK_PINS = {"aws-lambda-powertools": "aws-lambda-powertools>=3.0", "pydantic": "pydantic>=2.6"}
+
+
+def runtime_requirements() -> tuple[str, ...]:
+    """The runtime's dependencies as flowfn's own metadata declares them (ranges, not pins, so
+    the layer's definition does not change with whatever happens to be installed here)."""
+    declared = {}
+    try:
+        for line in importlib.metadata.requires("flowfn") or []:
+            if ";" in line:
+                continue
+            name = canonical(re.split(r"[\s<>=!~\[]", line, maxsplit=1)[0])
+            declared[name] = line.replace(" ", "")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return tuple(declared.get(d, _FALLBACK_PINS[d]) for d in RUNTIME_DISTRIBUTIONS)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One synthesis with its assets. ``layers`` are built only when bundling was asked for."""
+
+    synthesis: Synthesis
+    code: CodeAsset
+    specs: dict[str, DepsSpec]
+    layers: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def missing_layers(self) -> list[str]:
+        """Layer asset names the template refers to that this run did not build."""
+        return [s.name for arch, s in sorted(self.specs.items()) if arch not in self.layers]
+
+    def files(self) -> dict[str, bytes]:
+        """Every file to write, by path relative to the output folder."""
+        out = {}
+        for name, data in self.synthesis.files().items():
+            out[name if name == self.synthesis.template_file else f"{ASSET_DIR}/{name}"] = data
+        out[f"{ASSET_DIR}/{self.code.name}"] = self.code.zip_bytes()
+        for arch, path in sorted(self.layers.items()):
+            out[f"{ASSET_DIR}/{self.specs[arch].name}"] = path.read_bytes()
+        return out
+
+
+def is_asset_name(name: str) -> bool:
+    """True for file names synth gives assets (stale ones may be removed from the output folder)."""
+    return bool(_ASSET_NAME.match(name))
+
+
+def synth_app(
+    app: App,
+    options: SynthOptions,
+    *,
+    bundle: bool = False,
+    cache_dir: Path | None = None,
+    pip_args: Sequence[str] = (),
+    exclude: Sequence[Path] = (),
+) -> Output:
+    """Freeze ``app``, collect its code, name its layers, synthesize, and build layers if asked."""
+    if app.origin is None:
+        raise SynthError(f"{app!r} has no origin folder; load it with flowfn.loader.load_app(...)")
+    app.freeze()
+    code = collect_code(app, exclude=exclude)
+    requirements = runtime_requirements() + user_requirements(Path(app.origin.root))
+    specs = deps_specs(app, options.python, requirements)
+    synthesis = synthesize(app, options, code_asset=code.name,
+                           layers={arch: spec.name for arch, spec in specs.items()})
+    layers = {}
+    if bundle:
+        cache = cache_dir or default_cache_dir()
+        layers = {arch: build_layer(spec, cache, pip_args=pip_args) for arch, spec in specs.items()}
+    return Output(synthesis, code, specs, layers)
