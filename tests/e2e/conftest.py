@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
+
+from flowfn import App, Bucket
+from flowfn.loader import load_app
+from flowfn.resources import Resource
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -36,3 +42,107 @@ def examples_dir() -> Path:
 def example_module() -> Callable[[str, str], ModuleType]:
     """``example_module("thumbnail", "imaging")`` imports examples/thumbnail/imaging.py for a test."""
     return _load
+
+
+@pytest.fixture
+def restore_imports() -> Iterator[None]:
+    """Undo what loading an example does to sys.path and sys.modules."""
+    path, modules = list(sys.path), set(sys.modules)
+    yield
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def load_example(restore_imports: None) -> Callable[[str], App]:
+    """``load_example("stream")`` imports examples/stream/app.py afresh and returns its app."""
+
+    def load(example: str) -> App:
+        return load_app(str(EXAMPLES / example / "app.py"), fresh=True)
+
+    return load
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-process AWS mock, with dummy credentials and no endpoint or profile from outside."""
+    from moto import mock_aws
+
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with mock_aws():
+        yield
+
+
+def bind(monkeypatch: pytest.MonkeyPatch, resource: Resource) -> str:
+    """Create ``resource`` in the mock and bind it the way flowfn does in a function's environment."""
+    import boto3
+
+    if isinstance(resource, Bucket):
+        physical = f"{resource.logical_name}-test"
+        boto3.client("s3").create_bucket(Bucket=physical)
+    else:
+        physical = boto3.client("sqs").create_queue(QueueName=resource.logical_name)["QueueUrl"]
+    monkeypatch.setenv(resource.env_key, physical)
+    return physical
+
+
+@pytest.fixture
+def bound(monkeypatch: pytest.MonkeyPatch, moto_aws: None) -> Callable[[Resource], str]:
+    """``bound(bucket)`` creates the resource in moto and binds it; returns its name or queue URL."""
+    return lambda resource: bind(monkeypatch, resource)
+
+
+class RawEvents:
+    """Minimal Lambda events of each kind, shaped like the ones AWS sends."""
+
+    @staticmethod
+    def s3(bucket: str, key: str, size: int, event: str = "ObjectCreated:Put") -> dict[str, Any]:
+        return {"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2024-05-01T12:00:00.000Z", "eventName": event,
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "test",
+                   "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                   "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": "0"}},
+        }]}
+
+    @staticmethod
+    def sqs(bodies: list[str], queue: str = "events") -> dict[str, Any]:
+        return {"Records": [{
+            "messageId": f"m-{i}", "receiptHandle": f"h-{i}", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1714564800000"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}", "awsRegion": "us-east-1",
+        } for i, body in enumerate(bodies)]}
+
+    @staticmethod
+    def http(method: str, route: str, path: str, body: str | None = None,
+             path_params: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+        return {
+            "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path,
+            "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+            "headers": {"content-type": "application/json"},
+            "queryStringParameters": query, "pathParameters": path_params,
+            "requestContext": {"http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+                               "requestId": "req-1", "routeKey": f"{method} {route}"},
+            "body": body, "isBase64Encoded": False,
+        }
+
+    @staticmethod
+    def schedule(time: str) -> dict[str, Any]:
+        return {
+            "version": "0", "id": "fire-1", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": time, "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/test"], "detail": {},
+        }
+
+
+@pytest.fixture(scope="session")
+def raw() -> type[RawEvents]:
+    """Builders of raw Lambda events for calling flowfn.runtime.dispatch directly."""
+    return RawEvents
