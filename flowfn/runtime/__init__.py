@@ -35,6 +35,8 @@ __all__ = [
 
 APP_ENV = "FLOWFN_APP"
 FUNCTION_ENV = "FLOWFN_FUNCTION"
+LOG_LEVEL_ENV = "FLOWFN_LOG_LEVEL"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _loaded: dict[tuple[str, str], Handler] = {}
 
@@ -63,6 +65,12 @@ def _target() -> Handler:
             f"flowfn.runtime.handler: {FUNCTION_ENV}={function!r}, but {exc.args[0]}. The deployed "
             "code and template disagree; synthesize and deploy them together."
         ) from None
+    level = os.environ.get(LOG_LEVEL_ENV, "").upper()
+    if level in _LEVELS and level != found.settings.log_level:
+        # Changed on the deployed function (to debug it, say): the environment wins.
+        from dataclasses import replace
+
+        found = replace(found, settings=replace(found.settings, log_level=level))  # type: ignore[arg-type]
     _loaded[key] = found
     return found
 

@@ -28,7 +28,16 @@ _warm: set[str] = set()
 
 
 def _call(handler: Handler, first: Any, context: object) -> Any:
-    return handler.fn(*(first, context)[:handler.arity])
+    result = handler.fn(*(first, context)[:handler.arity])
+    if _awaitable(result):  # an ``async def`` handler: run it to completion, as Lambda has no loop
+        import asyncio
+
+        return asyncio.run(result)
+    return result
+
+
+def _awaitable(value: Any) -> bool:
+    return hasattr(value, "__await__") and hasattr(value, "send")
 
 
 def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
@@ -57,7 +66,7 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
 def _run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     trigger = handler.trigger
     assert isinstance(trigger, SqsTrigger)
-    return process_batch(trigger, handler.fn, handler.arity, event, context, _report_sqs)
+    return process_batch(trigger, lambda item: _call(handler, item, context), event, _report_sqs)
 
 
 def _run_schedule(handler: Handler, event: Mapping[str, Any], context: object) -> Any:

@@ -15,7 +15,7 @@ import sys
 from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["FunctionLogger", "Invocation", "begin", "current", "end", "logger"]
+__all__ = ["FunctionLogger", "Invocation", "begin", "current", "enabled", "end", "logger"]
 
 _DEFAULT_SERVICE = "flowfn"
 
@@ -68,9 +68,7 @@ def _powertools(service: str, level: str) -> Any:
 
 
 def _level_number(level: str) -> int:
-    import logging
-
-    return logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    return _NUMBERS.get(level.upper(), 20)
 
 
 def begin(invocation: Invocation) -> Token[Invocation | None]:
@@ -98,16 +96,57 @@ def current() -> Any:
     return found
 
 
+_NUMBERS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+def enabled(level: int) -> bool:
+    """Whether a line at ``level`` would be written (answered without importing Powertools)."""
+    invocation = _invocation.get()
+    name = invocation.level if invocation else os.environ.get("FLOWFN_LOG_LEVEL", "INFO")
+    return level >= _NUMBERS.get(name.upper(), 20)
+
+
 class FunctionLogger:
     """The running function's structured logger: every Powertools Logger method works on it.
 
     ``logger.info(msg, **keys)``, ``logger.exception(msg)``, ``logger.append_keys(...)`` ...
+    A line below the function's ``log_level`` costs nothing: Powertools is not even imported.
     """
 
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(current(), name)
+
+    def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
+             kwargs: dict[str, Any]) -> None:
+        if enabled(level):
+            kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
+            getattr(current(), method)(msg, *args, **kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at DEBUG; keyword arguments become keys of the JSON line."""
+        self._log(10, "debug", msg, args, kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at INFO; keyword arguments become keys of the JSON line."""
+        self._log(20, "info", msg, args, kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at WARNING; keyword arguments become keys of the JSON line."""
+        self._log(30, "warning", msg, args, kwargs)
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at ERROR; keyword arguments become keys of the JSON line."""
+        self._log(40, "error", msg, args, kwargs)
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at ERROR with the exception being handled and its traceback."""
+        self._log(40, "exception", msg, args, kwargs)
+
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log at CRITICAL; keyword arguments become keys of the JSON line."""
+        self._log(50, "critical", msg, args, kwargs)
 
     def __repr__(self) -> str:
         invocation = _invocation.get()

@@ -63,17 +63,18 @@ def _validate(model: Any, record: SqsRecord) -> Any:
 
 def process_batch(
     trigger: SqsTrigger,
-    fn: Callable[..., Any],
-    arity: int,
+    run: Callable[[Any], Any],
     event: Mapping[str, Any],
-    context: object,
     report: Report,
 ) -> dict[str, Any]:
-    """Run ``fn`` over an SQS event and return Lambda's partial batch response."""
+    """Run the handler over an SQS event and return Lambda's partial batch response.
+
+    ``run(item)`` calls the handler with one record (or model, or the whole batch) and the context.
+    """
     records = tuple(SqsRecord.from_raw(r) for r in event.get("Records") or ())
     failures = _Failures(_is_fifo(trigger, records), report)
     if trigger.batch:
-        _run_batch(trigger, fn, arity, event, context, records, failures)
+        _run_batch(trigger, run, event, records, failures)
     else:
         for record in records:
             if failures.blocked(record):
@@ -85,7 +86,7 @@ def process_batch(
                               trace=False)
                 continue
             try:
-                fn(*(item, context)[:arity])
+                run(item)
             except Exception as exc:
                 failures.fail(record, f"handler raised {type(exc).__name__}", exc)
     return failures.response()
@@ -93,10 +94,8 @@ def process_batch(
 
 def _run_batch(
     trigger: SqsTrigger,
-    fn: Callable[..., Any],
-    arity: int,
+    run: Callable[[Any], Any],
     event: Mapping[str, Any],
-    context: object,
     records: tuple[SqsRecord, ...],
     failures: _Failures,
 ) -> None:
@@ -116,7 +115,7 @@ def _run_batch(
         return
     batch = SqsBatch(tuple(accepted), event, tuple(models) if trigger.model is not None else None)
     try:
-        fn(*(batch, context)[:arity])
+        run(batch)
     except Exception as exc:
         first = accepted[0].message_id
         for record in accepted:

@@ -37,6 +37,9 @@ def work(record: SqsRecord) -> None:
 
 @on_schedule("rate(5 minutes)")
 def tick(event) -> str:
+    from flowfn.runtime import logger
+
+    logger.debug("tick at debug level")
     return event.rule_arn
 
 
@@ -73,6 +76,21 @@ def test_handler_runs_the_named_function_and_imports_the_app_once(
     response = flowfn.runtime.handler(reference("apiGatewayProxyV2Event.json"), None)
     assert json.loads(response["body"]) == {"message": "hello world", "username": "tom"}
     assert imports.read_text() == "imported\n"
+
+
+def test_log_level_from_the_environment_wins(
+    app_module: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FLOWFN_FUNCTION", "tick")
+    monkeypatch.setenv("FLOWFN_LOG_LEVEL", "INFO")
+    flowfn.runtime.handler(reference("scheduledEvent.json"), None)
+    assert capsys.readouterr().out == ""
+    flowfn.runtime._loaded.clear()  # a new cold start, with the variable changed
+    monkeypatch.setenv("FLOWFN_LOG_LEVEL", "DEBUG")
+    flowfn.runtime.handler(reference("scheduledEvent.json"), None)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["message"] == "tick at debug level"
 
 
 def test_unknown_function_says_what_exists(app_module: tuple[str, Path],

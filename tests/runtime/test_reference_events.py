@@ -145,3 +145,31 @@ def test_http_get(reference: Events, context: Any) -> None:
         "isBase64Encoded": False,
         "cookies": [],
     }
+
+
+def test_async_handlers_run_to_completion(reference: Events, context: Any) -> None:
+    app = App("t")
+    done: list[str] = []
+
+    @app.on_sqs(Queue("jobs"))
+    async def work(record: SqsRecord) -> None:
+        if record.body == "Test message.":
+            raise ValueError("not JSON")
+        done.append(record.message_id)
+
+    @app.on_http("POST", "/my/path")
+    async def post(request: Request) -> dict[str, Any]:
+        return {"ok": request.method}
+
+    result = dispatch(app.handler("work"), reference("sqsEvent.json"), context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]}
+    assert done == ["2e1424d4-f796-459a-8184-9c92662be6da"]
+    response = dispatch(app.handler("post"), reference("apiGatewayProxyV2Event.json"), context)
+    assert json.loads(response["body"]) == {"ok": "POST"}
+
+
+def test_the_context_protocol_matches_lambdas(context: Any) -> None:
+    from flowfn import LambdaContext
+
+    assert isinstance(context, LambdaContext)
+    assert not isinstance(object(), LambdaContext)
