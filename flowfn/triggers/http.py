@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from flowfn.errors import ConfigError
 from flowfn.triggers.base import Trigger
@@ -92,3 +95,125 @@ def make_http_trigger(method: str, path: str, subject: str) -> HttpTrigger:
         raise ConfigError(subject, "path", f"{path!r} is not a valid route: {exc}",
                           "write a path such as '/thumbnails/{name}' or '/files/{key+}'") from None
     return HttpTrigger(method=upper, path=path)
+
+
+# -- AWS-exact events: API Gateway HTTP API, payload format 2.0 ----------------------------------
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
+               "application/x-www-form-urlencoded", "application/graphql")
+
+
+def match_path(trigger: HttpTrigger, path: str) -> dict[str, str] | None:
+    """The path parameters when ``path`` (as requested, URL-decoded) fits the route, else None."""
+    wanted = trigger.segments
+    given = tuple(path[1:].split("/")) if path not in ("", "/") else ()
+    params: dict[str, str] = {}
+    for index, segment in enumerate(wanted):
+        match = _PARAM.fullmatch(segment)
+        if match and match["greedy"]:
+            rest = given[index:]
+            if not rest or not all(rest):
+                return None
+            params[match["name"]] = "/".join(rest)
+            return params
+        if index >= len(given) or not given[index]:
+            return None
+        if match:
+            params[match["name"]] = given[index]
+        elif segment != given[index]:
+            return None
+    return params if len(given) == len(wanted) else None
+
+
+def route_priority(trigger: HttpTrigger) -> tuple[int, ...]:
+    """Sort key that puts more specific routes first, as API Gateway chooses among matches."""
+    rank = []
+    for segment in trigger.segments:
+        rank.append(2 if segment.endswith("+}") else 1 if segment.startswith("{") else 0)
+    return (*rank, 3 if trigger.method == "ANY" else 0)
+
+
+def is_text(content_type: str) -> bool:
+    """True when API Gateway passes a body of this content type as text rather than base64."""
+    lowered = content_type.lower()
+    return lowered.startswith(_TEXT_TYPES) or "+json" in lowered or "+xml" in lowered
+
+
+def http_event(
+    *,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route_key: str,
+    path_params: dict[str, str],
+    request_id: str,
+    time: datetime,
+    source_ip: str = "127.0.0.1",
+    api_id: str = "local",
+    account: str = "123456789012",
+    domain: str | None = None,
+) -> dict[str, Any]:
+    """The event an HTTP API (payload 2.0) sends Lambda for one request.
+
+    Header names are lower-cased and repeated headers joined with commas; ``Cookie`` headers
+    become the ``cookies`` list. A body that is not text (see :func:`is_text`) is base64-encoded.
+    Keys AWS leaves out when empty (cookies, query, path parameters, body) are left out.
+    """
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        joined[lowered] = f"{joined[lowered]},{value}" if lowered in joined else value
+    host = domain or joined.get("host") or f"{api_id}.execute-api.localhost"
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = joined
+    if query:
+        event["queryStringParameters"] = query
+    event["requestContext"] = {
+        "accountId": account,
+        "apiId": api_id,
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "http": {
+            "method": method.upper(),
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": joined.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(time.timestamp() * 1000),
+    }
+    encoded = False
+    if body:
+        text_body = is_text(joined.get("content-type", "text/plain"))
+        if text_body:
+            try:
+                event["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text_body = False
+        if not text_body:
+            event["body"] = base64.b64encode(body).decode()
+            encoded = True
+    if path_params:
+        event["pathParameters"] = dict(path_params)
+    event["isBase64Encoded"] = encoded
+    return event

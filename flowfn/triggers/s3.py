@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote_plus
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Resource
@@ -149,3 +153,79 @@ def make_s3_trigger(
         raise ConfigError(subject, "prefix", f"{prefix!r} starts with '/', which S3 keys do not",
                           f"use {prefix.lstrip('/')!r}")
     return S3Trigger(bucket=bucket, events=normalized, prefix=prefix, suffix=suffix, batch=batch)
+
+
+# -- AWS-exact events: what S3 sends Lambda (run-local, flowfn.testing, `flowfn events`) ---------
+
+
+def encode_key(key: str) -> str:
+    """An object key as S3 writes it into notifications: form-encoded, with slashes kept."""
+    return quote_plus(key, safe="/")
+
+
+def trigger_matches(trigger: S3Trigger, event_name: str, key: str) -> bool:
+    """True when S3 would notify ``trigger`` of ``event_name`` (``"ObjectCreated:Put"``) on ``key``."""
+    full = event_name if event_name.startswith("s3:") else "s3:" + event_name
+    if not any(events_overlap(full, wanted) for wanted in trigger.events):
+        return False
+    return key.startswith(trigger.prefix) and key.endswith(trigger.suffix)
+
+
+def s3_record(
+    *,
+    event_name: str,
+    bucket: str,
+    key: str,
+    region: str,
+    event_time: datetime,
+    sequencer: str,
+    request_id: str,
+    configuration_id: str,
+    size: int | None = None,
+    etag: str | None = None,
+    version_id: str | None = None,
+    principal_id: str = "AWS:AIDAFLOWFNLOCALUSER",
+    owner_id: str = "A3FLOWFNLOCALOWNER",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """One S3 notification record, field for field as S3 delivers it to Lambda.
+
+    ``event_name`` is written without the ``s3:`` prefix (``"ObjectCreated:Put"``). Created
+    events carry ``size`` and ``eTag``; removed ones do not.
+    """
+    obj: dict[str, Any] = {"key": encode_key(key)}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag.strip('"')
+    if version_id is not None:
+        obj["versionId"] = version_id
+    obj["sequencer"] = sequencer
+    host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{event_time.microsecond // 1000:03d}Z"
+        ),
+        "eventName": event_name.removeprefix("s3:"),
+        "userIdentity": {"principalId": principal_id},
+        "requestParameters": {"sourceIPAddress": source_ip},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": host_id},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": owner_id},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": obj,
+        },
+    }
+
+
+def s3_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The S3 event Lambda receives: ``{"Records": [...]}``."""
+    return {"Records": records}

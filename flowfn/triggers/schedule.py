@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowfn.errors import ConfigError
@@ -279,3 +279,31 @@ def make_schedule_trigger(
             raise ConfigError(subject, "timezone", f"{timezone!r} is not an IANA time zone",
                               "use a name such as 'Europe/Paris' or 'America/New_York'") from None
     return ScheduleTrigger(expression=expression, timezone=timezone, enabled=enabled)
+
+
+# -- AWS-exact events: what EventBridge (or EventBridge Scheduler) sends Lambda ------------------
+
+
+def schedule_arn(trigger: ScheduleTrigger, rule_name: str, *, region: str, account: str) -> str:
+    """The ARN of the rule (UTC schedules) or Scheduler schedule (zoned ones) that fires."""
+    if trigger.timezone:
+        return f"arn:aws:scheduler:{region}:{account}:schedule/default/{rule_name}"
+    return f"arn:aws:events:{region}:{account}:rule/{rule_name}"
+
+
+def scheduled_event(
+    *, rule_arn: str, time: datetime, event_id: str, region: str, account: str,
+) -> dict[str, Any]:
+    """The event a schedule delivers at ``time``, as EventBridge writes it."""
+    source = "aws.scheduler" if ":scheduler:" in rule_arn else "aws.events"
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Scheduled Event",
+        "source": source,
+        "account": account,
+        "time": time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -100,3 +103,92 @@ def make_sqs_trigger(
                           "Lambda's range for SQS maximum concurrency", "choose 2-1000")
     return SqsTrigger(queue=queue, batch_size=batch_size, batching_window_s=batching_window_s,
                       batch=batch, model=model, max_concurrency=max_concurrency)
+
+
+# -- AWS-exact events: what an SQS event-source mapping sends Lambda -----------------------------
+
+#: Message system attributes Lambda copies into a record's ``attributes``, in its order.
+_RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount", "SentTimestamp", "SequenceNumber", "MessageGroupId", "SenderId",
+    "MessageDeduplicationId", "ApproximateFirstReceiveTimestamp", "AWSTraceHeader",
+)
+
+
+def _attribute_value(value: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "StringValue" in value:
+        out["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        raw = value["BinaryValue"]
+        out["binaryValue"] = base64.b64encode(raw).decode() if isinstance(raw, bytes | bytearray) else raw
+    out["stringListValues"] = list(value.get("StringListValues", []))
+    out["binaryListValues"] = [
+        base64.b64encode(v).decode() if isinstance(v, bytes | bytearray) else v
+        for v in value.get("BinaryListValues", [])
+    ]
+    out["dataType"] = value["DataType"]
+    return out
+
+
+def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One Lambda SQS record from a message as ``ReceiveMessage`` returns it (boto3's shape).
+
+    Receive with ``AttributeNames=["All"]`` and ``MessageAttributeNames=["All"]`` so the
+    record carries every attribute Lambda passes.
+    """
+    attributes = message.get("Attributes", {})
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": {k: attributes[k] for k in _RECORD_ATTRIBUTES if k in attributes},
+        "messageAttributes": {
+            name: _attribute_value(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    record["md5OfBody"] = message.get("MD5OfBody") or hashlib.md5(
+        record["body"].encode(), usedforsecurity=False
+    ).hexdigest()
+    record["eventSource"] = "aws:sqs"
+    record["eventSourceARN"] = queue_arn
+    record["awsRegion"] = region
+    return record
+
+
+def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The SQS event Lambda receives: ``{"Records": [...]}``."""
+    return {"Records": records}
+
+
+def sample_message(
+    body: str, *, message_id: str, sent_ms: int, receive_count: int = 1,
+    attributes: Mapping[str, str] | None = None, group_id: str | None = None,
+) -> dict[str, Any]:
+    """A message in ``ReceiveMessage``'s shape, for building sample events without a queue.
+
+    ``attributes`` become String message attributes.
+    """
+    system = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(sent_ms),
+        "SenderId": "AIDAFLOWFNLOCALSENDER",
+        "ApproximateFirstReceiveTimestamp": str(sent_ms + 1),
+    }
+    if group_id is not None:
+        system["MessageGroupId"] = group_id
+        system["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
+        system["SequenceNumber"] = str(sent_ms * 1000)
+    message: dict[str, Any] = {
+        "MessageId": message_id,
+        "ReceiptHandle": base64.b64encode(f"{message_id}#{sent_ms}".encode()).decode(),
+        "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+        "Body": body,
+        "Attributes": system,
+    }
+    if attributes:
+        message["MessageAttributes"] = {
+            k: {"StringValue": v, "DataType": "String"} for k, v in attributes.items()
+        }
+    return message

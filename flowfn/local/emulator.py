@@ -1,0 +1,212 @@
+"""The one seam between flowfn's local dispatcher and the AWS emulator it talks to.
+
+An :class:`Emulator` is an endpoint URL with a lifecycle. :class:`EmbeddedMoto` starts moto's
+threaded server on a free loopback port and is the default; :class:`RemoteEmulator` points at an
+emulator the user runs (``--endpoint-url``), and flowfn neither starts, resets nor stops it.
+Everything else (provisioning, sources, handlers' boto3 clients) only sees ``endpoint_url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from flowfn.errors import FlowfnError
+
+__all__ = ["DUMMY_ACCOUNT", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmulator", "endpoint_for"]
+
+#: The account moto serves by default; local ARNs use it.
+DUMMY_ACCOUNT = "123456789012"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class Emulator(Protocol):
+    """Where local AWS calls go: an endpoint URL, started before use and stopped after."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+
+    @property
+    def embedded(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class EmbeddedMoto:
+    """moto's threaded server on 127.0.0.1 and a free port, in this process.
+
+    moto keeps its state in process-wide backends, so two embedded servers in one process see
+    the same buckets and queues; ``start`` resets that state, so run one at a time.
+    """
+
+    embedded = True
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._url is None:
+            raise FlowfnError("the embedded emulator is not started; call start() first")
+        return self._url
+
+    def start(self) -> None:
+        # moto's ThreadedMotoServer, with a short poll interval so stopping takes no half second.
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        _quiet_werkzeug()
+        _reset_moto()
+        app = DomainDispatcherApplication(create_backend_app)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="flowfn-moto", daemon=True)
+        self._thread.start()
+        self._server = server
+        self._url = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._url = None
+        _reset_moto()
+
+
+class RemoteEmulator:
+    """An emulator that already runs elsewhere (LocalStack, a moto server): only its URL."""
+
+    embedded = False
+
+    def __init__(self, endpoint_url: str) -> None:
+        self._url = check_endpoint(endpoint_url)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._url
+
+    def start(self) -> None:
+        """Nothing to start: the user runs it."""
+
+    def stop(self) -> None:
+        """Nothing to stop: the user runs it."""
+
+
+def check_endpoint(url: str) -> str:
+    """Validate an ``--endpoint-url``: http(s) with a host. Returns it without a trailing slash."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FlowfnError(
+            f"--endpoint-url {url!r} is not an http(s) URL; give the emulator's address, for "
+            "example http://127.0.0.1:4566"
+        )
+    if parts.hostname.endswith("amazonaws.com"):
+        raise FlowfnError(
+            f"--endpoint-url {url!r} is a real AWS endpoint; run-local and flowfn.testing only "
+            "talk to emulators. Use `flowfn deploy` for AWS."
+        )
+    return url.rstrip("/")
+
+
+def endpoint_for(endpoint_url: str | None) -> Emulator:
+    """The embedded moto server when no endpoint is named, else the named emulator."""
+    return EmbeddedMoto() if endpoint_url is None else RemoteEmulator(endpoint_url)
+
+
+def is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in _LOOPBACK
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Everything a boto3 client needs to reach the emulator, and nothing that reaches AWS."""
+
+    endpoint_url: str
+    region: str = "us-east-1"
+    account: str = DUMMY_ACCOUNT
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point plain ``boto3.client(...)`` calls at the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to the emulator with dummy credentials."""
+        from botocore.config import Config
+
+        with _session_lock:
+            return _shared_session().client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=64,
+                              connect_timeout=5, read_timeout=30),
+            )
+
+
+_session_lock = threading.Lock()
+_sessions: dict[str, Any] = {}
+
+
+def _shared_session() -> Any:
+    """One botocore session for flowfn's own clients: it caches service models (6 ms a client,
+    not 200). Callers hold ``_session_lock``: client creation is not thread-safe."""
+    found = _sessions.get("flowfn")
+    if found is None:
+        import boto3
+
+        found = _sessions["flowfn"] = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    return found
+
+
+def handler_session() -> Any:
+    """The boto3 session handlers' ``boto3.client(...)`` calls use during a local run.
+
+    Its credentials are the dummy ones; its region and endpoint come from each function's
+    environment. It is created and warmed once per process, so a handler's first client is fast.
+    """
+    with _session_lock:
+        found = _sessions.get("handlers")
+        if found is None:
+            import boto3
+
+            found = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+            for service in ("s3", "sqs"):
+                found.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
+            _sessions["handlers"] = found
+        return found
+
+
+def _reset_moto() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def _quiet_werkzeug() -> None:
+    log = logging.getLogger("werkzeug")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.WARNING)

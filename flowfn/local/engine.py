@@ -1,0 +1,305 @@
+"""The whole application on this machine: emulator, resources, sources and invoker together.
+
+:class:`LocalApp` is what ``flowfn run-local`` and ``flowfn.testing`` run. It starts the emulator
+(the embedded moto server unless an endpoint is named), imports the app with boto3 pointed at
+it, creates every bucket, queue and DLQ, and starts one source per trigger kind, chosen from a
+typed table. :meth:`LocalApp.drain` waits until every consumed queue is empty and nothing runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from flowfn.app import App
+from flowfn.errors import FlowfnError
+from flowfn.function import Handler
+from flowfn.local import environ
+from flowfn.local.emulator import AwsTarget, Emulator, endpoint_for, handler_session
+from flowfn.local.http import HttpServer, Router
+from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.provision import Bindings, provision
+from flowfn.local.s3 import ObjectChange, S3Source
+from flowfn.local.schedule import ScheduleSource
+from flowfn.local.sqs import SqsPoller
+from flowfn.triggers.base import Trigger
+from flowfn.triggers.http import HttpTrigger
+from flowfn.triggers.s3 import S3Trigger
+from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sqs import SqsTrigger
+
+__all__ = ["DrainTimeout", "LocalApp", "Options", "Source"]
+
+
+class DrainTimeout(FlowfnError, TimeoutError):
+    """The app did not become idle in time; the message says what was still pending."""
+
+
+class Source(Protocol):
+    """Something that feeds handlers: started and stopped with the app."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def queues(self) -> list[str]:
+        """Queue URLs that hold this source's pending work."""
+        ...
+
+
+@dataclass
+class Options:
+    """How a local run behaves."""
+
+    #: Another emulator's URL; None starts the embedded moto server.
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    #: Make failed SQS messages visible again at once (flowfn.testing fast-forwards time).
+    retry_now: bool = False
+    #: Start of a virtual schedule clock; None runs schedules on the wall clock.
+    clock_start: datetime | None = None
+    #: Serve the HTTP API on this port (0: a free one); None serves no socket.
+    http_port: int | None = None
+    #: Called with every finished invocation.
+    listeners: list[Callable[[Invocation], None]] = field(default_factory=list)
+    #: Called with every object written to or removed from a bucket.
+    observers: list[Callable[[ObjectChange], None]] = field(default_factory=list)
+    #: Called after the emulator has the buckets, before notifications start (the mirror seeds here).
+    on_provisioned: list[Callable[[LocalApp], None]] = field(default_factory=list)
+
+
+SourceFactory = Callable[["LocalApp", list[Handler]], list[Any]]
+
+
+def _s3_sources(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+    return []  # one S3Source serves every bucket (mirroring too); LocalApp makes it
+
+
+def _sqs_sources(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+    return [SqsPoller(h, local.invoker, local.bindings, retry_now=local.options.retry_now)
+            for h in handlers]
+
+
+def _no_source(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+    return []  # schedules and HTTP have their own objects on LocalApp
+
+
+#: Which source feeds each trigger kind: a new kind adds one entry.
+SOURCES: dict[type[Trigger], SourceFactory] = {
+    S3Trigger: _s3_sources,
+    SqsTrigger: _sqs_sources,
+    ScheduleTrigger: _no_source,
+    HttpTrigger: _no_source,
+}
+
+
+class LocalApp:
+    """An app running locally. Use as a context manager, or call start() and stop()."""
+
+    def __init__(self, app: str | App, options: Options | None = None) -> None:
+        self.spec = app
+        self.options = options or Options()
+        self.emulator: Emulator = endpoint_for(self.options.endpoint_url)
+        self._stack = contextlib.ExitStack()
+        self._sources: list[Any] = []
+        self._app: App | None = None
+        self._target: AwsTarget | None = None
+        self._bindings: Bindings | None = None
+        self._invoker: Invoker | None = None
+        self._s3: S3Source | None = None
+        self._schedules: ScheduleSource | None = None
+        self._router: Router | None = None
+        self._server: HttpServer | None = None
+        self._sqs: Any = None
+
+    # -- what is running ------------------------------------------------------------------------
+
+    def _need(self, value: Any, what: str) -> Any:
+        if value is None:
+            raise FlowfnError(f"the local app is not started; {what} exists once start() ran")
+        return value
+
+    @property
+    def app(self) -> App:
+        return self._need(self._app, "the app")  # type: ignore[no-any-return]
+
+    @property
+    def target(self) -> AwsTarget:
+        return self._need(self._target, "the emulator")  # type: ignore[no-any-return]
+
+    @property
+    def bindings(self) -> Bindings:
+        return self._need(self._bindings, "resource names")  # type: ignore[no-any-return]
+
+    @property
+    def invoker(self) -> Invoker:
+        return self._need(self._invoker, "the invoker")  # type: ignore[no-any-return]
+
+    @property
+    def schedules(self) -> ScheduleSource:
+        return self._need(self._schedules, "the schedule clock")  # type: ignore[no-any-return]
+
+    @property
+    def router(self) -> Router:
+        return self._need(self._router, "the HTTP router")  # type: ignore[no-any-return]
+
+    @property
+    def http_url(self) -> str | None:
+        return self._server.url if self._server is not None else None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalApp:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalApp:
+        """Start the emulator, import and provision the app, and start its sources."""
+        try:
+            self._stack.enter_context(environ.installed())
+            self._stack.callback(_use_handler_session())
+            self.emulator.start()
+            self._stack.callback(self.emulator.stop)
+            self._target = AwsTarget(self.emulator.endpoint_url, region=self.options.region)
+            self._invoker = Invoker(App("loading"), Bindings(self._target), self.options.listeners)
+            self._load()
+            if self.options.http_port is not None:
+                self._server = HttpServer(self.router, self.options.http_port)
+                self._server.start()
+                self._stack.callback(self._stop_server)
+            self._stack.callback(self._stop_sources)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _load(self) -> None:
+        from flowfn.loader import load_app
+
+        with environ.layer(self.target.environment()):
+            app = self.spec if isinstance(self.spec, App) else load_app(self.spec, fresh=True)
+            app.freeze()
+            self._bindings = provision(app, self.target, self._bindings)
+        self._app = app
+        invoker = self.invoker
+        invoker.app, invoker.bindings = app, self.bindings
+        for hook in self.options.on_provisioned:
+            hook(self)
+        self._s3 = S3Source(app, invoker, self.bindings, self.options.observers)
+        self._s3.setup()
+        start = self.options.clock_start or datetime.now(UTC)
+        previous = self._schedules
+        self._schedules = ScheduleSource(app, invoker, self.bindings, start=start)
+        if previous is not None and self.options.clock_start is not None:
+            self._schedules.now = previous.now
+        self._router = Router(app, invoker)
+        if self._server is not None:
+            self._server.router = self._router
+        by_kind: dict[type[Trigger], list[Handler]] = {}
+        for handler in app.handlers:
+            by_kind.setdefault(type(handler.trigger), []).append(handler)
+        sources: list[Any] = [self._s3]
+        for kind, handlers in by_kind.items():
+            factory = SOURCES.get(kind)
+            if factory is None:
+                raise FlowfnError(f"run-local cannot run {kind.__name__} triggers yet "
+                                  f"(handlers {', '.join(h.name for h in handlers)})")
+            sources.extend(factory(self, handlers))
+        if self.options.clock_start is None and self._schedules.handlers:
+            sources.append(self._schedules)
+        for source in sources:
+            source.start()
+        self._sources = sources
+
+    def _stop_sources(self) -> None:
+        for source in self._sources:  # all stop receiving at once; then each is joined
+            signal = getattr(source, "signal_stop", None)
+            if signal is not None:
+                signal()
+        for source in reversed(self._sources):
+            source.stop()
+        self._sources = []
+        if self._invoker is not None:
+            self._invoker.join_abandoned(2.0)
+
+    def _stop_server(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    def stop(self) -> None:
+        """Stop sources (in-flight invocations finish first), the HTTP server and the emulator."""
+        self._stack.close()
+
+    def reload(self) -> App:
+        """Re-import the app's code and restart its sources; buckets and queues are kept."""
+        self._stop_sources()
+        self._load()
+        return self.app
+
+    # -- idleness -------------------------------------------------------------------------------
+
+    def pending_queues(self) -> list[str]:
+        """URLs of queues someone consumes: flowfn's notification queue and every @on_sqs queue."""
+        urls: list[str] = []
+        for source in self._sources:
+            urls.extend(source.queues())
+        return urls
+
+    def queue_depths(self, urls: list[str] | None = None) -> dict[str, int]:
+        """Messages waiting, in flight or delayed, per queue URL."""
+        if self._sqs is None:
+            self._sqs = self.target.client("sqs")
+        sqs = self._sqs
+        depths = {}
+        for url in urls if urls is not None else self.pending_queues():
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ])["Attributes"]
+            depths[url] = sum(int(v) for v in attrs.values())
+        return depths
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until every consumed queue is empty and no invocation runs.
+
+        Raises DrainTimeout, naming what is still pending, after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        invoker = self.invoker
+        while True:
+            running, generation = invoker.activity()
+            if running == 0:
+                depths = self.queue_depths()
+                if not any(depths.values()) and invoker.activity() == (0, generation):
+                    return
+            else:
+                depths = {}
+            if time.monotonic() > deadline:
+                waiting = ", ".join(f"{url.rsplit('/', 1)[-1]}: {n}" for url, n in depths.items() if n)
+                raise DrainTimeout(
+                    f"the app was still busy after {timeout:g}s ({running} invocations running"
+                    + (f"; messages in {waiting}" if waiting else "") + "). A handler may loop "
+                    "(each run triggering the next) or wait on something; look at the records of "
+                    "its invocations, or give drain() a longer timeout."
+                )
+            invoker.wait_change(0.02 if running else 0.01)
+
+
+def _use_handler_session() -> Callable[[], None]:
+    """Make boto3's default session the warmed one for handlers; returns how to undo it, so the
+    dummy credentials never outlive the run."""
+    import boto3
+
+    before = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = handler_session()
+
+    def restore() -> None:
+        boto3.DEFAULT_SESSION = before
+
+    return restore

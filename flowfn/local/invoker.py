@@ -1,0 +1,353 @@
+"""Invoking a handler as Lambda would: context object, environment, timeout, concurrency.
+
+Each invocation runs in a thread of its own, in a fresh ``contextvars`` context whose environment
+layer holds exactly the function's variables (see :mod:`flowfn.local.environ`), and calls
+``flowfn.runtime.dispatch``: the code a deployed function runs. A function that outlives its
+timeout is reported ``timeout`` and abandoned (Python cannot kill a thread; flowfn raises an
+exception in it, which stops it at its next Python instruction). Reserved concurrency is a
+semaphore per function: asynchronous sources wait for a slot, synchronous ones are throttled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ctypes
+import secrets
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from flowfn.app import App
+from flowfn.function import Handler
+from flowfn.local import environ
+from flowfn.local.provision import Bindings
+
+__all__ = ["Invocation", "Invoker", "LocalContext", "Outcome", "function_environment"]
+
+Outcome = Literal["ok", "error", "timeout", "partial", "throttled"]
+
+
+class FunctionTimedOut(BaseException):
+    """Raised inside a handler's thread when its function's timeout has passed."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The record of one invocation: what went in, what came out, how long it took."""
+
+    #: The function (handler) name.
+    function: str
+    #: The trigger kind: ``s3``, ``sqs``, ``schedule``, ``http`` (or ``invoke`` for direct calls).
+    trigger: str
+    #: What caused it, for people: ``uploads/cat.jpg``, ``jobs (3 messages)``, ``GET /health``.
+    source: str
+    #: The event the handler received.
+    event: dict[str, Any]
+    #: What the invocation returned (SQS: the batch response; HTTP: the payload 2.0 response).
+    result: Any
+    #: The exception that failed the invocation, if any (a TimeoutError for timeouts).
+    error: BaseException | None
+    #: ``ok``, ``error``, ``timeout``, ``partial`` (some SQS records failed) or ``throttled``.
+    outcome: Outcome
+    request_id: str
+    started: datetime
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def failed_ids(self) -> list[str]:
+        """SQS: the message ids the invocation reported failed (all of them when it failed)."""
+        if self.outcome in ("error", "timeout", "throttled"):
+            return [r["messageId"] for r in self.event.get("Records", []) if "messageId" in r]
+        if isinstance(self.result, dict):
+            return [f["itemIdentifier"] for f in self.result.get("batchItemFailures", [])]
+        return []
+
+    def error_text(self) -> str:
+        """The error as one line (``ValueError: bad input``), or ``""``."""
+        if self.error is None:
+            return ""
+        return "".join(traceback.format_exception_only(self.error)).strip().splitlines()[-1]
+
+
+@dataclass
+class LocalContext:
+    """The Lambda context object handlers receive, with the same attributes as in AWS."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    function_version: str = "$LATEST"
+    identity: Any = None
+    client_context: Any = None
+    tenant_id: str | None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the invocation times out."""
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def function_environment(app: App, handler: Handler, bindings: Bindings) -> dict[str, str]:
+    """The environment of ``handler``'s function: Lambda's variables, flowfn's, the user's."""
+    settings = handler.settings
+    target = bindings.target
+    origin = app.origin
+    env = {
+        **target.environment(),
+        "AWS_LAMBDA_FUNCTION_NAME": settings.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{settings.name}",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "_HANDLER": "flowfn.runtime.handler",
+        "FLOWFN_APP": origin.target if origin else "",
+        "FLOWFN_FUNCTION": settings.name,
+        "FLOWFN_LOG_LEVEL": settings.log_level,
+        **bindings.resource_env(handler),
+        **settings.env,
+    }
+    if origin:
+        env["LAMBDA_TASK_ROOT"] = origin.root
+    return env
+
+
+@dataclass
+class _Slots:
+    limit: int | None
+    used: int = 0
+
+
+@dataclass
+class _State:
+    inflight: int = 0
+    generation: int = 0
+    records: list[Invocation] = field(default_factory=list)
+
+
+class Invoker:
+    """Runs invocations of an app's handlers and keeps a record of each."""
+
+    def __init__(self, app: App, bindings: Bindings,
+                 listeners: list[Callable[[Invocation], None]] | None = None) -> None:
+        self.app = app
+        self.bindings = bindings
+        self.listeners = list(listeners or [])
+        self._cond = threading.Condition()
+        self._state = _State()
+        self._slots: dict[str, _Slots] = {}
+        self._abandoned: list[threading.Thread] = []
+
+    # -- concurrency ----------------------------------------------------------------------------
+
+    def _slot(self, handler: Handler) -> _Slots:
+        found = self._slots.get(handler.name)
+        if found is None:
+            found = self._slots[handler.name] = _Slots(handler.settings.reserved_concurrency)
+        return found
+
+    def try_acquire(self, handler: Handler) -> bool:
+        """Take a concurrency slot of ``handler``'s function without waiting."""
+        with self._cond:
+            slot = self._slot(handler)
+            if slot.limit is not None and slot.used >= slot.limit:
+                return False
+            slot.used += 1
+            return True
+
+    def acquire(self, handler: Handler, stop: threading.Event | None = None) -> bool:
+        """Wait for a slot; False when ``stop`` is set first or the function may never run."""
+        with self._cond:
+            slot = self._slot(handler)
+            while slot.limit is not None and slot.used >= slot.limit:
+                if slot.limit == 0 or (stop is not None and stop.is_set()):
+                    return False
+                self._cond.wait(0.1)
+            slot.used += 1
+            return True
+
+    def release(self, handler: Handler) -> None:
+        """Give back a slot taken with :meth:`acquire` or :meth:`try_acquire`."""
+        with self._cond:
+            self._slot(handler).used -= 1
+            self._cond.notify_all()
+
+    def _begin(self) -> None:
+        with self._cond:
+            self._state.inflight += 1
+            self._state.generation += 1
+
+    def _end(self) -> None:
+        with self._cond:
+            self._state.inflight -= 1
+            self._state.generation += 1
+            self._cond.notify_all()
+
+    def activity(self) -> tuple[int, int]:
+        """(invocations running or handed over, a counter bumped whenever one starts or ends)."""
+        with self._cond:
+            return self._state.inflight, self._state.generation
+
+    @property
+    def inflight(self) -> int:
+        """Invocations running now, or submitted and about to run."""
+        return self.activity()[0]
+
+    def wait_change(self, timeout: float) -> None:
+        """Block until an invocation ends or ``timeout`` passes."""
+        with self._cond:
+            self._cond.wait(timeout)
+
+    @property
+    def records(self) -> list[Invocation]:
+        """Every finished invocation, in the order they ended."""
+        with self._cond:
+            return list(self._state.records)
+
+    def clear_records(self) -> None:
+        with self._cond:
+            self._state.records.clear()
+
+    # -- invoking ---------------------------------------------------------------------------------
+
+    def invoke(self, handler: Handler, event: dict[str, Any], *, source: str,
+               trigger: str | None = None, slot_held: bool = False, wait: bool = True) -> Invocation:
+        """Run one invocation and return its record.
+
+        The caller either holds a slot (``slot_held``), or one is taken here: waiting for it when
+        ``wait``, else recording a ``throttled`` invocation when none is free.
+        """
+        kind = trigger or handler.trigger.kind
+        if not slot_held:
+            taken = self.acquire(handler) if wait else self.try_acquire(handler)
+            if not taken:
+                record = self._throttled(handler, event, source, kind)
+                self._finish(record)
+                return record
+        self._begin()
+        return self._counted(handler, event, source, kind)
+
+    def _counted(self, handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
+        try:
+            try:
+                record = self._run(handler, event, source, kind)
+            finally:
+                self.release(handler)
+            self._finish(record)
+            return record
+        finally:
+            self._end()
+
+    def submit(self, handler: Handler, event: dict[str, Any], *, source: str,
+               stop: threading.Event | None = None) -> bool:
+        """Invoke asynchronously (as S3 and EventBridge do), after waiting for a slot.
+
+        Returns False when the function cannot run (reserved concurrency 0, or ``stop`` set).
+        """
+        if not self.acquire(handler, stop):
+            self._finish(self._throttled(handler, event, source, handler.trigger.kind))
+            return False
+        self._begin()
+        thread = threading.Thread(
+            target=self._counted, args=(handler, event, source, handler.trigger.kind),
+            name=f"flowfn-async-{handler.name}", daemon=True,
+        )
+        thread.start()
+        return True
+
+    @staticmethod
+    def _throttled(handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
+        error = RuntimeError(f"function {handler.name!r} is throttled: its reserved concurrency "
+                             f"({handler.settings.reserved_concurrency}) is in use")
+        return Invocation(handler.name, kind, source, event, None, error, "throttled", "",
+                          datetime.now(UTC), 0.0)
+
+    def _finish(self, record: Invocation) -> None:
+        with self._cond:
+            self._state.records.append(record)
+            self._cond.notify_all()
+        for listener in self.listeners:
+            listener(record)
+
+    def _run(self, handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
+        from flowfn.runtime import dispatch
+
+        settings = handler.settings
+        target = self.bindings.target
+        request_id = str(uuid.uuid4())
+        started = datetime.now(UTC)
+        begin = time.monotonic()
+        context = LocalContext(
+            function_name=settings.name,
+            memory_limit_in_mb=settings.memory_mb,
+            invoked_function_arn=f"arn:aws:lambda:{target.region}:{target.account}:function:{settings.name}",
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{settings.name}",
+            log_stream_name=f"{started:%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}",
+            deadline=begin + settings.timeout_s,
+        )
+        env = function_environment(self.app, handler, self.bindings)
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def body() -> None:
+            with environ.layer(env):
+                try:
+                    outcome["result"] = dispatch(handler, event, context)
+                except FunctionTimedOut:
+                    pass
+                except BaseException as exc:  # the function failed, as Lambda reports it
+                    outcome["error"] = exc
+                finally:
+                    done.set()
+
+        thread = threading.Thread(target=contextvars.Context().run, args=(body,),
+                                  name=f"flowfn-{settings.name}", daemon=True)
+        thread.start()
+        finished = done.wait(settings.timeout_s)
+        duration = (time.monotonic() - begin) * 1000
+        if not finished:
+            _interrupt(thread)
+            with self._cond:
+                self._abandoned.append(thread)
+            error: BaseException | None = TimeoutError(
+                f"Task timed out after {settings.timeout_s:.2f} seconds")
+            return Invocation(settings.name, kind, source, event, None, error, "timeout", request_id,
+                              started, duration)
+        error = outcome.get("error")
+        result = outcome.get("result")
+        status: Outcome = "error" if error is not None else "ok"
+        if error is None and isinstance(result, dict) and result.get("batchItemFailures"):
+            status = "partial"
+        return Invocation(settings.name, kind, source, event, result, error, status, request_id,
+                          started, duration)
+
+    def join_abandoned(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` for timed-out handlers to stop; names of those still running."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            threads = list(self._abandoned)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._cond:
+            self._abandoned = [t for t in self._abandoned if t.is_alive()]
+            return [t.name for t in self._abandoned]
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Raise FunctionTimedOut in ``thread`` at its next Python instruction."""
+    if thread.ident is None or not thread.is_alive():
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                               ctypes.py_object(FunctionTimedOut))

@@ -1,0 +1,191 @@
+"""S3 notifications: objects written to a bucket reach the matching ``@on_s3`` handlers.
+
+Every bucket notifies one internal queue of the emulator (moto delivers notifications into SQS
+as the object is written). This source reads that queue, skips the ``s3:TestEvent`` that comes
+first, rebuilds each notification as S3 sends it to Lambda (moto's lacks fields and encodes
+slashes), applies each handler's event types and prefix/suffix filters, and invokes the handler
+asynchronously, as S3 does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from flowfn.app import App
+from flowfn.function import Handler
+from flowfn.local.invoker import Invoker
+from flowfn.local.provision import Bindings
+from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
+
+__all__ = ["NOTIFICATION_QUEUE", "ObjectChange", "S3Source"]
+
+#: The emulator queue every bucket notifies; flowfn's own, not part of the app.
+NOTIFICATION_QUEUE = "flowfn-s3-notifications"
+_ALWAYS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+_sequence = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """An object that was written or removed in one of the app's buckets."""
+
+    bucket: str  # logical name
+    key: str
+    event_name: str  # "ObjectCreated:Put", "ObjectRemoved:Delete", ...
+    size: int | None
+    etag: str | None
+
+
+class S3Source:
+    """Reads the notification queue and invokes ``@on_s3`` handlers."""
+
+    def __init__(self, app: App, invoker: Invoker, bindings: Bindings,
+                 observers: list[Callable[[ObjectChange], None]] | None = None) -> None:
+        self.app = app
+        self.invoker = invoker
+        self.bindings = bindings
+        self.observers = list(observers or [])
+        self.handlers = [h for h in app.handlers if isinstance(h.trigger, S3Trigger)]
+        self.errors: list[BaseException] = []
+        self._sqs = bindings.target.client("sqs")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._busy = False
+        self._by_physical = {bindings.buckets[b.logical_name]: b.logical_name for b in app.buckets()}
+        self.queue_url = ""
+
+    def setup(self) -> None:
+        """Create the notification queue and point every bucket's notifications at it."""
+        self.queue_url = self._sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
+        queue_arn = arn["Attributes"]["QueueArn"]
+        events = set(_ALWAYS)
+        for handler in self.handlers:
+            assert isinstance(handler.trigger, S3Trigger)
+            events.update(e for e in handler.trigger.events
+                          if not any(e.startswith(a.removesuffix("*")) for a in _ALWAYS))
+        s3 = self.bindings.target.client("s3")
+        for physical in self._by_physical:
+            s3.put_bucket_notification_configuration(
+                Bucket=physical,
+                NotificationConfiguration={"QueueConfigurations": [
+                    {"Id": "flowfn-local", "QueueArn": queue_arn, "Events": sorted(events)},
+                ]},
+            )
+
+    def queues(self) -> list[str]:
+        """Queues that must be empty before the app is idle."""
+        return [self.queue_url] if self.queue_url else []
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="flowfn-s3", daemon=True)
+        self._thread.start()
+
+    def signal_stop(self) -> None:
+        """Stop taking new work; :meth:`stop` then waits for the work in hand."""
+        with self._lock:
+            self._stop.set()
+
+    def stop(self) -> None:
+        """Stop reading; a poll in progress is not waited for (it hands its messages back)."""
+        with self._lock:
+            self._stop.set()
+        if self._thread is not None:
+            while self._thread.is_alive() and self._busy:
+                self._thread.join(0.05)
+            self._thread.join(0.1)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll(wait_s=1)
+            except Exception as exc:  # the emulator went away or answered oddly: keep going
+                self.errors.append(exc)
+                self._stop.wait(0.2)
+
+    def poll(self, wait_s: int) -> int:
+        """Handle the notifications waiting (up to 10); returns how many were read."""
+        got = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                        WaitTimeSeconds=wait_s)
+        messages = got.get("Messages", [])
+        with self._lock:
+            if self._stop.is_set():
+                if messages:  # read while stopping: hand them back untouched
+                    self._sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(messages)
+                    ])
+                return 0
+            self._busy = True
+        try:
+            self._handle(messages)
+        finally:
+            self._busy = False
+        return len(messages)
+
+    def _handle(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            body = json.loads(message["Body"])
+            # The s3:TestEvent moto sends first has no Records: it is read and dropped here.
+            delivered = all([self._deliver(record) for record in body.get("Records", [])])
+            if delivered:  # else it comes back: stopping, it was not handed to every handler
+                self._sqs.delete_message(QueueUrl=self.queue_url,
+                                         ReceiptHandle=message["ReceiptHandle"])
+
+    def _deliver(self, raw: dict[str, Any]) -> bool:
+        physical = raw["s3"]["bucket"]["name"]
+        logical = self._by_physical.get(physical)
+        if logical is None:
+            return True
+        obj = raw["s3"]["object"]
+        key = unquote_plus(obj["key"])
+        event_name = str(raw["eventName"]).removeprefix("s3:")
+        created = not event_name.startswith("ObjectRemoved")
+        size = obj.get("size") if created else None
+        etag = obj.get("eTag") if created else None
+        change = ObjectChange(logical, key, event_name, size, etag)
+        for observer in self.observers:
+            observer(change)
+        when = _parse_time(raw.get("eventTime"))
+        sequencer = f"{next(_sequence):018X}"
+        delivered = True
+        for handler in self.handlers:
+            trigger = handler.trigger
+            assert isinstance(trigger, S3Trigger)
+            if trigger.bucket.logical_name != logical or not trigger_matches(trigger, event_name, key):
+                continue
+            record = s3_record(
+                event_name=event_name, bucket=physical, key=key, region=self.bindings.target.region,
+                event_time=when, sequencer=sequencer, request_id=secrets.token_hex(8).upper(),
+                configuration_id=configuration_id(handler), size=size, etag=etag,
+            )
+            if handler.settings.reserved_concurrency == 0:
+                continue  # throttled for good: S3's events for it are dropped, as Lambda would
+            delivered &= self.invoker.submit(handler, s3_event([record]), source=f"{logical}/{key}",
+                                             stop=self._stop)
+        return delivered
+
+
+def configuration_id(handler: Handler) -> str:
+    """The notification configuration id of ``handler``'s trigger."""
+    return f"flowfn-{handler.name}"
+
+
+def _parse_time(text: Any) -> datetime:
+    if isinstance(text, str):
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return datetime.now(UTC)

@@ -1,0 +1,146 @@
+"""Schedules: ``@on_schedule`` handlers fire at the times EventBridge would fire them.
+
+Fire times come from the trigger itself (``ScheduleTrigger.next_fires``: aws-croniter for cron,
+fixed steps from the start for rate). Under ``flowfn run-local`` a thread waits for the next fire
+on the wall clock; under flowfn.testing the test moves a virtual clock with :meth:`advance`, and
+each fire due in between runs in time order, without sleeping. Any handler can be fired now.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flowfn.app import App
+from flowfn.function import Handler
+from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.provision import Bindings
+from flowfn.triggers.schedule import ScheduleTrigger, schedule_arn, scheduled_event
+
+__all__ = ["ScheduleSource"]
+
+
+class ScheduleSource:
+    """Keeps each schedule's next fire time and fires handlers when it comes."""
+
+    def __init__(self, app: App, invoker: Invoker, bindings: Bindings, *, start: datetime) -> None:
+        self.invoker = invoker
+        self.bindings = bindings
+        self.handlers = {h.name: h for h in app.handlers if isinstance(h.trigger, ScheduleTrigger)}
+        self.now = start.astimezone(UTC)
+        self._next: dict[str, datetime] = {
+            name: self._after(handler, self.now) for name, handler in self.handlers.items()
+            if self._trigger(handler).enabled
+        }
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _trigger(handler: Handler) -> ScheduleTrigger:
+        trigger = handler.trigger
+        assert isinstance(trigger, ScheduleTrigger)
+        return trigger
+
+    def _after(self, handler: Handler, moment: datetime) -> datetime:
+        return self._trigger(handler).next_fires(moment, 1)[0]
+
+    def queues(self) -> list[str]:
+        return []
+
+    def next_fires(self) -> dict[str, datetime]:
+        """The next fire time of every enabled schedule, by function name."""
+        with self._lock:
+            return dict(sorted(self._next.items(), key=lambda item: item[1]))
+
+    def event(self, handler: Handler, at: datetime) -> dict[str, object]:
+        """The scheduled event ``handler`` receives when it fires at ``at``."""
+        target = self.bindings.target
+        arn = schedule_arn(self._trigger(handler), handler.name, region=target.region,
+                           account=target.account)
+        return scheduled_event(rule_arn=arn, time=at, event_id=str(uuid.uuid4()),
+                               region=target.region, account=target.account)
+
+    def handler(self, name: str) -> Handler:
+        try:
+            return self.handlers[name]
+        except KeyError:
+            known = ", ".join(self.handlers) or "none"
+            raise KeyError(f"no schedule handler named {name!r} (schedules: {known})") from None
+
+    # -- wall clock (run-local) -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="flowfn-schedule", daemon=True)
+        self._thread.start()
+
+    def signal_stop(self) -> None:
+        """Stop taking new work; :meth:`stop` then waits for the work in hand."""
+        self._stop.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            upcoming = self.next_fires()
+            if not upcoming:
+                self._stop.wait()
+                return
+            soonest = min(upcoming.values())
+            delay = (soonest - datetime.now(UTC)).total_seconds()
+            if delay > 0:
+                self._wake.clear()
+                self._wake.wait(min(delay, 3600))
+                continue
+            for name, at in self._due(datetime.now(UTC)):
+                handler = self.handlers[name]
+                self.invoker.submit(handler, self.event(handler, at), source=f"{at:%H:%M:%S} UTC",
+                                    stop=self._stop)
+
+    def _due(self, until: datetime) -> list[tuple[str, datetime]]:
+        """Fires due up to ``until``, in time order; advances each schedule past them."""
+        fires: list[tuple[str, datetime]] = []
+        with self._lock:
+            for name, at in list(self._next.items()):
+                while at <= until:
+                    fires.append((name, at))
+                    at = self._after(self.handlers[name], at)
+                self._next[name] = at
+            self.now = max(self.now, until)
+        return sorted(fires, key=lambda fire: (fire[1], fire[0]))
+
+    # -- on demand and virtual time (flowfn.testing) ----------------------------------------------
+
+    def fire(self, name: str, at: datetime | None = None) -> Invocation:
+        """Fire the schedule handler ``name`` now (or as if at ``at``) and wait for it."""
+        handler = self.handler(name)
+        moment = at or datetime.now(UTC)
+        return self.invoker.invoke(handler, self.event(handler, moment), source="fired on demand")
+
+    def advance_to(self, until: datetime, settle: Callable[[], None] | None = None) -> list[Invocation]:
+        """Move the virtual clock to ``until``, running every fire due on the way in time order.
+
+        ``settle`` runs after each fire (flowfn.testing drains there, so each fire sees the
+        effects of the previous ones).
+        """
+        until = until.astimezone(UTC)
+        if until < self.now:
+            raise ValueError(f"the clock cannot go back: it is {self.now:%Y-%m-%d %H:%M:%S} UTC")
+        done = []
+        for name, at in self._due(until):
+            handler = self.handlers[name]
+            done.append(self.invoker.invoke(handler, self.event(handler, at),
+                                            source=f"{at:%Y-%m-%d %H:%M:%S} UTC"))
+            if settle is not None:
+                settle()
+        return done

@@ -1,0 +1,166 @@
+"""SQS event-source mapping: pollers that feed ``@on_sqs`` handlers as Lambda does.
+
+Each handler gets a few poller threads (Lambda starts five; ``max_concurrency`` and reserved
+concurrency cap them). A poller takes a concurrency slot, receives up to ``batch_size`` messages
+within the batching window, invokes the handler with a Lambda-shaped event, deletes the
+messages that succeeded and leaves the failed ones for the visibility timeout, after which they
+are received again; the emulator moves a message to the dead-letter queue once it has been
+received ``max_receive_count`` times. With ``retry_now`` (flowfn.testing) failed messages are made
+visible again at once: the visibility timeout is fast-forwarded, not skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+from flowfn.function import Handler
+from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.provision import Bindings
+from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
+
+__all__ = ["DEFAULT_POLLERS", "SqsPoller"]
+
+#: Concurrent batches per queue when neither max_concurrency nor reserved concurrency caps it.
+DEFAULT_POLLERS = 5
+_RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
+
+
+class SqsPoller:
+    """Polls one handler's queue and invokes it with batches."""
+
+    def __init__(self, handler: Handler, invoker: Invoker, bindings: Bindings, *,
+                 retry_now: bool = False) -> None:
+        trigger = handler.trigger
+        assert isinstance(trigger, SqsTrigger)
+        self.handler = handler
+        self.trigger = trigger
+        self.invoker = invoker
+        self.retry_now = retry_now
+        self.url = bindings.queue_urls[trigger.queue.logical_name]
+        self.arn = bindings.queue_arns[trigger.queue.logical_name]
+        self.region = bindings.target.region
+        self.errors: list[BaseException] = []
+        self._target = bindings.target
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._busy: set[str] = set()  # names of pollers handling a batch
+        self._lock = threading.Lock()
+        caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
+        self.pollers = min([DEFAULT_POLLERS, *caps])
+
+    def queues(self) -> list[str]:
+        return [self.url]
+
+    def start(self) -> None:
+        self._stop.clear()
+        for index in range(self.pollers):
+            thread = threading.Thread(target=self._loop, name=f"flowfn-sqs-{self.handler.name}-{index}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def signal_stop(self) -> None:
+        """Stop taking new work; :meth:`stop` then waits for the work in hand."""
+        with self._lock:
+            self._stop.set()
+
+    def stop(self) -> None:
+        """Stop receiving; batches being handled finish (or time out) first.
+
+        A poller idle in a long poll is not waited for: when its receive returns it hands any
+        message back (visible again at once) and ends.
+        """
+        with self._lock:
+            self._stop.set()
+        for thread in self._threads:
+            while thread.is_alive() and thread.name in self._busy:
+                thread.join(0.05)
+            thread.join(0.1)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        sqs = self._target.client("sqs")
+        while not self._stop.is_set():
+            if not self.invoker.acquire(self.handler, self._stop):
+                self._stop.wait(0.5)
+                continue
+            try:
+                messages = self._collect(sqs)
+            except Exception as exc:  # the emulator went away or answered oddly: keep going
+                self.invoker.release(self.handler)
+                self.errors.append(exc)
+                self._stop.wait(0.2)
+                continue
+            if not messages:
+                self.invoker.release(self.handler)
+                continue
+            name = threading.current_thread().name
+            with self._lock:
+                stopping = self._stop.is_set()
+                if not stopping:
+                    self._busy.add(name)
+            if stopping:  # received while stopping: hand them back untouched
+                self.invoker.release(self.handler)
+                self._hand_back(sqs, messages)
+                return
+            try:
+                self._handle(sqs, messages)
+            finally:
+                self._busy.discard(name)
+
+    def _hand_back(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        with contextlib.suppress(Exception):  # the emulator may be gone already
+            self._visible_now(sqs, messages)
+
+    def _visible_now(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(messages[start:start + 10])
+            ])
+
+    def _handle(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        event = sqs_event([sqs_record(m, queue_arn=self.arn, region=self.region) for m in messages])
+        noun = "message" if len(messages) == 1 else "messages"
+        record = self.invoker.invoke(self.handler, event, slot_held=True,
+                                     source=f"{self.trigger.queue.logical_name} "
+                                            f"({len(messages)} {noun})")
+        try:
+            self._settle(sqs, messages, record)
+        except Exception as exc:
+            self.errors.append(exc)
+
+    def _receive(self, sqs: Any, count: int, wait_s: int) -> list[dict[str, Any]]:
+        got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
+                                  WaitTimeSeconds=wait_s, **_RECEIVE)
+        return list(got.get("Messages", []))
+
+    def _collect(self, sqs: Any) -> list[dict[str, Any]]:
+        size = self.trigger.batch_size
+        batch = self._receive(sqs, size, 1)
+        if not batch or not self.trigger.batching_window_s:
+            return batch
+        deadline = time.monotonic() + self.trigger.batching_window_s
+        while len(batch) < size and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            more = self._receive(sqs, size - len(batch), 1 if remaining >= 1 else 0)
+            if not more and remaining < 1:
+                self._stop.wait(min(remaining, 0.05))
+            batch.extend(more)
+        return batch
+
+    def _settle(self, sqs: Any, messages: list[dict[str, Any]], record: Invocation) -> None:
+        failed = set(record.failed_ids)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            chunk = done[start:start + 10]
+            sqs.delete_message_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+            ])
+        if self.retry_now and failed:
+            self._visible_now(sqs, [m for m in messages if m["MessageId"] in failed])

@@ -1,0 +1,295 @@
+"""Test a flowfn app end to end, in-process, on the machinery ``flowfn run-local`` uses.
+
+    from flowfn.testing import run_app
+
+    def test_thumbnail():
+        with run_app("examples/thumbnail/app.py") as app:
+            app.upload("uploads", "cat.jpg", jpeg_bytes)
+            app.drain()
+            assert app.keys("thumbnails") == ["cat.jpg"]
+            assert app.invocations("make_thumbnail")[0].ok
+
+or, with the pytest fixture ``flowfn_app`` that flowfn registers as a pytest plugin (a factory;
+everything it started stops after the test)::
+
+    def test_api(flowfn_app):
+        app = flowfn_app("examples/stream/app.py")
+        assert app.post("/events", json={"n": 1}).status == 202
+
+``run_app(app, *, start=..., endpoint_url=None, region="us-east-1", http=False)`` takes the app as
+a ``.py`` path, a package folder, ``module:attribute`` (imported with boto3 pointed at the
+emulator, so module-level clients work) or an :class:`~flowfn.App` object. It starts the embedded
+AWS emulator, creates every bucket, queue and DLQ, and runs every handler as Lambda would (same
+runtime code, context, environment, timeout, reserved concurrency). :class:`Harness` offers:
+
+- ``upload(bucket, key, data)``, ``download(bucket, key)``, ``keys(bucket, prefix="")``,
+  ``delete(bucket, key)``: objects; an upload fires the bucket's ``@on_s3`` handlers.
+- ``send(queue, body, attributes=None, group_id=None)``: a message (dicts and lists are sent as
+  JSON); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
+- ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
+  an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
+  ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
+  127.0.0.1 port at ``http_url``.
+- ``clock``: the schedule clock, a virtual one starting at ``start`` (default 2025-01-01 00:00
+  UTC, a Wednesday). ``clock.advance(minutes=5)`` or ``clock.advance_to(datetime)`` runs every
+  schedule due on the way, in time order, draining after each; ``clock.now``,
+  ``clock.next_fires()``. ``fire(name)`` runs a schedule handler now.
+- ``invoke(name, event)``: one direct invocation with a given event.
+- ``drain(timeout=60)``: wait until every consumed queue is empty and no invocation runs. Failed
+  SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
+  moves to the DLQ finish within a drain. No sleeps needed.
+- ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
+  invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
+  ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``); ``failures()``: those that
+  did not succeed; ``clear()`` forgets them.
+- ``client(service)``: a boto3 client bound to the emulator; ``bucket_name(logical)``,
+  ``queue_url(logical)``, ``environment(function)``: what handlers see.
+
+Handlers run in threads; a timed-out handler is abandoned (Python cannot kill a thread) and
+stopped at its next Python instruction.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flowfn.app import App
+from flowfn.resources import Bucket, Queue, Resource
+
+if TYPE_CHECKING:
+    from flowfn.local.engine import LocalApp
+    from flowfn.local.http import HttpResult
+    from flowfn.local.invoker import Invocation
+
+__all__ = ["DEFAULT_START", "Clock", "Harness", "run_app"]
+
+#: Where the virtual schedule clock starts unless told otherwise: 2025-01-01 00:00 UTC.
+DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _name(resource: str | Resource) -> str:
+    return resource.logical_name if isinstance(resource, Resource) else resource
+
+
+class Clock:
+    """The virtual clock schedules follow under flowfn.testing."""
+
+    def __init__(self, harness: Harness) -> None:
+        self._harness = harness
+
+    @property
+    def now(self) -> datetime:
+        """The virtual time, UTC."""
+        return self._harness.local.schedules.now
+
+    def next_fires(self) -> dict[str, datetime]:
+        """The next fire time of every enabled schedule, by function name."""
+        return self._harness.local.schedules.next_fires()
+
+    def advance(self, delta: timedelta | None = None, **units: float) -> list[Invocation]:
+        """Move the clock forward (``advance(hours=1)`` or ``advance(timedelta(...))``), running
+        every schedule due on the way and draining after each fire. Returns their invocations."""
+        step = (delta or timedelta()) + timedelta(**units)
+        return self.advance_to(self.now + step)
+
+    def advance_to(self, moment: datetime) -> list[Invocation]:
+        """Move the clock to ``moment`` (timezone-aware), running the schedules due on the way."""
+        if moment.tzinfo is None:
+            raise ValueError("advance_to() needs a timezone-aware datetime, e.g. datetime(..., tzinfo=UTC)")
+        local = self._harness.local
+        return local.schedules.advance_to(moment, local.drain)
+
+
+class Harness:
+    """A running app under test. Made by :func:`run_app`; see the module docstring."""
+
+    def __init__(self, local: LocalApp) -> None:
+        self.local = local
+        self.clock = Clock(self)
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def app(self) -> App:
+        """The app as loaded (its handlers and resources)."""
+        return self.local.app
+
+    @property
+    def http_url(self) -> str | None:
+        """The HTTP API's base URL when started with ``http=True``."""
+        return self.local.http_url
+
+    # -- names and clients ----------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to the emulator (dummy credentials, the run's region)."""
+        found = self._clients.get(service)
+        if found is None:
+            found = self._clients[service] = self.local.target.client(service)
+        return found
+
+    def bucket_name(self, bucket: str | Bucket) -> str:
+        """The physical name of a declared bucket."""
+        name = _name(bucket)
+        try:
+            return self.local.bindings.buckets[name]
+        except KeyError:
+            raise KeyError(f"the app declares no bucket {name!r} (buckets: "
+                           f"{', '.join(self.local.bindings.buckets) or 'none'})") from None
+
+    def queue_url(self, queue: str | Queue) -> str:
+        """The URL of a declared queue or DLQ (``"jobs-dlq"``)."""
+        name = _name(queue)
+        try:
+            return self.local.bindings.queue_urls[name]
+        except KeyError:
+            raise KeyError(f"the app declares no queue {name!r} (queues: "
+                           f"{', '.join(self.local.bindings.queue_urls) or 'none'})") from None
+
+    def environment(self, function: str) -> dict[str, str]:
+        """The environment variables ``function`` runs with."""
+        from flowfn.local.invoker import function_environment
+
+        return function_environment(self.app, self.app.handler(function), self.local.bindings)
+
+    # -- S3 -------------------------------------------------------------------------------------
+
+    def upload(self, bucket: str | Bucket, key: str, data: bytes | str,
+               content_type: str | None = None) -> None:
+        """Write an object; the bucket's matching ``@on_s3`` handlers fire (call drain())."""
+        body = data.encode() if isinstance(data, str) else data
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client("s3").put_object(Bucket=self.bucket_name(bucket), Key=key, Body=body, **extra)
+
+    def download(self, bucket: str | Bucket, key: str) -> bytes:
+        """An object's content."""
+        got = self.client("s3").get_object(Bucket=self.bucket_name(bucket), Key=key)
+        return bytes(got["Body"].read())
+
+    def delete(self, bucket: str | Bucket, key: str) -> None:
+        """Remove an object (fires ``events="removed"`` handlers)."""
+        self.client("s3").delete_object(Bucket=self.bucket_name(bucket), Key=key)
+
+    def keys(self, bucket: str | Bucket, prefix: str = "") -> list[str]:
+        """Every key in the bucket under ``prefix``, sorted."""
+        pages = self.client("s3").get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket_name(bucket), Prefix=prefix)
+        return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+    # -- SQS ------------------------------------------------------------------------------------
+
+    def send(self, queue: str | Queue, body: Any, *, attributes: dict[str, str] | None = None,
+             group_id: str | None = None, dedup_id: str | None = None, delay_s: int = 0) -> str:
+        """Send a message (non-strings as JSON); returns its message id."""
+        text = body if isinstance(body, str) else jsonlib.dumps(body)
+        kwargs: dict[str, Any] = {"QueueUrl": self.queue_url(queue), "MessageBody": text}
+        if attributes:
+            kwargs["MessageAttributes"] = {
+                k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+            }
+        if group_id is not None:
+            kwargs["MessageGroupId"] = group_id
+        if dedup_id is not None:
+            kwargs["MessageDeduplicationId"] = dedup_id
+        if delay_s:
+            kwargs["DelaySeconds"] = delay_s
+        return str(self.client("sqs").send_message(**kwargs)["MessageId"])
+
+    def messages(self, queue: str | Queue) -> list[str]:
+        """Bodies of the messages waiting in a queue nobody consumes (a DLQ); left in place."""
+        sqs = self.client("sqs")
+        url = self.queue_url(queue)
+        if url in self.local.pending_queues():
+            raise ValueError(f"queue {_name(queue)!r} has a consumer that would race this read; "
+                             "read its dead-letter queue, or assert on invocations() instead")
+        bodies: list[str] = []
+        handles: list[str] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                      WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                break
+            bodies.extend(m["Body"] for m in got)
+            handles.extend(m["ReceiptHandle"] for m in got)
+        for start in range(0, len(handles), 10):
+            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start:start + 10])
+            ])
+        return bodies
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, json: Any = None, body: bytes | str = b"",
+                headers: dict[str, str] | None = None) -> HttpResult:
+        """Call the app's HTTP API (``path`` may carry a query string)."""
+        pairs = list((headers or {}).items())
+        raw = body.encode() if isinstance(body, str) else body
+        if json is not None:
+            raw = jsonlib.dumps(json).encode()
+            if not any(k.lower() == "content-type" for k, _ in pairs):
+                pairs.append(("content-type", "application/json"))
+        pairs.append(("host", "localhost"))
+        return self.local.router.handle(method, path, pairs, raw)
+
+    def get(self, path: str, **kwargs: Any) -> HttpResult:
+        """``request("GET", path, ...)``."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> HttpResult:
+        """``request("POST", path, ...)``."""
+        return self.request("POST", path, **kwargs)
+
+    # -- invoking and waiting -------------------------------------------------------------------
+
+    def fire(self, function: str) -> Invocation:
+        """Run the schedule handler ``function`` now, at the virtual time."""
+        return self.local.schedules.fire(function, self.clock.now)
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        """One direct invocation of ``function`` with ``event`` (like ``flowfn invoke``)."""
+        return self.local.invoker.invoke(self.app.handler(function), event, source="direct")
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until every consumed queue is empty and no invocation runs."""
+        self.local.drain(timeout)
+
+    def invocations(self, function: str | None = None, *, trigger: str | None = None,
+                    outcome: str | None = None) -> list[Invocation]:
+        """Finished invocations, in the order they ended, optionally filtered."""
+        return [
+            r for r in self.local.invoker.records
+            if (function is None or r.function == function)
+            and (trigger is None or r.trigger == trigger)
+            and (outcome is None or r.outcome == outcome)
+        ]
+
+    def failures(self) -> list[Invocation]:
+        """Invocations that did not fully succeed."""
+        return [r for r in self.local.invoker.records if r.outcome != "ok"]
+
+    def clear(self) -> None:
+        """Forget the invocations recorded so far."""
+        self.local.invoker.clear_records()
+
+
+@contextmanager
+def run_app(
+    app: str | App,
+    *,
+    start: datetime = DEFAULT_START,
+    endpoint_url: str | None = None,
+    region: str = "us-east-1",
+    http: bool = False,
+    listeners: list[Callable[[Invocation], None]] | None = None,
+) -> Iterator[Harness]:
+    """Run ``app`` in-process for a test; everything stops when the block ends."""
+    from flowfn.local.engine import LocalApp, Options
+
+    options = Options(endpoint_url=endpoint_url, region=region, retry_now=True, clock_start=start,
+                      http_port=0 if http else None, listeners=list(listeners or []))
+    with LocalApp(app, options) as local:
+        yield Harness(local)

@@ -1,0 +1,99 @@
+"""flowfn.testing end to end: chains, retries into the DLQ, environments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowfn.testing import Harness, run_app
+
+from .conftest import APPS
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_chain_of_three_handlers_runs_end_to_end_with_retries_into_the_dlq() -> None:
+    with run_app(str(APPS / "pipeline.py")) as app:
+        app.upload("incoming", "raw/batch one.txt", "alpha\nfail-me\nbeta\n")
+        app.upload("incoming", "raw/ignored.csv", "nope")  # suffix filter: no handler
+        app.upload("incoming", "elsewhere/x.txt", "nope")  # prefix filter: no handler
+        app.drain()
+
+        assert app.keys("reports") == ["alpha.txt", "beta.txt"]
+        assert app.download("reports", "alpha.txt") == b"ALPHA!"
+        assert [json.loads(b) for b in app.messages("tasks-dlq")] == [{"line": "fail-me"}]
+
+        split = app.invocations("split")
+        assert len(split) == 1 and split[0].ok
+        record = split[0].event["Records"][0]
+        assert record["s3"]["object"]["key"] == "raw/batch+one.txt"  # slash kept, space encoded
+        # The function sees only its own bindings.
+        assert split[0].result == {"env": ["FLOWFN_APP", "FLOWFN_BUCKET_INCOMING", "FLOWFN_FUNCTION",
+                                           "FLOWFN_LOG_LEVEL", "FLOWFN_QUEUE_TASKS_URL"]}
+        # fail-me was received twice (max_receive_count=2), then moved to the DLQ.
+        failing = [r for r in app.invocations("work") if "fail-me" in json.dumps(r.event)]
+        counts = [
+            rec["attributes"]["ApproximateReceiveCount"]
+            for inv in failing for rec in inv.event["Records"] if "fail-me" in rec["body"]
+        ]
+        assert counts == ["1", "2"]
+        assert all(inv.outcome in ("partial", "error") for inv in failing)
+        assert {r.function for r in app.invocations(outcome="ok")} == {"split", "work", "collect"}
+        assert len(app.invocations("collect")) == 2
+
+
+def test_sqs_records_carry_lambdas_fields(svc: Harness) -> None:
+    message_id = svc.send("limited", {"n": 1}, attributes={"kind": "test"})
+    svc.drain()
+    (inv,) = svc.invocations("one_at_a_time")
+    (record,) = inv.event["Records"]
+    assert record["messageId"] == message_id
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].endswith(":limited")
+    assert record["messageAttributes"]["kind"]["stringValue"] == "test"
+    assert set(record["attributes"]) >= {"ApproximateReceiveCount", "SentTimestamp", "SenderId",
+                                         "ApproximateFirstReceiveTimestamp"}
+
+
+def test_reserved_concurrency_one_runs_messages_one_at_a_time(svc: Harness) -> None:
+    module = svc.app.handler("one_at_a_time").fn.__globals__
+    module["state"]["peak"] = 0
+    for n in range(6):
+        svc.send("limited", str(n))
+    svc.drain()
+    assert len(svc.invocations("one_at_a_time", outcome="ok")) == 6
+    assert module["state"]["peak"] == 1
+
+
+def test_a_timed_out_batch_returns_to_the_queue_and_ends_in_the_dlq(svc: Harness) -> None:
+    svc.send("slow-jobs", "forever")
+    svc.drain()
+    timed_out = svc.invocations("slow")
+    assert [i.outcome for i in timed_out] == ["timeout", "timeout"]
+    assert str(timed_out[0].error) == "Task timed out after 1.00 seconds"
+    assert svc.messages("slow-jobs-dlq") == ["forever"]
+    assert svc.local.invoker.join_abandoned(2.0) == []  # the abandoned handler was stopped
+
+
+def test_each_function_sees_only_its_own_environment(svc: Harness) -> None:
+    seen = svc.get("/env").json()
+    assert seen["FLOWFN_FUNCTION"] == "env"
+    assert seen["AWS_ENDPOINT_URL"] == svc.local.target.endpoint_url
+    assert not any(k.startswith("FLOWFN_QUEUE") for k in seen)
+    assert svc.environment("one_at_a_time")["FLOWFN_QUEUE_LIMITED_URL"] == svc.queue_url("limited")
+
+
+def test_direct_invoke_records_the_event_and_result(svc: Harness) -> None:
+    inv = svc.invoke("manual", {"detail": {}})
+    assert inv.ok and inv.result == "ran" and inv.trigger == "schedule"
+    assert svc.invocations("manual") == [inv]
+
+
+def test_unknown_names_are_explained(svc: Harness) -> None:
+    with pytest.raises(KeyError, match="no bucket 'nope'"):
+        svc.upload("nope", "k", b"")
+    with pytest.raises(KeyError, match="handlers: nightly"):
+        svc.invoke("nope", {})
+    with pytest.raises(ValueError, match="has a consumer"):
+        svc.messages("limited")
