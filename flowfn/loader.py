@@ -6,9 +6,7 @@ Used by the CLI, by flowfn.testing and by the runtime inside Lambda, so it impor
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
-import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -166,6 +164,8 @@ def _import(module_name: str, target: str) -> ModuleType:
 
 
 def _where(exc: BaseException) -> str:
+    import traceback  # only on failure: it costs a Lambda cold start over a millisecond
+
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if "importlib" not in f.filename]
     if isinstance(exc, SyntaxError) and exc.filename:
@@ -181,6 +181,8 @@ def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
     if path is None:
         return []
     found = []
+    import pkgutil  # only for packages
+
     for info in sorted(pkgutil.walk_packages(path, module.__name__ + "."), key=lambda i: i.name):
         leaf = info.name.rsplit(".", 1)[-1]
         if leaf.startswith("test") or leaf.startswith("_"):
