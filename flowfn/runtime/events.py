@@ -45,6 +45,11 @@ def _dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
+    return value if isinstance(value, dict) else dict(value)
+
+
 class _Value:
     """Slotted value object: keyword construction, repr and equality over its fields (not ``raw``).
 
@@ -109,7 +114,7 @@ class S3Record(_Value):
             event_name=str(record.get("eventName", "")),
             event_time=parse_time(record.get("eventTime")),
             version_id=obj.get("versionId") or None,
-            raw=dict(record),
+            raw=as_dict(record),
         )
 
     @property
@@ -138,7 +143,7 @@ class S3Event(_Value):
         """Build from the event dict Lambda passes."""
         return cls(
             records=tuple(S3Record.from_raw(r) for r in event.get("Records") or ()),
-            raw=dict(event),
+            raw=as_dict(event),
         )
 
     def __iter__(self) -> Iterator[S3Record]:
@@ -179,16 +184,20 @@ class SqsRecord(_Value):
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> SqsRecord:
-        """Build from one entry of an SQS event's ``Records``."""
-        return cls(
-            message_id=str(record.get("messageId", "")),
-            receipt_handle=str(record.get("receiptHandle", "")),
-            body=str(record.get("body") or ""),
-            attributes={str(k): str(v) for k, v in _dict(record.get("attributes")).items()},
-            message_attributes=_dict(record.get("messageAttributes")),
-            queue_arn=str(record.get("eventSourceARN", "")),
-            raw=dict(record),
-        )
+        """Build from one entry of an SQS event's ``Records`` (kept, not copied, as ``raw``)."""
+        self = cls.__new__(cls)  # on the per-message path: skip keyword handling and copies
+        get = record.get
+        self.message_id = get("messageId") or ""
+        self.receipt_handle = get("receiptHandle") or ""
+        self.body = get("body") or ""
+        attributes = get("attributes")
+        self.attributes = attributes if isinstance(attributes, dict) else {}
+        message_attributes = get("messageAttributes")
+        self.message_attributes = message_attributes if isinstance(message_attributes, dict) else {}
+        self.queue_arn = get("eventSourceARN") or ""
+        self.raw = record if isinstance(record, dict) else dict(record)
+        self._json = _NO_JSON
+        return self
 
     @property
     def json_body(self) -> Any:
@@ -240,7 +249,7 @@ class SqsBatch:
                  models: tuple[Any, ...] | None = None) -> None:
         self.records = records
         self.models = models
-        self.raw = dict(raw)
+        self.raw = as_dict(raw)
         self._failed: dict[str, None] = {}
 
     def __repr__(self) -> str:
@@ -295,5 +304,5 @@ class ScheduledEvent(_Value):
             rule_arn=str(resources[0]) if resources else "",
             region=str(event.get("region", "")),
             account=str(event.get("account", "")),
-            raw=dict(event),
+            raw=as_dict(event),
         )

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from flowfn.runtime.events import as_dict
+
 __all__ = ["HTTPError", "Request", "Response", "render", "render_error"]
 
 JSON_TYPE = "application/json"
@@ -105,7 +107,7 @@ class Request:
             body=body,
             request_id=str(context.get("requestId", "")),
             raw_query=str(event.get("rawQueryString") or ""),
-            raw=dict(event),
+            raw=as_dict(event),
         )
 
     @property

@@ -24,7 +24,7 @@ Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
 
 
 def _is_fifo(trigger: SqsTrigger, records: tuple[SqsRecord, ...]) -> bool:
-    return trigger.queue.fifo or any(r.queue_arn.endswith(".fifo") for r in records)
+    return trigger.queue.fifo or (bool(records) and records[0].queue_arn.endswith(".fifo"))
 
 
 class _Failures:
