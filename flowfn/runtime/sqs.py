@@ -81,9 +81,9 @@ def process_batch(
                 continue
             try:
                 item = _validate(trigger.model, record) if trigger.model is not None else record
-            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            except Exception as exc:  # ValidationError, or whatever a validator raised
                 failures.fail(record, f"body does not match {trigger.model.__name__}", exc,  # type: ignore[union-attr]
-                              trace=False)
+                              trace=not isinstance(exc, ValueError))
                 continue
             try:
                 run(item)
@@ -107,8 +107,9 @@ def _run_batch(
         if trigger.model is not None:
             try:
                 models.append(_validate(trigger.model, record))
-            except ValueError as exc:
-                failures.fail(record, f"body does not match {trigger.model.__name__}", exc, trace=False)
+            except Exception as exc:  # ValidationError, or whatever a validator raised
+                failures.fail(record, f"body does not match {trigger.model.__name__}", exc,
+                              trace=not isinstance(exc, ValueError))
                 continue
         accepted.append(record)
     if not accepted:

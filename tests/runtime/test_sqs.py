@@ -274,3 +274,26 @@ def test_batch_handlers_report_what_they_fail(items: list[tuple[str, str]], fifo
     outcomes = [(group, "raise" if f"m{i}" in marked else "ok") for i, (group, _) in enumerate(items)]
     result = dispatch(consumer(handler, fifo=fifo, batch=True), event, None)
     assert failures(result) == expected(outcomes, fifo)[1]
+
+
+class Strict(BaseModel):
+    id: int
+
+    @classmethod
+    def model_validate_json(cls, *args: Any, **kwargs: Any) -> Strict:  # type: ignore[override]
+        data = json.loads(args[0])
+        if data.get("id") == 13:
+            raise TypeError("unlucky")  # not a ValidationError: still only this message fails
+        return super().model_validate_json(*args, **kwargs)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_any_error_while_validating_fails_only_that_message(batch: bool) -> None:
+    got: list[int] = []
+
+    def handler(item: Any) -> None:
+        got.extend([m.id for m in item.models] if batch else [item.id])
+
+    event = {"Records": [record("a", '{"id": 13}'), record("b", '{"id": 2}')]}
+    assert failures(dispatch(consumer(handler, batch=batch, model=Strict), event, None)) == ["a"]
+    assert got == [2]
