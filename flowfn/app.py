@@ -9,9 +9,9 @@ two modules never share one by accident.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError, FrozenAppError
 from flowfn.function import FunctionSettings, Handler, make_settings
 from flowfn.resources import Bucket, Grant, Queue, Resource
@@ -29,8 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 MODULE_APP_ATTR = "__flowfn_app__"
 
 
-@dataclass(frozen=True)
-class AppOrigin:
+class AppOrigin(Frozen):
     """Where an app was loaded from: the folder to package and the module to import."""
 
     root: str

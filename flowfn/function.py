@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Grant, Queue, Resource
 from flowfn.triggers.base import Trigger
@@ -33,8 +33,7 @@ _RESERVED_ENV = frozenset({
 _FLOWFN_ENV_PREFIX = "FLOWFN_"
 
 
-@dataclass(frozen=True)
-class FunctionSettings:
+class FunctionSettings(Frozen):
     """How a handler's Lambda function is configured. Validated on construction by the app."""
 
     name: str
@@ -53,7 +52,7 @@ class FunctionSettings:
     #: Level of the function's structured logger.
     log_level: LogLevel = "INFO"
     #: What the function may touch beyond its trigger, declared with ``uses=[...]``.
-    uses: tuple[Grant, ...] = field(default=())
+    uses: tuple[Grant, ...] = ()
 
     @property
     def env(self) -> dict[str, str]:
@@ -165,8 +164,7 @@ def _check_grant(subject: str, grant: Grant) -> None:
                               f"a {kind.__name__} grants {sorted(a.value for a in accesses)}")
 
 
-@dataclass(frozen=True)
-class Handler:
+class Handler(Frozen):
     """A registered handler: the user's function, its trigger and its function settings."""
 
     fn: Callable[..., Any]

@@ -6,8 +6,8 @@ Used by the CLI, by flowfn.testing and by the runtime inside Lambda, so it impor
 from __future__ import annotations
 
 import importlib
+import os.path
 import sys
-from pathlib import Path
 from types import ModuleType
 
 from flowfn.app import MODULE_APP_ATTR, App, AppOrigin
@@ -62,7 +62,7 @@ def _evict(module_name: str, root: str, fresh: bool) -> None:
     cached = sys.modules.get(top)
     if cached is not None:
         file = getattr(cached, "__file__", None) or ""
-        if not Path(file).resolve().is_relative_to(root):
+        if not _under(file, root):
             fresh = True
     if not fresh:
         return
@@ -78,7 +78,13 @@ def _evict(module_name: str, root: str, fresh: bool) -> None:
 
 
 def _under(file: str, root: str) -> bool:
-    return Path(file).resolve().is_relative_to(root)
+    # os.path, not pathlib: this module is on a Lambda cold start, and pathlib costs milliseconds.
+    real, base = os.path.realpath(file), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _is_package(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "__init__.py"))
 
 
 def find_app(modules: list[ModuleType], target: str) -> App:
@@ -115,28 +121,27 @@ def _collect_resources(app: App, modules: list[ModuleType]) -> None:
 
 
 def _resolve(target: str) -> tuple[str | None, str, str | None]:
-    path = Path(target)
-    if target.endswith(".py") or path.is_file():
-        if not path.is_file():
+    if target.endswith(".py") or os.path.isfile(target):
+        if not os.path.isfile(target):
             raise AppLoadError(f"{target}: no such file. Give the path to your app's .py file.")
-        path = path.resolve()
-        if (path.parent / "__init__.py").exists() and path.name != "__init__.py":
+        path = os.path.realpath(target)
+        folder, stem = os.path.dirname(path), os.path.splitext(os.path.basename(path))[0]
+        if _is_package(folder) and stem != "__init__":
             # A module inside a package: import it with its package name.
-            parts = [path.stem]
-            parent = path.parent
-            while (parent / "__init__.py").exists():
-                parts.insert(0, parent.name)
-                parent = parent.parent
-            return str(parent), ".".join(parts), None
-        return str(path.parent), path.stem, None
-    if path.is_dir():
-        path = path.resolve()
-        if not (path / "__init__.py").exists():
+            parts = [stem]
+            while _is_package(folder):
+                parts.insert(0, os.path.basename(folder))
+                folder = os.path.dirname(folder)
+            return folder, ".".join(parts), None
+        return folder, stem, None
+    if os.path.isdir(target):
+        path = os.path.realpath(target)
+        if not _is_package(path):
             raise AppLoadError(
                 f"{target}: a folder but not a package (no __init__.py). Point at the .py file "
                 "that holds your handlers, or add an __init__.py."
             )
-        return str(path.parent), path.name, None
+        return os.path.dirname(path), os.path.basename(path), None
     if "/" in target or target.startswith("."):
         raise AppLoadError(f"{target}: no such file or folder.")
     module, _, attr = target.partition(":")
@@ -194,15 +199,15 @@ def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
 def _module_root(module: ModuleType) -> str:
     file = getattr(module, "__file__", None)
     if not file:
-        return str(Path.cwd())
-    path = Path(file).resolve().parent
+        return os.getcwd()
+    path = os.path.dirname(os.path.realpath(str(file)))
     for _ in range(module.__name__.count(".") + (1 if hasattr(module, "__path__") else 0)):
-        path = path.parent
-    return str(path)
+        path = os.path.dirname(path)
+    return path
 
 
 def _app_name(module_name: str, root: str) -> str:
     leaf = module_name.rsplit(".", 1)[-1]
     if leaf in ("app", "main", "handlers", "__init__"):
-        leaf = Path(root).name if module_name.count(".") == 0 else module_name.split(".")[0]
+        leaf = os.path.basename(root) if module_name.count(".") == 0 else module_name.split(".")[0]
     return leaf

@@ -11,12 +11,11 @@ for the resources a function is triggered by or was granted.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from typing import ClassVar
 
+from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError, NotBoundError
 
 __all__ = ["Access", "Bucket", "Grant", "Queue", "Resource"]
@@ -33,8 +32,7 @@ class Access(enum.StrEnum):
     CONSUME = "consume"
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(Frozen):
     """One permission a handler declares in ``uses=``: an access on a resource.
 
     ``prefix`` scopes bucket grants to keys that start with it ("" is the whole bucket).
@@ -112,11 +110,7 @@ def check_bucket_name(name: str, subject: str, argument: str) -> None:
         raise bad("must start and end with a lowercase letter or digit")
     if ".." in name or ".-" in name or "-." in name:
         raise bad("has adjacent periods or a period next to a hyphen")
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        pass
-    else:
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
         raise bad("is formatted as an IP address")
     for prefix in _RESERVED_BUCKET_PREFIXES:
         if name.startswith(prefix):

@@ -68,9 +68,7 @@ def _target() -> Handler:
     level = os.environ.get(LOG_LEVEL_ENV, "").upper()
     if level in _LEVELS and level != found.settings.log_level:
         # Changed on the deployed function (to debug it, say): the environment wins.
-        from dataclasses import replace
-
-        found = replace(found, settings=replace(found.settings, log_level=level))  # type: ignore[arg-type]
+        found = found.replace(settings=found.settings.replace(log_level=level))
     _loaded[key] = found
     return found
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.resources import Resource
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(Frozen):
     """Base class of the frozen, typed spec each trigger kind records."""
 
     kind: ClassVar[str] = "trigger"
@@ -37,46 +35,73 @@ class Trigger:
         """Validate this trigger against the function's settings; raise ConfigError."""
 
 
-def call_arity(fn: Callable[..., Any], trigger: Trigger, subject: str) -> int:
-    """How many positional arguments to pass ``fn``, or ConfigError when it cannot take them."""
+class _Shape:
+    """The positional-parameter shape of a callable: what call_arity needs to know."""
+
+    def __init__(self, positional: int, required: int, varargs: bool, kw_required: list[str]) -> None:
+        self.positional, self.required = positional, required
+        self.varargs, self.kw_required = varargs, kw_required
+
+
+_VARARGS = 0x04  # CO_VARARGS
+
+
+def _shape(fn: Callable[..., Any], subject: str) -> _Shape:
+    code = getattr(fn, "__code__", None)
+    if code is not None and not hasattr(fn, "__wrapped__") and not hasattr(fn, "__signature__"):
+        # A plain function: read its code object (importing inspect costs a cold start ~10 ms).
+        positional = code.co_argcount
+        defaults = len(getattr(fn, "__defaults__", None) or ())
+        kw_names = code.co_varnames[positional:positional + code.co_kwonlyargcount]
+        kw_defaults = getattr(fn, "__kwdefaults__", None) or {}
+        return _Shape(positional, positional - defaults, bool(code.co_flags & _VARARGS),
+                      [n for n in kw_names if n not in kw_defaults])
+    import inspect
+
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError) as exc:  # builtins, some C callables
-        raise ConfigError(subject, "fn", f"its signature cannot be read ({exc})", "decorate a plain "
-                          "Python function") from exc
+        raise ConfigError(subject, "fn", f"its signature cannot be read ({exc})",
+                          "decorate a plain Python function") from exc
+    empty = inspect.Parameter.empty
     positional = [
         p for p in params
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    required = [p for p in positional if p.default is inspect.Parameter.empty]
-    varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
-    kw_required = [
-        p.name for p in params
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
-    ]
+    return _Shape(
+        len(positional),
+        len([p for p in positional if p.default is empty]),
+        any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params),
+        [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is empty],
+    )
+
+
+def call_arity(fn: Callable[..., Any], trigger: Trigger, subject: str) -> int:
+    """How many positional arguments to pass ``fn``, or ConfigError when it cannot take them."""
+    shape = _shape(fn, subject)
     wanted = ", ".join(trigger.passes)
     shapes = " or ".join(
         f"({', '.join(trigger.passes[:n])})" for n in range(len(trigger.passes), trigger.min_args - 1, -1)
     )
-    if kw_required:
+    if shape.kw_required:
         raise ConfigError(
             subject, "fn",
-            f"it has required keyword-only parameters {kw_required}, which a {trigger.kind} "
+            f"it has required keyword-only parameters {shape.kw_required}, which a {trigger.kind} "
             f"trigger never passes",
             f"give them defaults, or take {shapes}",
         )
-    accepted = len(trigger.passes) if varargs else min(len(positional), len(trigger.passes))
-    if len(required) > len(trigger.passes):
+    accepted = len(trigger.passes) if shape.varargs else min(shape.positional, len(trigger.passes))
+    if shape.required > len(trigger.passes):
         raise ConfigError(
             subject, "fn",
-            f"it requires {len(required)} positional arguments, but a {trigger.kind} trigger "
+            f"it requires {shape.required} positional arguments, but a {trigger.kind} trigger "
             f"passes only ({wanted})",
             f"take {shapes}",
         )
     if accepted < trigger.min_args:
         raise ConfigError(
             subject, "fn",
-            f"it takes {len(positional)} positional arguments, but a {trigger.kind} trigger "
+            f"it takes {shape.positional} positional arguments, but a {trigger.kind} trigger "
             f"passes ({wanted})",
             f"take {shapes}",
         )

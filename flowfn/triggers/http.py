@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -44,7 +43,6 @@ def parse_path(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return segments, tuple(params)
 
 
-@dataclass(frozen=True)
 class HttpTrigger(Trigger):
     """Run the handler for ``method`` requests on ``path`` of the app's HTTP API.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
@@ -65,7 +64,6 @@ def events_overlap(a: str, b: str) -> bool:
     return family_a == family_b and "*" in (leaf_a, leaf_b)
 
 
-@dataclass(frozen=True)
 class S3Trigger(Trigger):
     """Run the handler when objects in ``bucket`` change.
 

@@ -8,10 +8,10 @@ Unix cron, so expressions are checked here rather than by a Unix cron parser.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.triggers.base import Trigger
 
@@ -22,8 +22,7 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
                 "September", "October", "November", "December")
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(Frozen):
     label: str
     low: int
     high: int
@@ -133,7 +132,6 @@ def parse_rate(expression: str) -> int:
     return value * _RATE_UNITS[singular]
 
 
-@dataclass(frozen=True)
 class ScheduleTrigger(Trigger):
     """Run the handler on an EventBridge schedule: ``cron(...)`` or ``rate(...)``.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
@@ -16,7 +15,6 @@ MAX_BATCH_FIFO = 10
 MAX_BATCHING_WINDOW_S = 300
 
 
-@dataclass(frozen=True)
 class SqsTrigger(Trigger):
     """Run the handler on messages from ``queue``, with partial batch failure reporting.
 
