@@ -141,10 +141,10 @@ def synth_command(
     console.print(table)
     nested = f" + {len(synthesis.nested)} nested stacks" if synthesis.nested else ""
     console.print(f"wrote {out / synthesis.template_file}{nested}, code asset {output.code.name}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     for name in output.missing_layers:
         console.print(f"[yellow]note:[/] dependency layer {name} not built; run with --bundle before "
-                      "deploying", highlight=False)
+                      "deploying", highlight=False, soft_wrap=True)
 
 
 @cli.command("graph")
@@ -168,6 +168,269 @@ def graph_command(
 
 
 # -- local commands: run-local, invoke, events (flowfn/local owns them) ---------------------
+
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Where run-local keeps bucket folders and "
+                                          "its state file.")]
+EndpointOpt = Annotated[str | None, typer.Option(
+    "--endpoint-url", help="Use this emulator (LocalStack, a moto server) instead of the embedded one.",
+    show_default=False)]
+
+
+@cli.command("run-local")
+def run_local_command(
+    app: AppArg,
+    port: Annotated[int, typer.Option("--port", help="Port of the HTTP API on 127.0.0.1 (0: any free "
+                                      "one).")] = 8000,
+    endpoint_url: EndpointOpt = None,
+    region: Annotated[str, typer.Option("--region", help="Region of the emulator.")] = "us-east-1",
+    state_dir: StateDir = Path(".flowfn"),
+    mirror: Annotated[bool, typer.Option("--mirror/--no-mirror", help="Mirror each bucket to a "
+                                         "folder.")] = True,
+    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Reload when the app's code "
+                                         "changes.")] = True,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per invocation on "
+                                             "stdout; everything else on stderr.")] = False,
+    clock_start: Annotated[str | None, typer.Option(
+        "--clock-start", help="Start the schedules' clock at this time (ISO 8601) and run it on from "
+        "there, to see tonight's cron run in a minute.", show_default=False)] = None,
+) -> None:
+    """Run the whole app on this machine, against an embedded AWS emulator.
+
+    Uploads, messages, schedules and HTTP requests reach their handlers as in AWS; each bucket is
+    mirrored to a folder; one line is printed per invocation. No call leaves the machine unless
+    --endpoint-url names another emulator.
+    """
+    import json
+    import signal
+    import sys
+    import threading
+
+    from flowfn.local.devserver import DevServer
+    from flowfn.local.invoker import Invocation
+    from flowfn.local.report import banner, invocation_line, invocation_record
+
+    out = errors if json_lines else console
+    printing = threading.Lock()
+
+    def line(inv: Invocation) -> None:
+        with printing:  # invocations end on many threads; one whole line at a time
+            if json_lines:
+                print(json.dumps(invocation_record(inv)), flush=True)
+            else:
+                style = "green" if inv.outcome == "ok" else "red"
+                console.print(invocation_line(inv), style=style, highlight=False, markup=False,
+                              soft_wrap=True)
+
+    def report(message: str) -> None:
+        out.print(message, style="dim", highlight=False, markup=False, soft_wrap=True)
+
+    server = DevServer(app, state_dir=state_dir, http_port=port, endpoint_url=endpoint_url,
+                       region=region, mirror=mirror, reload=reload, clock_start=_when(clock_start),
+                       on_invocation=line, report=report)
+    try:
+        server.start()
+    except OSError as exc:
+        raise fail(f"cannot serve the HTTP API on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                   "choose another --port, or --port 0 for any free one") from None
+    except (AppLoadError, FlowfnError) as exc:
+        raise fail(str(exc)) from None
+    info = server.describe()
+    for text in banner(server.local.app.name or "app", app, info, server.local.schedules.wall_now()):
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    def stop(signum: int, frame: object) -> None:
+        if server.stopping:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting
+        out.print("stopping: in-flight invocations finish, unhandled messages stay queued",
+                  highlight=False, markup=False)
+        server.request_stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    def commands() -> None:
+        for raw in sys.stdin:
+            words = raw.split()
+            if len(words) == 2 and words[0] == "fire":
+                try:
+                    server.fire(words[1])
+                except KeyError as exc:
+                    report(str(exc.args[0]))
+            elif words:
+                report("commands: fire NAME (fire a schedule now)")
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        threading.Thread(target=commands, name="flowfn-stdin", daemon=True).start()
+    try:
+        server.wait()
+    finally:
+        server.stop()
+    out.print("stopped", highlight=False)
+
+
+@cli.command("invoke")
+def invoke_command(
+    app: AppArg,
+    function: Annotated[str, typer.Argument(help="The handler's name.", show_default=False)],
+    event: Annotated[str | None, typer.Option("--event", "-e", help="JSON event file ('-': stdin); "
+                                              "default: a sample event for the trigger.",
+                                              show_default=False)] = None,
+    endpoint_url: EndpointOpt = None,
+    state_dir: StateDir = Path(".flowfn"),
+) -> None:
+    """Invoke one handler once with an event, as Lambda would, and print what it returns.
+
+    When `flowfn run-local` runs the same app, the invocation uses its emulator, so whatever the
+    handler writes or sends flows on through the running app (this is how to fire a schedule from
+    another terminal). Otherwise an embedded emulator lives for this one invocation.
+    """
+    import json
+    import sys
+
+    from flowfn.local.devserver import find_running
+    from flowfn.local.engine import LocalApp, Options
+    from flowfn.local.report import invocation_line
+    from flowfn.local.samples import sample_for
+
+    raw: dict[str, object] | None = None
+    if event is not None:
+        try:
+            text = sys.stdin.read() if event == "-" else Path(event).read_text()
+            loaded = json.loads(text)
+        except OSError as exc:
+            raise fail(f"--event {event}: {exc.strerror}. Give a JSON file, or '-' for stdin; "
+                       "`flowfn events` prints samples.") from None
+        except ValueError as exc:
+            raise fail(f"--event {event}: not JSON ({exc}).") from None
+        if not isinstance(loaded, dict):
+            raise fail(f"--event {event}: a Lambda event is a JSON object, not {type(loaded).__name__}.")
+        raw = loaded
+    running = find_running(state_dir, app) if endpoint_url is None else None
+    if running is not None:
+        endpoint_url = running.endpoint_url
+        errors.print(f"using the running run-local of {running.app} (pid {running.pid})", style="dim",
+                     highlight=False)
+    options = Options(endpoint_url=endpoint_url, sources=False,
+                      region=running.region if running else "us-east-1")
+    try:
+        with LocalApp(app, options) as local:
+            try:
+                handler = local.app.handler(function)
+            except KeyError as exc:
+                raise fail(f"{exc.args[0]}. Run `flowfn list {app}` to see them.") from None
+            names = {**local.bindings.buckets, **local.bindings.queue_urls}
+            payload = raw if raw is not None else sample_for(handler, names, local.target.region)
+            record = local.invoker.invoke(handler, payload, source="flowfn invoke", trigger="invoke")
+    except (AppLoadError, FlowfnError) as exc:
+        raise fail(str(exc)) from None
+    errors.print(invocation_line(record), highlight=False, markup=False, soft_wrap=True)
+    if record.error is None:
+        print(json.dumps(record.result, indent=2, default=str))
+    if record.outcome in ("error", "timeout", "throttled"):
+        raise typer.Exit(1)
+
+
+events_cli = typer.Typer(help="Print sample events, shaped as AWS sends them to Lambda.",
+                         no_args_is_help=True)
+cli.add_typer(events_cli, name="events")
+
+
+def _emit(event: dict[str, object]) -> None:
+    import json
+
+    print(json.dumps(event, indent=2))
+
+
+def _when(time: str | None) -> datetime | None:
+    if time is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(time.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"--time {time!r} is not an ISO 8601 time, such as 2025-01-31T03:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+TimeOpt = Annotated[str | None, typer.Option("--time", help="Event time, ISO 8601 (default: now).",
+                                             show_default=False)]
+
+
+@events_cli.command("s3")
+def events_s3(
+    bucket: Annotated[str, typer.Option("--bucket", help="Bucket name.")] = "uploads",
+    key: Annotated[str, typer.Option("--key", help="Object key (URL-encoded, as S3 does).")] = "sample.txt",
+    event: Annotated[str, typer.Option("--event", help="created, removed, or an S3 event name.")] = "created",
+    size: Annotated[int, typer.Option("--size", help="Object size in bytes.")] = 1024,
+    time: TimeOpt = None,
+) -> None:
+    """An S3 notification for one object."""
+    from flowfn.local.samples import s3_sample
+
+    try:
+        _emit(s3_sample(bucket, key, event=event, size=size, time=_when(time)))
+    except FlowfnError as exc:
+        raise fail(str(exc)) from None
+
+
+@events_cli.command("sqs")
+def events_sqs(
+    body: Annotated[list[str] | None, typer.Option("--body", help="A message body; repeat for a batch.",
+                                                   show_default=False)] = None,
+    queue: Annotated[str, typer.Option("--queue", help="Queue name.")] = "jobs",
+    attribute: Annotated[list[str] | None, typer.Option(
+        "--attribute", help="A string message attribute, NAME=VALUE; repeatable.",
+        show_default=False)] = None,
+    time: TimeOpt = None,
+) -> None:
+    """An SQS batch, as an event-source mapping delivers it."""
+    from flowfn.local.samples import sqs_sample
+
+    pairs = {}
+    for item in attribute or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise fail(f"--attribute {item!r}: write NAME=VALUE")
+        pairs[name] = value
+    _emit(sqs_sample(queue, body or ['{"hello": "world"}'], attributes=pairs, time=_when(time),
+                     group_id="group-1" if queue.endswith(".fifo") else None))
+
+
+@events_cli.command("schedule")
+def events_schedule(
+    rule: Annotated[str, typer.Option("--rule", help="Rule (function) name.")] = "nightly",
+    time: TimeOpt = None,
+) -> None:
+    """An EventBridge scheduled event."""
+    from flowfn.local.samples import schedule_sample
+
+    _emit(schedule_sample(rule, time=_when(time)))
+
+
+@events_cli.command("http")
+def events_http(
+    method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",
+    path: Annotated[str, typer.Option("--path", help="Path with optional query string.")] = "/",
+    route: Annotated[str | None, typer.Option("--route", help="Route key such as 'GET /items/{id}', "
+                                              "to fill path parameters.", show_default=False)] = None,
+    body: Annotated[str, typer.Option("--body", help="Request body.")] = "",
+    header: Annotated[list[str] | None, typer.Option("--header", help="NAME:VALUE; repeatable.",
+                                                     show_default=False)] = None,
+    time: TimeOpt = None,
+) -> None:
+    """An API Gateway HTTP API request (payload format 2.0)."""
+    from flowfn.local.samples import http_sample
+
+    headers = {}
+    for item in header or []:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise fail(f"--header {item!r}: write NAME:VALUE")
+        headers[name.strip()] = value.strip()
+    try:
+        _emit(http_sample(method, path, route=route, body=body, headers=headers, time=_when(time)))
+    except ValueError as exc:
+        raise fail(f"{exc}; give a --path the --route matches") from None
+
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ class Build:
     parameters: dict[str, Json] = field(default_factory=dict)
     resources: dict[str, Json] = field(default_factory=dict)
     outputs: dict[str, Json] = field(default_factory=dict)
+    #: Outputs left out first when the root stack would pass CloudFormation's 200.
+    optional_outputs: set[str] = field(default_factory=set)
     #: What each Shared key stands for in the root stack.
     shared: dict[str, Json] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)

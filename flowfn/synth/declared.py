@@ -96,6 +96,8 @@ def add_declared(build: Build) -> None:
             build.resources[rid] = {"Type": "AWS::SQS::Queue", "Properties": props}
             build.outputs[rid + "Url"] = {"Description": f"URL of queue {res.logical_name}",
                                           "Value": ref(rid)}
+            if res.is_dlq:
+                build.optional_outputs.add(rid + "Url")
 
 
 def add_failed_events(build: Build) -> None:

@@ -11,7 +11,11 @@ def render(template: dict[str, Any], fmt: Literal["json", "yaml"] = "json") -> b
     if fmt == "yaml":
         import yaml
 
-        text = yaml.safe_dump(template, sort_keys=True, default_flow_style=False, allow_unicode=True,
-                              width=120)
-        return text.encode()
+        class Dumper(yaml.SafeDumper):
+            def ignore_aliases(self, data: Any) -> bool:  # CloudFormation rejects YAML aliases
+                return True
+
+        text = yaml.dump(template, Dumper=Dumper, sort_keys=True, default_flow_style=False,
+                         allow_unicode=True, width=120)
+        return str(text).encode()
     return (json.dumps(template, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

@@ -16,6 +16,9 @@ from flowfn.synth.refs import Exported, Json, Shared, getatt, placeholders, ref,
 MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
+#: Resources per nested stack: CloudFormation allows 500, but smaller stacks deploy in parallel
+#: and keep every template quick to check.
+NESTED_RESOURCES = 200
 #: Largest template CloudFormation reads from S3 (1 MB), less a margin for the stack's own fields.
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -65,6 +68,9 @@ def place(build: Build, description: str, render: Callable[[dict[str, Any]], byt
     """Inline every unit when the one stack fits, else pack units into nested stacks."""
     root_resources = build.resources
     outputs = build.outputs
+    if len(outputs) > MAX_OUTPUTS:  # dead-letter queue URLs are the ones to do without
+        outputs = {k: v for k, v in outputs.items() if k not in build.optional_outputs}
+        build.outputs = outputs
     inline: dict[str, Json] = dict(root_resources)
     for unit in build.units:
         inline.update(unit.resources)
@@ -92,7 +98,7 @@ def _pack(build: Build, exports: dict[int, list[Exported]]) -> list[list[int]]:
     for index, unit in enumerate(build.units):
         n, keys, outs, size = _unit_cost(unit, exports.get(index, []))
         grown = (totals[0] + n, totals[1] | keys, totals[2] + outs, totals[3] + size)
-        full = (grown[0] > MAX_RESOURCES or len(grown[1]) > MAX_PARAMETERS or grown[2] > MAX_OUTPUTS
+        full = (grown[0] > NESTED_RESOURCES or len(grown[1]) > MAX_PARAMETERS or grown[2] > MAX_OUTPUTS
                 or grown[3] > MAX_TEMPLATE_BYTES * 8 // 10)
         if not chunks or full:
             chunks.append([])

@@ -1,0 +1,102 @@
+"""The code asset: deterministic, importable, and free of tests, caches and secrets."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from flowfn.app import App
+from flowfn.loader import load_app
+from flowfn.synth.asset import collect_code
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+APP = '''
+from flowfn import on_schedule
+from helpers.util import greet
+
+@on_schedule("rate(1 hour)")
+def tick():
+    return greet()
+'''
+
+
+def _app(tmp_path: Path) -> App:
+    _write(tmp_path, {
+        "svc.py": APP,
+        "helpers/__init__.py": "",
+        "helpers/util.py": "def greet():\n    return 'hi'\n",
+        "helpers/data.json": "{}",
+        "tests/test_svc.py": "x = 1\n",
+        "test_local.py": "x = 1\n",
+        "conftest.py": "",
+        ".env": "SECRET=1\n",
+        ".aws/credentials": "[default]\n",
+        "deploy.pem": "key",
+        "__pycache__/svc.cpython-311.pyc": "",
+        ".venv/lib/x.py": "",
+        "node_modules/a.js": "",
+        "out/template.json": "{}",
+    })
+    return load_app(str(tmp_path / "svc.py"), fresh=True)
+
+
+def test_entries_are_the_app_and_the_runtime_only(tmp_path: Path) -> None:
+    asset = collect_code(_app(tmp_path), exclude=[tmp_path / "out"])
+    names = [name for name, _ in asset.entries]
+    app_files = [n for n in names if not n.startswith("flowfn/")]
+    assert app_files == ["helpers/__init__.py", "helpers/data.json", "helpers/util.py", "svc.py"]
+    assert "flowfn/__init__.py" in names and "flowfn/app.py" in names
+    assert not any(n.startswith(("flowfn/synth/", "flowfn/local/")) or n == "flowfn/cli.py" for n in names)
+    assert names == sorted(names)
+
+
+def test_zip_is_byte_identical_with_fixed_timestamps(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    first = collect_code(app).zip_bytes()
+    os.utime(tmp_path / "svc.py", (0, 0))
+    again = collect_code(app)
+    assert again.zip_bytes() == first
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        infos = zf.infolist()
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+        assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+
+
+def test_name_follows_the_content(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = collect_code(app).name
+    assert before.startswith("code-") and before.endswith(".zip") and len(before) == len("code-") + 16 + 4
+    (tmp_path / "helpers" / "util.py").write_text("def greet():\n    return 'hello'\n")
+    assert collect_code(app).name != before
+
+
+def test_the_app_imports_from_the_unpacked_zip(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    task = tmp_path / "task"
+    with zipfile.ZipFile(io.BytesIO(collect_code(app).zip_bytes())) as zf:
+        zf.extractall(task)
+    probe = (
+        "import sys, svc, flowfn, flowfn.runtime\n"
+        "assert flowfn.__file__.startswith(sys.argv[1]), flowfn.__file__\n"
+        "heavy = sorted(m for m in ('typer', 'rich', 'moto', 'boto3', 'flowfn.synth', 'flowfn.local')"
+        " if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "print(svc.tick())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWFN_")}
+    env["PYTHONPATH"] = str(task)
+    done = subprocess.run([sys.executable, "-c", probe, str(task)], cwd=task, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hi"
