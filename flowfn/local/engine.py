@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flowfn.app import App
@@ -62,12 +62,18 @@ class Options:
     retry_now: bool = False
     #: Start of a virtual schedule clock; None runs schedules on the wall clock.
     clock_start: datetime | None = None
+    #: The time the wall clock of schedules shows once they start (run-local's ``--clock-start``);
+    #: it runs on at normal speed from there.
+    wall_clock_start: datetime | None = None
     #: Serve the HTTP API on this port (0: a free one); None serves no socket.
     http_port: int | None = None
     #: Called with every finished invocation.
     listeners: list[Callable[[Invocation], None]] = field(default_factory=list)
     #: Called with every object written to or removed from a bucket.
     observers: list[Callable[[ObjectChange], None]] = field(default_factory=list)
+    #: Start the sources (pollers, notifications, wall-clock schedules); False only provisions,
+    #: for one-off invocations next to a running app.
+    sources: bool = True
     #: Called after the emulator has the buckets, before notifications start (the mirror seeds here).
     on_provisioned: list[Callable[[LocalApp], None]] = field(default_factory=list)
 
@@ -115,6 +121,7 @@ class LocalApp:
         self._router: Router | None = None
         self._server: HttpServer | None = None
         self._sqs: Any = None
+        self._clock_offset: timedelta | None = None
 
     # -- what is running ------------------------------------------------------------------------
 
@@ -179,12 +186,16 @@ class LocalApp:
             raise
         return self
 
-    def _load(self) -> None:
+    def _import(self) -> App:
         from flowfn.loader import load_app
 
         with environ.layer(self.target.environment()):
             app = self.spec if isinstance(self.spec, App) else load_app(self.spec, fresh=True)
-            app.freeze()
+        return app.freeze()
+
+    def _load(self, app: App | None = None) -> None:
+        app = app or self._import()
+        with environ.layer(self.target.environment()):
             self._bindings = provision(app, self.target, self._bindings)
         self._app = app
         invoker = self.invoker
@@ -192,15 +203,22 @@ class LocalApp:
         for hook in self.options.on_provisioned:
             hook(self)
         self._s3 = S3Source(app, invoker, self.bindings, self.options.observers)
-        self._s3.setup()
-        start = self.options.clock_start or datetime.now(UTC)
+        if self.options.sources:
+            self._s3.setup()
+        if self._clock_offset is None:
+            wall = self.options.wall_clock_start
+            self._clock_offset = wall - datetime.now(UTC) if wall is not None else timedelta()
+        start = self.options.clock_start or datetime.now(UTC) + self._clock_offset
         previous = self._schedules
-        self._schedules = ScheduleSource(app, invoker, self.bindings, start=start)
+        self._schedules = ScheduleSource(app, invoker, self.bindings, start=start,
+                                         offset=self._clock_offset)
         if previous is not None and self.options.clock_start is not None:
             self._schedules.now = previous.now
         self._router = Router(app, invoker)
         if self._server is not None:
             self._server.router = self._router
+        if not self.options.sources:
+            return
         by_kind: dict[type[Trigger], list[Handler]] = {}
         for handler in app.handlers:
             by_kind.setdefault(type(handler.trigger), []).append(handler)
@@ -237,10 +255,15 @@ class LocalApp:
         self._stack.close()
 
     def reload(self) -> App:
-        """Re-import the app's code and restart its sources; buckets and queues are kept."""
+        """Re-import the app's code and restart its sources; buckets and queues are kept.
+
+        The new code is imported first: when that fails (a syntax error, say) the error is
+        raised and the running version keeps running.
+        """
+        app = self._import()
         self._stop_sources()
-        self._load()
-        return self.app
+        self._load(app)
+        return app
 
     # -- idleness -------------------------------------------------------------------------------
 

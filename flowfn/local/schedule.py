@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flowfn.app import App
 from flowfn.function import Handler
@@ -25,8 +25,11 @@ __all__ = ["ScheduleSource"]
 class ScheduleSource:
     """Keeps each schedule's next fire time and fires handlers when it comes."""
 
-    def __init__(self, app: App, invoker: Invoker, bindings: Bindings, *, start: datetime) -> None:
+    def __init__(self, app: App, invoker: Invoker, bindings: Bindings, *, start: datetime,
+                 offset: timedelta = timedelta()) -> None:
         self.invoker = invoker
+        #: How far the wall clock of run-local is shifted (``--clock-start``).
+        self.offset = offset
         self.bindings = bindings
         self.handlers = {h.name: h for h in app.handlers if isinstance(h.trigger, ScheduleTrigger)}
         self.now = start.astimezone(UTC)
@@ -97,15 +100,19 @@ class ScheduleSource:
                 self._stop.wait()
                 return
             soonest = min(upcoming.values())
-            delay = (soonest - datetime.now(UTC)).total_seconds()
+            delay = (soonest - self.wall_now()).total_seconds()
             if delay > 0:
                 self._wake.clear()
                 self._wake.wait(min(delay, 3600))
                 continue
-            for name, at in self._due(datetime.now(UTC)):
+            for name, at in self._due(self.wall_now()):
                 handler = self.handlers[name]
                 self.invoker.submit(handler, self.event(handler, at), source=f"{at:%H:%M:%S} UTC",
                                     stop=self._stop)
+
+    def wall_now(self) -> datetime:
+        """The wall clock's time as schedules see it (shifted by ``offset``)."""
+        return datetime.now(UTC) + self.offset
 
     def _due(self, until: datetime) -> list[tuple[str, datetime]]:
         """Fires due up to ``until``, in time order; advances each schedule past them."""
@@ -124,7 +131,7 @@ class ScheduleSource:
     def fire(self, name: str, at: datetime | None = None) -> Invocation:
         """Fire the schedule handler ``name`` now (or as if at ``at``) and wait for it."""
         handler = self.handler(name)
-        moment = at or datetime.now(UTC)
+        moment = at or self.wall_now()
         return self.invoker.invoke(handler, self.event(handler, moment), source="fired on demand")
 
     def advance_to(self, until: datetime, settle: Callable[[], None] | None = None) -> list[Invocation]:

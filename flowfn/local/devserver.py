@@ -1,0 +1,210 @@
+"""``flowfn run-local``: a running app plus what a person at a terminal wants around it.
+
+Mirror folders for buckets, reload when the app's code changes, a state file other terminals
+find the run by (``flowfn invoke`` uses the running emulator through it), and a few commands
+typed on standard input. Reports go through callbacks; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flowfn.local.engine import LocalApp, Options
+from flowfn.local.invoker import Invocation
+from flowfn.local.mirror import Mirror
+
+__all__ = ["DevServer", "RunState", "find_running", "resolve_target"]
+
+STATE_FILE = "run.json"
+_SKIP_DIRS = {".flowfn", ".venv", "venv", "__pycache__", "node_modules", "site-packages", ".git"}
+_MAX_WATCHED = 5000
+
+
+def resolve_target(target: str) -> str:
+    """A stable spelling of an app target: absolute for paths, as given for modules."""
+    path = Path(target)
+    return str(path.resolve()) if path.exists() else target
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a running ``flowfn run-local`` tells other terminals."""
+
+    pid: int
+    target: str
+    app: str
+    endpoint_url: str
+    region: str
+    http_url: str | None
+    buckets: dict[str, str]
+    queues: dict[str, str]
+
+
+def find_running(state_dir: Path, target: str) -> RunState | None:
+    """The state of a live ``flowfn run-local`` of ``target`` under ``state_dir``, if any."""
+    wanted = resolve_target(target)
+    for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
+        try:
+            state = RunState(**json.loads(file.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if state.target == wanted and _alive(state.pid):
+            return state
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DevServer:
+    """Runs an app for a person: see the module docstring."""
+
+    def __init__(self, target: str, *, state_dir: Path, http_port: int | None = 8000,
+                 endpoint_url: str | None = None, region: str = "us-east-1", mirror: bool = True,
+                 reload: bool = True, clock_start: datetime | None = None,
+                 on_invocation: Callable[[Invocation], None] | None = None,
+                 report: Callable[[str], None] | None = None) -> None:
+        self.target = target
+        self.state_dir = state_dir
+        self.report = report or (lambda message: None)
+        self.reload_enabled = reload
+        self.mirror: Mirror | None = None
+        self._mirror_wanted = mirror
+        options = Options(endpoint_url=endpoint_url, region=region, http_port=http_port,
+                          wall_clock_start=clock_start, listeners=[on_invocation] if on_invocation else [])
+        self.local = LocalApp(target, options)
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.state_file: Path | None = None
+
+    def start(self) -> None:
+        """Start everything; raises (and stops what started) when the app cannot run."""
+        if self._mirror_wanted:
+            # The folder needs the app's name, known once it is imported: the hook resolves it.
+            def seed(local: LocalApp) -> None:
+                if self.mirror is None:
+                    self.mirror = Mirror(self.app_dir(local.app.name or "app") / "buckets", self.report)
+                    local.options.observers.append(self.mirror.on_change)
+                self.mirror.seed(local)
+
+            self.local.options.on_provisioned.append(seed)
+        self.local.start()
+        try:
+            self._write_state()
+            if self.mirror is not None:
+                self.mirror.start()
+            if self.reload_enabled:
+                self._watcher = threading.Thread(target=self._watch, name="flowfn-reload", daemon=True)
+                self._watcher.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def app_dir(self, name: str) -> Path:
+        return self.state_dir / name
+
+    def _write_state(self) -> None:
+        local = self.local
+        state = RunState(
+            pid=os.getpid(), target=resolve_target(self.target), app=local.app.name or "app",
+            endpoint_url=local.target.endpoint_url, region=local.target.region, http_url=local.http_url,
+            buckets=dict(local.bindings.buckets), queues=dict(local.bindings.queue_urls),
+        )
+        folder = self.app_dir(state.app)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.state_file = folder / STATE_FILE
+        self.state_file.write_text(json.dumps(state.__dict__, indent=2) + "\n")
+
+    def fire(self, function: str) -> Invocation:
+        """Fire a schedule handler now."""
+        return self.local.schedules.fire(function)
+
+    def wait(self) -> None:
+        """Block until :meth:`request_stop` (Ctrl-C's handler calls it)."""
+        while not self._stop.wait(0.5):
+            pass
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Stop watching, mirroring and running; in-flight invocations finish first."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
+        if self.mirror is not None:
+            self.mirror.stop()
+        self.local.stop()
+        if self.state_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.state_file.unlink()
+            self.state_file = None
+
+    # -- reload -----------------------------------------------------------------------------------
+
+    def _sources(self) -> dict[Path, int]:
+        origin = self.local.app.origin
+        if origin is None:
+            return {}
+        found: dict[Path, int] = {}
+        for folder, dirs, files in os.walk(origin.root):
+            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+            for name in files:
+                if name.endswith(".py"):
+                    path = Path(folder) / name
+                    with contextlib.suppress(OSError):
+                        found[path] = path.stat().st_mtime_ns
+                    if len(found) >= _MAX_WATCHED:
+                        return found
+        return found
+
+    def _watch(self) -> None:
+        known = self._sources()
+        while not self._stop.wait(0.5):
+            now = self._sources()
+            if now == known:
+                continue
+            changed = sorted({str(p) for p in set(now) ^ set(known)}
+                             | {str(p) for p in now if p in known and now[p] != known[p]})
+            known = now
+            self.report(f"code changed ({', '.join(Path(c).name for c in changed[:3])}): reloading")
+            try:
+                app = self.local.reload()
+            except Exception as exc:
+                self.report(f"reload failed, the previous code keeps running: {exc}")
+                continue
+            self.report(f"reloaded: {len(app.handlers)} functions")
+
+    def describe(self) -> dict[str, Any]:
+        """What runs where, for the banner."""
+        local = self.local
+        return {
+            "endpoint_url": local.target.endpoint_url,
+            "region": local.target.region,
+            "http_url": local.http_url,
+            "buckets": dict(local.bindings.buckets),
+            "queues": dict(local.bindings.queue_urls),
+            "mirror": str(self.mirror.root) if self.mirror else None,
+            "schedules": local.schedules.next_fires(),
+            "routes": [h.trigger.describe() for h in local.router.routes],
+        }
