@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from flowfn.synth.context import SynthError
 from flowfn.synth.generator import Synthesis, synthesize
 from flowfn.synth.options import SynthOptions
 
+#: Lambda's limit on a function's code and layers together, unzipped.
+MAX_UNZIPPED_BYTES = 262_144_000
 #: Where assets go inside the output folder; upload its files under the AssetPrefix.
 ASSET_DIR = "assets"
 _ASSET_NAME = re.compile(r"^(code|deps|functions)-.+\.(zip|json|yaml)$")
@@ -100,4 +103,19 @@ def synth_app(
     if bundle:
         cache = cache_dir or default_cache_dir()
         layers = {arch: build_layer(spec, cache, pip_args=pip_args) for arch, spec in specs.items()}
+        check_size(code, layers)
     return Output(synthesis, code, specs, layers)
+
+
+def check_size(code: CodeAsset, layers: dict[str, Path]) -> None:
+    """Refuse code plus a layer that Lambda would not unpack (250 MB unzipped)."""
+    code_size = sum(len(data) for _, data in code.entries)
+    for arch, path in sorted(layers.items()):
+        with zipfile.ZipFile(path) as zf:
+            total = code_size + sum(i.file_size for i in zf.infolist())
+        if total > MAX_UNZIPPED_BYTES:
+            raise SynthError(
+                f"the code ({code_size} bytes) and the {arch} dependency layer unzip to {total} bytes, "
+                f"over Lambda's {MAX_UNZIPPED_BYTES} (250 MB); drop large requirements or move data "
+                "files to a bucket"
+            )

@@ -94,3 +94,16 @@ def test_user_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("-e .\n")
     with pytest.raises(SynthError, match=r"requirements.txt, line 1: pip options \(-e\)"):
         user_requirements(tmp_path)
+
+
+def test_code_and_layer_past_lambdas_size_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowfn.synth import pipeline
+    from flowfn.synth.asset import CodeAsset, write_zip
+
+    layer = tmp_path / "layer.zip"
+    layer.write_bytes(write_zip([("python/big.bin", b"\0" * 4000)]))
+    code = CodeAsset((("app.py", b"x" * 1000),))
+    pipeline.check_size(code, {"arm64": layer})
+    monkeypatch.setattr(pipeline, "MAX_UNZIPPED_BYTES", 4500)
+    with pytest.raises(SynthError, match=r"arm64 dependency layer unzip to 5000 bytes, over Lambda's 4500"):
+        pipeline.check_size(code, {"arm64": layer})
