@@ -15,6 +15,7 @@ from typing import Any, Literal
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.resources import Access, Bucket, Grant, Queue, Resource
+from flowfn.triggers.base import Trigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
 from flowfn.triggers.sqs import SqsTrigger
@@ -102,9 +103,31 @@ class Policy:
         return rows
 
 
+#: Trigger kinds Lambda invokes asynchronously (an event that fails is retried, then dropped).
+ASYNC_TRIGGERS: tuple[type[Trigger], ...] = (S3Trigger, ScheduleTrigger)
+
+
 def is_async(handler: Handler) -> bool:
     """True for functions Lambda invokes asynchronously (S3 notifications, schedules)."""
-    return isinstance(handler.trigger, S3Trigger | ScheduleTrigger)
+    return isinstance(handler.trigger, ASYNC_TRIGGERS)
+
+
+def _s3_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
+    assert isinstance(trigger, S3Trigger)  # reading the objects it is told about
+    pattern = trigger.prefix + "*" + trigger.suffix
+    return [(("s3:GetObject",), Target("objects", trigger.bucket.logical_name, pattern))]
+
+
+def _sqs_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
+    assert isinstance(trigger, SqsTrigger)  # what the event-source mapping polls with
+    return [(_ESM_ACTIONS, Target("queue", trigger.queue.logical_name))]
+
+
+#: What the role needs for each trigger kind to work; kinds not listed need nothing.
+TRIGGER_NEEDS: dict[type[Trigger], Callable[[Trigger], list[tuple[tuple[str, ...], Target]]]] = {
+    S3Trigger: _s3_needs,
+    SqsTrigger: _sqs_needs,
+}
 
 
 def _grant_target(grant: Grant) -> tuple[Target, str]:
@@ -131,12 +154,9 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
             targets.append(target)
 
     add(_LOG_ACTIONS, Target("log-group", handler.name))
-    trigger = handler.trigger
-    if isinstance(trigger, S3Trigger):
-        add(("s3:GetObject",), Target("objects", trigger.bucket.logical_name,
-                                      trigger.prefix + "*" + trigger.suffix))
-    elif isinstance(trigger, SqsTrigger):
-        add(_ESM_ACTIONS, Target("queue", trigger.queue.logical_name))
+    needs = TRIGGER_NEEDS.get(type(handler.trigger))
+    for actions, target in needs(handler.trigger) if needs else ():
+        add(actions, target)
     for grant in handler.settings.uses:
         target, condition = _grant_target(grant)
         if condition:
