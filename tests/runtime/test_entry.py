@@ -111,12 +111,17 @@ def test_missing_environment_is_named(monkeypatch: pytest.MonkeyPatch, missing: 
 
 HEAVY = ("boto3", "botocore", "moto", "typer", "rich", "click", "aws_lambda_powertools", "pydantic",
          "flowfn.cli", "flowfn.synth", "flowfn.local", "flowfn.testing", "flowfn.deploy", "yaml",
-         "aws_croniter")
+         "aws_croniter",
+         # standard modules that each cost a cold start a millisecond or more, and the runtime
+         # does not need until a log line is written or an async handler runs
+         "dataclasses", "inspect", "logging", "asyncio", "hashlib", "zoneinfo", "decimal", "threading",
+         "traceback", "pkgutil")
 
 COLD_START = """
 import json, sys
+preloaded = set(sys.modules)  # whatever the interpreter's site already imported does not count
 import flowfn.runtime
-after_import = sorted(m for m in sys.modules if m.split(".")[0] in {top} or m in {heavy})
+after_import = sorted(m for m in set(sys.modules) - preloaded if m.split(".")[0] in {top} or m in {heavy})
 events = json.loads(sys.argv[1])
 out = {{}}
 for function, (name, query) in events.items():
@@ -126,7 +131,7 @@ for function, (name, query) in events.items():
     if query:
         event["queryStringParameters"] = query
     out[function] = flowfn.runtime.handler(event, None)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in {top} or m in {heavy})
+loaded = sorted(m for m in set(sys.modules) - preloaded if m.split(".")[0] in {top} or m in {heavy})
 print(json.dumps({{"after_import": after_import, "after_events": loaded, "results": out}}))
 """
 
