@@ -24,6 +24,15 @@ _QUEUE_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<account>\d{12})/(?P<name
 _BUCKET_PREFIX_MAX = 50  # 63 minus "-" and the 12-character stack suffix
 
 
+def declared(app: App) -> list[Resource]:
+    """The app's resources with their dead-letter queues, each once (a DLQ a handler was granted
+    appears both as a resource and as its queue's DLQ)."""
+    seen: dict[tuple[str, str], Resource] = {}
+    for res in app.all_resources():
+        seen.setdefault((res.kind, res.logical_name), res)
+    return list(seen.values())
+
+
 class SynthError(FlowfnError):
     """An app that cannot become a template: a CloudFormation limit, or wiring AWS cannot express."""
 

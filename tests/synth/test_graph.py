@@ -33,3 +33,17 @@ def test_fixture_graph(fixture_app: App) -> None:
             parts = line.split()
             assert parts[0] in declared and parts[-1] in declared, line
     assert mermaid(fixture_app) == text
+
+
+def test_a_granted_dead_letter_queue_is_drawn_once() -> None:
+    from flowfn.app import App
+    from flowfn.resources import Queue
+
+    app = App("g")
+    events = Queue("events")
+    assert events.dlq is not None
+    app.on_sqs(events, name="consume")(lambda record, context: None)
+    app.on_http("GET", "/dead", name="peek", uses=[events.dlq.consume()])(lambda request: None)
+    lines = mermaid(app).splitlines()
+    assert lines.count('  queue_EventsDlq[["queue events-dlq"]]') == 1
+    assert '  queue_EventsDlq -.->|"consume"| fn_Peek' in lines
