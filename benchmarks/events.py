@@ -78,5 +78,11 @@ def http_v1() -> dict[str, Any]:
     }
 
 
-FLOWFN_EVENTS = {"s3": s3, "sqs": sqs, "schedule": schedule, "http": http_v2}
-CHALICE_EVENTS = {"s3": s3, "sqs": sqs, "schedule": schedule, "http": http_v1}
+def sqs_ok() -> dict[str, Any]:
+    """A batch of 10 that all succeed: a function's first event, on the normal path."""
+    return sqs(failing=0)
+
+
+#: The first event of a cold start, per kind (no failures: a cold start's normal path).
+FLOWFN_EVENTS = {"s3": s3, "sqs": sqs_ok, "schedule": schedule, "http": http_v2}
+CHALICE_EVENTS = {"s3": s3, "sqs": sqs_ok, "schedule": schedule, "http": http_v1}

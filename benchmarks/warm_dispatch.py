@@ -1,0 +1,111 @@
+"""Warm dispatch: what the runtime adds to each event over calling the plain function.
+
+For each event kind, three things handle the same event in one process: a plain function that
+does the work on the raw event dict with no framework (the baseline), flowfn's runtime
+(``flowfn.runtime.dispatch``) and Chalice's wrapper. Overhead is each framework's time per event
+minus the baseline's; the target is flowfn's overhead no more than Chalice's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import sys
+import timeit
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+from _common import HERE, Row
+
+sys.path[:0] = [str(HERE / "apps")]
+
+import events  # noqa: E402
+
+import flowfn.runtime  # noqa: E402
+from flowfn.loader import load_app  # noqa: E402
+
+
+def _plain_s3(event: dict[str, Any], context: Any) -> Any:
+    return unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+
+
+def _plain_sqs(event: dict[str, Any], context: Any) -> Any:
+    failures = []
+    for record in event["Records"]:
+        try:
+            if record["body"] == "fail":
+                raise ValueError("bad record")
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _plain_schedule(event: dict[str, Any], context: Any) -> Any:
+    return event["time"]
+
+
+def _plain_http(event: dict[str, Any], context: Any) -> Any:
+    body = event.get("body") or ""
+    payload = {"id": event["pathParameters"]["id"], "size": len(body.encode())}
+    return {"statusCode": 200, "headers": {"content-type": "application/json"},
+            "body": json.dumps(payload), "isBase64Encoded": False}
+
+
+PLAIN: dict[str, Callable[[dict[str, Any], Any], Any]] = {
+    "s3": _plain_s3, "sqs": _plain_sqs, "schedule": _plain_schedule, "http": _plain_http,
+}
+CASES = {"s3": "S3 event", "sqs": "SQS batch of 10, 1 failing", "schedule": "scheduled event",
+         "http": "HTTP request"}
+
+
+def _per_call(fn: Callable[[], Any], number: int) -> float:
+    timer = timeit.Timer(fn)
+    return min(timer.repeat(repeat=7, number=number)) / number
+
+
+def measure(kind: str, number: int = 2000) -> tuple[float, float, float]:
+    """Seconds per event: (plain, flowfn, chalice)."""
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    handler = load_app(str(HERE / "apps" / f"flowfn_{kind}.py")).handler("handle")
+    chalice_module = importlib.import_module(f"chalice_{kind}")
+    chalice_entry = chalice_module.app if kind == "http" else chalice_module.handle
+    if kind == "sqs":  # partial-failure reporting at work: one record of ten fails
+        ours = theirs = events.sqs(failing=1)
+    else:
+        ours, theirs = events.FLOWFN_EVENTS[kind](), events.CHALICE_EVENTS[kind]()
+    context = events.Context()
+    plain = PLAIN[kind]
+    # Both frameworks write their logs to stdout, as in Lambda; here the stream is discarded.
+    with contextlib.redirect_stdout(io.StringIO()) as sink:
+        flowfn.runtime.dispatch(handler, ours, context)  # warm: the first event pays lazy imports
+        chalice_entry(theirs, context)
+        results = (
+            _per_call(lambda: plain(ours, context), number),
+            _per_call(lambda: flowfn.runtime.dispatch(handler, ours, context), number),
+            _per_call(lambda: chalice_entry(theirs, context), number),
+        )
+        sink.truncate(0)
+    return results
+
+
+def run() -> list[Row]:
+    rows = []
+    for kind in ("s3", "sqs", "schedule", "http"):
+        plain, ours, theirs = measure(kind)
+        our_overhead, their_overhead = ours - plain, theirs - plain
+        ratio = our_overhead / their_overhead if their_overhead > 0 else float("inf")
+        rows.append(Row(
+            "warm dispatch", f"{CASES[kind]}: overhead per event",
+            f"{our_overhead * 1e6:.1f} µs", f"plain {plain * 1e6:.1f} µs",
+            f"chalice {their_overhead * 1e6:.1f} µs", f"{ratio:.2f}", "ratio <= 1.0", ratio <= 1.0,
+        ))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(" | ".join(row.cells()))
