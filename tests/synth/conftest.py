@@ -72,6 +72,7 @@ def make_big_app(handlers: int = 200, buckets: int = 10, root: str = ".") -> App
     """An app of ``handlers`` functions cycling through every trigger kind and grant."""
     app = App("big")
     stores = [Bucket(f"store-{i}") for i in range(buckets)]
+    outs = [Queue(f"out{i}") for i in range(5)]
     for i in range(handlers):
         store = stores[i % buckets]
         kind = i % 5
@@ -89,7 +90,7 @@ def make_big_app(handlers: int = 200, buckets: int = 10, root: str = ".") -> App
             app.on_s3(store, prefix=f"in{i}/", suffix=".csv", name=f"h{i}",
                       uses=[store.delete(f"in{i}/")])(_noop)
         else:
-            app.on_sqs(Queue(f"feed{i}"), batch=True, name=f"h{i}", uses=[Queue(f"out{i}").send()],
+            app.on_sqs(Queue(f"feed{i}"), batch=True, name=f"h{i}", uses=[outs[i % 5].send()],
                        reserved_concurrency=2)(_noop)
     app.origin = AppOrigin(root=root, module="big")
     return app
