@@ -40,9 +40,13 @@ class Emulator(Protocol):
 class EmbeddedMoto:
     """moto's threaded server on 127.0.0.1 and a free port, in this process.
 
-    moto keeps its state in process-wide backends, so two embedded servers in one process see
-    the same buckets and queues; ``start`` resets that state, so run one at a time.
+    moto keeps its state in process-wide backends, so every embedded server of a process sees
+    the same buckets and queues. The state is reset when the first one starts and when the last
+    one stops; runs that overlap must use different resource names (see :func:`claim`).
     """
+
+    _running = 0
+    _lock = threading.Lock()
 
     embedded = True
 
@@ -67,7 +71,10 @@ class EmbeddedMoto:
         from werkzeug.serving import make_server
 
         _quiet_werkzeug()
-        _reset_moto()
+        with EmbeddedMoto._lock:
+            if EmbeddedMoto._running == 0:
+                _reset_moto()
+            EmbeddedMoto._running += 1
         app = DomainDispatcherApplication(create_backend_app)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -77,15 +84,48 @@ class EmbeddedMoto:
         self._url = f"http://127.0.0.1:{server.server_address[1]}"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         self._url = None
-        _reset_moto()
+        with EmbeddedMoto._lock:
+            EmbeddedMoto._running -= 1
+            if EmbeddedMoto._running == 0:
+                _reset_moto()
+
+
+_claims: dict[str, object] = {}
+
+
+def claim(names: set[str], owner: object) -> None:
+    """Reserve resource names in the process-wide embedded state for ``owner`` (a local run).
+
+    Raises FlowfnError naming the first one another live run holds: two runs sharing a bucket
+    or queue would take each other's events.
+    """
+    with EmbeddedMoto._lock:
+        taken = sorted(n for n in names if _claims.get(n, owner) is not owner)
+        if taken:
+            raise FlowfnError(
+                f"{taken[0]} is in use by another flowfn run in this process (the embedded emulator's "
+                "state is shared by the whole process). Stop that run first (for example, do not keep "
+                "a module-scoped harness of an app with the same buckets or queues open), or give "
+                "the resources different names."
+            )
+        for name in names:
+            _claims[name] = owner
+
+
+def release(owner: object) -> None:
+    """Give back every name ``owner`` claimed."""
+    with EmbeddedMoto._lock:
+        for name in [n for n, o in _claims.items() if o is owner]:
+            del _claims[name]
 
 
 class RemoteEmulator:

@@ -9,6 +9,7 @@ typed table. :meth:`LocalApp.drain` waits until every consumed queue is empty an
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,10 @@ from flowfn.app import App
 from flowfn.errors import FlowfnError
 from flowfn.function import Handler
 from flowfn.local import environ
-from flowfn.local.emulator import AwsTarget, Emulator, endpoint_for, handler_session
+from flowfn.local.emulator import AwsTarget, Emulator, claim, endpoint_for, handler_session, release
 from flowfn.local.http import HttpServer, Router
 from flowfn.local.invoker import Invocation, Invoker
-from flowfn.local.provision import Bindings, provision
+from flowfn.local.provision import Bindings, bucket_name, provision, queue_name
 from flowfn.local.s3 import ObjectChange, S3Source
 from flowfn.local.schedule import ScheduleSource
 from flowfn.local.sqs import SqsPoller
@@ -122,6 +123,7 @@ class LocalApp:
         self._server: HttpServer | None = None
         self._sqs: Any = None
         self._clock_offset: timedelta | None = None
+        self._token = secrets.token_hex(4)
 
     # -- what is running ------------------------------------------------------------------------
 
@@ -195,6 +197,11 @@ class LocalApp:
 
     def _load(self, app: App | None = None) -> None:
         app = app or self._import()
+        if self.emulator.embedded:
+            if self._app is None:
+                self._stack.callback(release, self)
+            claim({f"bucket {bucket_name(b)!r}" for b in app.buckets()}
+                  | {f"queue {queue_name(q)!r}" for q in app.queues()}, self)
         with environ.layer(self.target.environment()):
             self._bindings = provision(app, self.target, self._bindings)
         self._app = app
@@ -202,7 +209,7 @@ class LocalApp:
         invoker.app, invoker.bindings = app, self.bindings
         for hook in self.options.on_provisioned:
             hook(self)
-        self._s3 = S3Source(app, invoker, self.bindings, self.options.observers)
+        self._s3 = S3Source(app, invoker, self.bindings, self.options.observers, self._token)
         if self.options.sources:
             self._s3.setup()
         if self._clock_offset is None:

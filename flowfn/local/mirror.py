@@ -81,8 +81,11 @@ class Mirror:
 
     def _upload(self, bucket: str, key: str, path: Path, signature: Signature) -> None:
         with self._lock:
-            self._s3.put_object(Bucket=self._buckets[bucket], Key=key, Body=path.read_bytes())
-            self._synced[(bucket, key)] = signature
+            self._put(bucket, key, path, signature)
+
+    def _put(self, bucket: str, key: str, path: Path, signature: Signature) -> None:
+        self._s3.put_object(Bucket=self._buckets[bucket], Key=key, Body=path.read_bytes())
+        self._synced[(bucket, key)] = signature
 
     def on_change(self, change: ObjectChange) -> None:
         """Copy an object a handler wrote into its folder, or remove one it deleted."""
@@ -112,29 +115,32 @@ class Mirror:
                 self._seen[(change.bucket, change.key)] = signature
 
     def scan(self) -> None:
-        """Upload files that are new or changed and have held still; delete removed ones."""
-        present: set[tuple[str, str]] = set()
-        for bucket, key, path in self._files():
-            ident = (bucket, key)
-            present.add(ident)
-            signature = _signature(path)
-            if signature is None:
-                continue
-            with self._lock:
-                synced = self._synced.get(ident)
-            stable = self._seen.get(ident) == signature
-            self._seen[ident] = signature
-            if signature != synced and stable:
-                self._upload(bucket, key, path, signature)
-                self.report(f"uploaded {bucket}/{key}")
+        """Upload files that are new or changed and have held still; delete removed ones.
+
+        Runs under the lock :meth:`on_change` takes, so a file being written from the bucket is
+        never mistaken for one the user removed.
+        """
+        done: list[str] = []
         with self._lock:
-            gone = [ident for ident in self._synced if ident not in present]
-        for bucket, key in gone:
-            with self._lock:
+            present: set[tuple[str, str]] = set()
+            for bucket, key, path in self._files():
+                ident = (bucket, key)
+                present.add(ident)
+                signature = _signature(path)
+                if signature is None:
+                    continue
+                stable = self._seen.get(ident) == signature
+                self._seen[ident] = signature
+                if signature != self._synced.get(ident) and stable:
+                    self._put(bucket, key, path, signature)
+                    done.append(f"uploaded {bucket}/{key}")
+            for bucket, key in [ident for ident in self._synced if ident not in present]:
                 self._synced.pop((bucket, key), None)
                 self._seen.pop((bucket, key), None)
                 self._s3.delete_object(Bucket=self._buckets[bucket], Key=key)
-            self.report(f"deleted {bucket}/{key}")
+                done.append(f"deleted {bucket}/{key}")
+        for message in done:
+            self.report(message)
 
     def start(self) -> None:
         self._stop.clear()

@@ -27,7 +27,7 @@ from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
 
 __all__ = ["NOTIFICATION_QUEUE", "ObjectChange", "S3Source"]
 
-#: The emulator queue every bucket notifies; flowfn's own, not part of the app.
+#: The emulator queue every bucket notifies (with a suffix per run); flowfn's own, not the app's.
 NOTIFICATION_QUEUE = "flowfn-s3-notifications"
 _ALWAYS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
 _sequence = itertools.count(1)
@@ -48,7 +48,7 @@ class S3Source:
     """Reads the notification queue and invokes ``@on_s3`` handlers."""
 
     def __init__(self, app: App, invoker: Invoker, bindings: Bindings,
-                 observers: list[Callable[[ObjectChange], None]] | None = None) -> None:
+                 observers: list[Callable[[ObjectChange], None]] | None = None, run: str = "") -> None:
         self.app = app
         self.invoker = invoker
         self.bindings = bindings
@@ -62,10 +62,11 @@ class S3Source:
         self._busy = False
         self._by_physical = {bindings.buckets[b.logical_name]: b.logical_name for b in app.buckets()}
         self.queue_url = ""
+        self.queue_name = f"{NOTIFICATION_QUEUE}-{run}" if run else NOTIFICATION_QUEUE
 
     def setup(self) -> None:
         """Create the notification queue and point every bucket's notifications at it."""
-        self.queue_url = self._sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
+        self.queue_url = self._sqs.create_queue(QueueName=self.queue_name)["QueueUrl"]
         arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
         queue_arn = arn["Attributes"]["QueueArn"]
         events = set(_ALWAYS)

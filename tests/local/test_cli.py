@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,8 +116,11 @@ def count(seen: list[dict[str, Any]], function: str, outcome: str | None = None)
 
 
 def _get(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=15) as response:
-        return int(response.status)
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 @pytest.mark.slow
@@ -227,3 +231,31 @@ def test_events_explain_bad_input() -> None:
     assert bad_route.exit_code == 1 and "does not match" in bad_route.stderr
     bad_event = runner.invoke(cli, ["events", "s3", "--event", "exploded"])
     assert bad_event.exit_code == 1 and "not an S3 event type" in bad_event.stderr
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (EXAMPLES / "thumbnail" / "sample.jpg").exists(), reason="thumbnail example absent")
+def test_the_thumbnail_demo_turns_a_dropped_jpeg_into_a_thumbnail(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [*CLI, "run-local", str(EXAMPLES / "thumbnail" / "app.py"), "--port", "0", "--no-reload",
+         "--state-dir", str(state)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        folders = state / "thumbnail" / "buckets"
+        wait_for(lambda: (state / "thumbnail" / "run.json").exists(), 60, "run-local to start")
+        incoming = folders / "uploads" / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        (incoming / "beach.jpg").write_bytes((EXAMPLES / "thumbnail" / "sample.jpg").read_bytes())
+        thumb = folders / "thumbnails" / "beach.jpg"
+        wait_for(lambda: thumb.exists() and thumb.stat().st_size > 0, 30, "the thumbnail")
+        assert thumb.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "make_thumbnail  s3  uploads/incoming/beach.jpg" in output

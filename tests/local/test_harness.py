@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import Any
 
 import pytest
 
@@ -97,3 +99,51 @@ def test_unknown_names_are_explained(svc: Harness) -> None:
         svc.invoke("nope", {})
     with pytest.raises(ValueError, match="has a consumer"):
         svc.messages("limited")
+
+
+def test_concurrent_invocations_each_see_their_own_environment(svc: Harness) -> None:
+    import threading
+
+    results: dict[str, Any] = {}
+
+    def call(name: str) -> None:
+        results[name] = svc.get(f"/isolated/{name}").json()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {
+        "a": {"function": "isolated_a", "memory": "512", "extra": "a"},
+        "b": {"function": "isolated_b", "memory": "1024", "extra": ""},
+        "c": {"function": "isolated_c", "memory": "256", "extra": "c"},
+    }
+    assert "FLOWFN_FUNCTION" not in os.environ  # nothing leaked into the test's own environment
+
+
+def test_recorded_events_pass_powertools_models(svc: Harness) -> None:
+    from aws_lambda_powertools.utilities.parser.models import (
+        APIGatewayProxyEventV2Model,
+        EventBridgeModel,
+        S3Model,
+        SqsModel,
+    )
+
+    with run_app(str(APPS / "pipeline.py")) as app:
+        app.upload("incoming", "raw/x.txt", "one")
+        app.drain()
+        S3Model.model_validate(app.invocations("split")[0].event)
+        SqsModel.model_validate(app.invocations("work")[0].event)
+    EventBridgeModel.model_validate(svc.fire("nightly").event)
+    svc.get("/items/1?q=2", headers={"cookie": "a=1; b=2"})
+    APIGatewayProxyEventV2Model.model_validate(svc.invocations("get_item")[0].event)
+
+
+def test_overlapping_runs_may_not_share_resources(svc: Harness) -> None:
+    from flowfn import FlowfnError
+
+    with pytest.raises(FlowfnError, match="queue 'limited' is in use by another flowfn run"), \
+            run_app(str(APPS / "services.py")):
+        pass
+    assert svc.get("/items/3").status == 200  # the first run is unharmed

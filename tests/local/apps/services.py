@@ -88,3 +88,27 @@ def single(request):
     entered.set()
     release.wait(10)
     return "done"
+
+
+isolation = threading.Barrier(3, timeout=10)
+
+
+def _report_env() -> dict[str, str]:
+    isolation.wait()  # all three run at once, each with its own environment
+    return {"function": os.environ["FLOWFN_FUNCTION"], "memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+            "extra": os.environ.get("EXTRA", "")}
+
+
+@app.on_http("GET", "/isolated/a", memory_mb=512, environment={"EXTRA": "a"})
+def isolated_a(request):
+    return _report_env()
+
+
+@app.on_http("GET", "/isolated/b", memory_mb=1024)
+def isolated_b(request):
+    return _report_env()
+
+
+@app.on_http("GET", "/isolated/c", environment={"EXTRA": "c"})
+def isolated_c(request):
+    return _report_env()
