@@ -16,10 +16,10 @@ everything it started stops after the test)::
         app = flowfn_app("examples/stream/app.py")
         assert app.post("/events", json={"n": 1}).status == 202
 
-``run_app(app, *, start=..., endpoint_url=None, region="us-east-1", http=False)`` takes the app as
-a ``.py`` path, a package folder, ``module:attribute`` (imported with boto3 pointed at the
-emulator, so module-level clients work) or an :class:`~flowfn.App` object. It starts the embedded
-AWS emulator, creates every bucket, queue and DLQ, and runs every handler as Lambda would (same
+``run_app(app, *, start=..., endpoint_url=None, region="us-east-1", http=False, async_retries=2)``
+takes the app as a ``.py`` path, a package folder, ``module:attribute`` (imported with boto3
+pointed at the emulator, so module-level clients work) or an :class:`~flowfn.App` object. It starts
+the embedded AWS emulator, creates every bucket, queue and DLQ, and runs every handler as Lambda would (same
 runtime code, context, environment, timeout, reserved concurrency). :class:`Harness` offers:
 
 - ``upload(bucket, key, data)``, ``download(bucket, key)``, ``keys(bucket, prefix="")``,
@@ -37,7 +37,8 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
 - ``invoke(name, event)``: one direct invocation with a given event.
 - ``drain(timeout=60)``: wait until every consumed queue is empty and no invocation runs. Failed
   SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
-  moves to the DLQ finish within a drain. No sleeps needed.
+  moves to the DLQ finish within a drain; a failed S3 or schedule invocation is retried
+  ``async_retries`` times, as Lambda does, without the minutes between. No sleeps needed.
 - ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
   invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
   ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``); ``failures()``: those that
@@ -284,12 +285,14 @@ def run_app(
     endpoint_url: str | None = None,
     region: str = "us-east-1",
     http: bool = False,
+    async_retries: int = 2,
     listeners: list[Callable[[Invocation], None]] | None = None,
 ) -> Iterator[Harness]:
     """Run ``app`` in-process for a test; everything stops when the block ends."""
     from flowfn.local.engine import LocalApp, Options
 
     options = Options(endpoint_url=endpoint_url, region=region, retry_now=True, clock_start=start,
-                      http_port=0 if http else None, listeners=list(listeners or []))
+                      http_port=0 if http else None, async_retries=async_retries,
+                      listeners=list(listeners or []))
     with LocalApp(app, options) as local:
         yield Harness(local)

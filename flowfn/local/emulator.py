@@ -83,6 +83,12 @@ class EmbeddedMoto:
         self._server = server
         self._url = f"http://127.0.0.1:{server.server_address[1]}"
 
+    @classmethod
+    def shared(cls) -> bool:
+        """True when more than one embedded server runs in this process (their state is one)."""
+        with cls._lock:
+            return cls._running > 1
+
     def stop(self) -> None:
         if self._server is None:
             return

@@ -20,10 +20,18 @@ from flowfn.app import App
 from flowfn.errors import FlowfnError
 from flowfn.function import Handler
 from flowfn.local import environ
-from flowfn.local.emulator import AwsTarget, Emulator, claim, endpoint_for, handler_session, release
+from flowfn.local.emulator import (
+    AwsTarget,
+    EmbeddedMoto,
+    Emulator,
+    claim,
+    endpoint_for,
+    handler_session,
+    release,
+)
 from flowfn.local.http import HttpServer, Router
 from flowfn.local.invoker import Invocation, Invoker
-from flowfn.local.provision import Bindings, bucket_name, provision, queue_name
+from flowfn.local.provision import Bindings, bucket_name, provision, queue_name, teardown
 from flowfn.local.s3 import ObjectChange, S3Source
 from flowfn.local.schedule import ScheduleSource
 from flowfn.local.sqs import SqsPoller
@@ -59,8 +67,11 @@ class Options:
     #: Another emulator's URL; None starts the embedded moto server.
     endpoint_url: str | None = None
     region: str = "us-east-1"
-    #: Make failed SQS messages visible again at once (flowfn.testing fast-forwards time).
+    #: Make failed SQS messages visible again at once and retry failed asynchronous invocations
+    #: without waiting (flowfn.testing fast-forwards time).
     retry_now: bool = False
+    #: Retries of a failed asynchronous invocation (S3, schedule); Lambda's default is 2.
+    async_retries: int = 2
     #: Start of a virtual schedule clock; None runs schedules on the wall clock.
     clock_start: datetime | None = None
     #: The time the wall clock of schedules shows once they start (run-local's ``--clock-start``);
@@ -177,6 +188,9 @@ class LocalApp:
             self._stack.callback(self.emulator.stop)
             self._target = AwsTarget(self.emulator.endpoint_url, region=self.options.region)
             self._invoker = Invoker(App("loading"), Bindings(self._target), self.options.listeners)
+            delays = (0.0, 0.0) if self.options.retry_now else (60.0, 120.0)
+            self._invoker.async_retry_delays = tuple(
+                delays[min(i, len(delays) - 1)] for i in range(self.options.async_retries))
             self._load()
             if self.options.http_port is not None:
                 self._server = HttpServer(self.router, self.options.http_port)
@@ -200,6 +214,7 @@ class LocalApp:
         if self.emulator.embedded:
             if self._app is None:
                 self._stack.callback(release, self)
+                self._stack.callback(self._clean_shared_state)
             claim({f"bucket {bucket_name(b)!r}" for b in app.buckets()}
                   | {f"queue {queue_name(q)!r}" for q in app.queues()}, self)
         with environ.layer(self.target.environment()):
@@ -251,7 +266,17 @@ class LocalApp:
             source.stop()
         self._sources = []
         if self._invoker is not None:
+            # Asynchronous invocations in flight finish (each within its function's timeout).
+            limit = max((h.settings.timeout_s for h in self._app.handlers), default=0) if self._app else 0
+            deadline = time.monotonic() + limit + 1
+            while self._invoker.inflight and time.monotonic() < deadline:
+                self._invoker.wait_change(0.05)
             self._invoker.join_abandoned(2.0)
+
+    def _clean_shared_state(self) -> None:
+        # Another embedded run keeps the process-wide state alive: leave nothing behind in it.
+        if isinstance(self.emulator, EmbeddedMoto) and EmbeddedMoto.shared() and self._bindings:
+            teardown(self._bindings, [self._s3.queue_url] if self._s3 and self._s3.queue_url else [])
 
     def _stop_server(self) -> None:
         if self._server is not None:

@@ -148,6 +148,8 @@ class Invoker:
         self._state = _State()
         self._slots: dict[str, _Slots] = {}
         self._abandoned: list[threading.Thread] = []
+        #: Seconds before each retry of a failed asynchronous (S3, schedule) invocation.
+        self.async_retry_delays: tuple[float, ...] = (60.0, 120.0)
 
     # -- concurrency ----------------------------------------------------------------------------
 
@@ -259,12 +261,33 @@ class Invoker:
             self._finish(self._throttled(handler, event, source, handler.trigger.kind))
             return False
         self._begin()
-        thread = threading.Thread(
-            target=self._counted, args=(handler, event, source, handler.trigger.kind),
-            name=f"flowfn-async-{handler.name}", daemon=True,
-        )
+        thread = threading.Thread(target=self._async, args=(handler, event, source, stop),
+                                  name=f"flowfn-async-{handler.name}", daemon=True)
         thread.start()
         return True
+
+    def _async(self, handler: Handler, event: dict[str, Any], source: str,
+               stop: threading.Event | None) -> None:
+        # Lambda retries a failed asynchronous invocation twice, after about one and two minutes.
+        try:
+            for attempt, delay in enumerate((0.0, *self.async_retry_delays)):
+                label = source if attempt == 0 else f"{source} (retry {attempt})"
+                if attempt:
+                    if stop is not None and stop.wait(delay):
+                        return  # stopping: the retry is dropped
+                    if stop is None:
+                        time.sleep(delay)
+                    if not self.acquire(handler, stop):
+                        return
+                try:
+                    record = self._run(handler, event, label, handler.trigger.kind)
+                finally:
+                    self.release(handler)
+                self._finish(record)
+                if record.outcome == "ok":
+                    return
+        finally:
+            self._end()
 
     @staticmethod
     def _throttled(handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:

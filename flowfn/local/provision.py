@@ -16,7 +16,7 @@ from flowfn.function import Handler
 from flowfn.local.emulator import AwsTarget
 from flowfn.resources import Bucket, Queue, Resource
 
-__all__ = ["Bindings", "provision", "visibility_timeout"]
+__all__ = ["Bindings", "provision", "teardown", "visibility_timeout"]
 
 #: SQS's default visibility timeout, used for queues no handler consumes.
 _DEFAULT_VISIBILITY_S = 30
@@ -101,3 +101,18 @@ def provision(app: App, target: AwsTarget, bindings: Bindings | None = None) -> 
             out.queue_arns[queue.logical_name] = arn["Attributes"]["QueueArn"]
         out.queue_urls[queue.logical_name] = url
     return out
+
+
+def teardown(bindings: Bindings, extra_queues: list[str] | None = None) -> None:
+    """Delete the buckets (with every object) and queues of ``bindings`` from the emulator."""
+    s3 = bindings.target.client("s3")
+    sqs = bindings.target.client("sqs")
+    for name in bindings.buckets.values():
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in (*page.get("Versions", []), *page.get("DeleteMarkers", []))]
+            if doomed:
+                s3.delete_objects(Bucket=name, Delete={"Objects": doomed, "Quiet": True})
+        s3.delete_bucket(Bucket=name)
+    for url in (*bindings.queue_urls.values(), *(extra_queues or [])):
+        sqs.delete_queue(QueueUrl=url)

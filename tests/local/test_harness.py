@@ -143,7 +143,33 @@ def test_recorded_events_pass_powertools_models(svc: Harness) -> None:
 def test_overlapping_runs_may_not_share_resources(svc: Harness) -> None:
     from flowfn import FlowfnError
 
-    with pytest.raises(FlowfnError, match="queue 'limited' is in use by another flowfn run"), \
+    with pytest.raises(FlowfnError, match="'flaky-in' is in use by another flowfn run"), \
             run_app(str(APPS / "services.py")):
         pass
     assert svc.get("/items/3").status == 200  # the first run is unharmed
+
+
+def test_failed_async_invocations_are_retried_twice(svc: Harness) -> None:
+    svc.upload("flaky-in", "x", b"1")
+    svc.drain()
+    assert [(i.source, i.outcome) for i in svc.invocations("flaky")] == [
+        ("flaky-in/x", "error"), ("flaky-in/x (retry 1)", "error"), ("flaky-in/x (retry 2)", "ok"),
+    ]
+
+
+def test_fifo_groups_keep_their_order(svc: Harness) -> None:
+    module = svc.app.handler("take_order").fn.__globals__
+    for n in range(5):
+        svc.send("orders.fifo", str(n), group_id="g1", dedup_id=f"g1-{n}")
+        svc.send("orders.fifo", str(n), group_id="g2", dedup_id=f"g2-{n}")
+    svc.drain()
+    log = module["order_log"]
+    assert [e for e in log if e.startswith("g1")] == [f"g1:{n}" for n in range(5)]
+    assert [e for e in log if e.startswith("g2")] == [f"g2:{n}" for n in range(5)]
+
+
+def test_the_pytest_fixture_runs_and_stops_apps(flowfn_app: Any) -> None:
+    app = flowfn_app(str(APPS / "pipeline.py"), async_retries=0)
+    app.upload("incoming", "raw/one.txt", "solo")
+    app.drain()
+    assert app.keys("reports") == ["solo.txt"]

@@ -4,7 +4,7 @@ import os
 import threading
 import time
 
-from flowfn import App, HTTPError, Queue, Response
+from flowfn import App, Bucket, HTTPError, Queue, Response
 
 app = App("services")
 slow_jobs = Queue("slow-jobs", max_receive_count=2)
@@ -112,3 +112,22 @@ def isolated_b(request):
 @app.on_http("GET", "/isolated/c", environment={"EXTRA": "c"})
 def isolated_c(request):
     return _report_env()
+
+
+flaky_in = Bucket("flaky-in")
+orders = Queue("orders.fifo")
+attempts: list[str] = []
+order_log: list[str] = []
+
+
+@app.on_s3(flaky_in)
+def flaky(record):
+    attempts.append(record.object_key)
+    if len(attempts) < 3:
+        raise ConnectionError("not yet")
+    return "third time lucky"
+
+
+@app.on_sqs(orders, batch_size=2)
+def take_order(record):
+    order_log.append(f"{record.message_group_id}:{record.body}")
