@@ -3,6 +3,10 @@
 Each class is built from the raw event dict and keeps it in ``raw``. Field names follow the ones
 Lambda users know from Powertools (``bucket_name``, ``object_key``, ``json_body`` ...). Nothing here
 imports Powertools or pydantic: these classes are on every cold start.
+
+Building one is on every event's path, so ``from_raw`` indexes the dicts Lambda delivers directly
+(other shapes take a slower, forgiving path) and leaves derived values (times, sizes) to be worked
+out on first access.
 """
 
 from __future__ import annotations
@@ -41,13 +45,18 @@ def parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
     return value if isinstance(value, dict) else dict(value)
+
+
+#: Marks a derived value not worked out yet.
+_UNSET: Any = object()
+_new = object.__new__
 
 
 class _Value:
@@ -82,8 +91,8 @@ class S3Record(_Value):
     a versioned bucket, else None. ``raw``: the record exactly as Lambda received it.
     """
 
-    __slots__ = ("bucket_name", "etag", "event_name", "event_time", "object_key", "raw", "size",
-                 "version_id")
+    # _object: the record's s3.object mapping, which size, etag and version_id are read from.
+    __slots__ = ("_event_time", "_object", "bucket_name", "event_name", "object_key", "raw")
     _fields = ("bucket_name", "object_key", "size", "etag", "event_name", "event_time", "version_id")
 
     def __init__(self, *, bucket_name: str, object_key: str, size: int | None = None,
@@ -92,30 +101,73 @@ class S3Record(_Value):
                  raw: dict[str, Any] | None = None) -> None:
         self.bucket_name = bucket_name
         self.object_key = object_key
-        self.size = size
-        self.etag = etag
         self.event_name = event_name
-        self.event_time = event_time
-        self.version_id = version_id
         self.raw = raw if raw is not None else {}
+        self._object: Mapping[str, Any] = {"size": size, "eTag": etag, "versionId": version_id}
+        self._event_time: datetime | None = event_time
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> S3Record:
-        """Build from one entry of an S3 event's ``Records``."""
-        s3 = _dict(record.get("s3"))
-        bucket = _dict(s3.get("bucket"))
-        obj = _dict(s3.get("object"))
-        size = obj.get("size")
-        return cls(
-            bucket_name=str(bucket.get("name", "")),
-            object_key=decode_s3_key(str(obj.get("key", ""))),
-            size=int(size) if size is not None else None,
-            etag=obj.get("eTag") or None,
-            event_name=str(record.get("eventName", "")),
-            event_time=parse_time(record.get("eventTime")),
-            version_id=obj.get("versionId") or None,
-            raw=as_dict(record),
-        )
+        """Build from one entry of an S3 event's ``Records`` (kept, not copied, as ``raw``)."""
+        try:
+            s3 = record["s3"]
+            obj = s3["object"]
+            bucket_name = s3["bucket"]["name"]
+            object_key = unquote_plus(obj["key"])
+            event_name = record["eventName"]
+        except (KeyError, TypeError, AttributeError):
+            return cls._from_other(record)
+        if (type(record) is not dict or type(obj) is not dict or type(bucket_name) is not str
+                or type(event_name) is not str):
+            return cls._from_other(record)
+        self = _new(cls)
+        self.bucket_name = bucket_name
+        self.object_key = object_key
+        self.event_name = event_name
+        self.raw = record
+        self._object = obj
+        self._event_time = _UNSET
+        return self
+
+    @classmethod
+    def _from_other(cls, record: Mapping[str, Any]) -> S3Record:
+        # Fields missing or of other types than Lambda sends: defaults, and strings made of them.
+        s3 = _mapping(record.get("s3"))
+        obj = _mapping(s3.get("object"))
+        self = _new(cls)
+        self.bucket_name = str(_mapping(s3.get("bucket")).get("name", ""))
+        self.object_key = decode_s3_key(str(obj.get("key", "")))
+        self.event_name = str(record.get("eventName", ""))
+        self.raw = as_dict(record)
+        self._object = obj
+        self._event_time = _UNSET
+        return self
+
+    @property
+    def size(self) -> int | None:
+        """The object's size in bytes; None for removals."""
+        size = self._object.get("size")
+        return int(size) if size is not None else None
+
+    @property
+    def etag(self) -> str | None:
+        """The object's ETag, or None."""
+        etag: str | None = self._object.get("eTag") or None
+        return etag
+
+    @property
+    def version_id(self) -> str | None:
+        """The object version in a versioned bucket, else None."""
+        version: str | None = self._object.get("versionId") or None
+        return version
+
+    @property
+    def event_time(self) -> datetime | None:
+        """When the event happened (UTC); parsed on first access."""
+        value: datetime | None = self._event_time
+        if value is _UNSET:
+            value = self._event_time = parse_time(self.raw.get("eventTime"))
+        return value
 
     @property
     def created(self) -> bool:
@@ -141,10 +193,7 @@ class S3Event(_Value):
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
         """Build from the event dict Lambda passes."""
-        return cls(
-            records=tuple(S3Record.from_raw(r) for r in event.get("Records") or ()),
-            raw=as_dict(event),
-        )
+        return cls(records=tuple(map(S3Record.from_raw, event.get("Records") or ())), raw=as_dict(event))
 
     def __iter__(self) -> Iterator[S3Record]:
         return iter(self.records)
@@ -165,8 +214,8 @@ class SqsRecord(_Value):
     name -> ``{"stringValue" | "binaryValue", "dataType"}``. ``queue_arn``: the queue's ARN.
     """
 
-    __slots__ = ("_json", "attributes", "body", "message_attributes", "message_id", "queue_arn",
-                 "raw", "receipt_handle")
+    __slots__ = ("_json", "_sent", "attributes", "body", "message_attributes", "message_id",
+                 "queue_arn", "raw", "receipt_handle")
     _fields = ("message_id", "body", "attributes", "message_attributes", "queue_arn")
 
     def __init__(self, *, message_id: str, body: str, receipt_handle: str = "",
@@ -181,11 +230,38 @@ class SqsRecord(_Value):
         self.queue_arn = queue_arn
         self.raw = raw if raw is not None else {}
         self._json: Any = _NO_JSON
+        self._sent: datetime | None = _UNSET
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> SqsRecord:
         """Build from one entry of an SQS event's ``Records`` (kept, not copied, as ``raw``)."""
-        self = cls.__new__(cls)  # on the per-message path: skip keyword handling and copies
+        try:
+            message_id = record["messageId"]
+            receipt_handle = record["receiptHandle"]
+            body = record["body"]
+            attributes = record["attributes"]
+            message_attributes = record["messageAttributes"]
+            queue_arn = record["eventSourceARN"]
+        except (KeyError, TypeError):
+            return cls._from_other(record)
+        if type(record) is not dict or type(attributes) is not dict or type(message_attributes) is not dict:
+            return cls._from_other(record)
+        self = _new(cls)
+        self.message_id = message_id or ""
+        self.receipt_handle = receipt_handle or ""
+        self.body = body or ""
+        self.attributes = attributes
+        self.message_attributes = message_attributes
+        self.queue_arn = queue_arn or ""
+        self.raw = record
+        self._json = _NO_JSON
+        self._sent = _UNSET
+        return self
+
+    @classmethod
+    def _from_other(cls, record: Mapping[str, Any]) -> SqsRecord:
+        # Fields missing or of other types than Lambda sends: empty defaults.
+        self = _new(cls)
         get = record.get
         self.message_id = get("messageId") or ""
         self.receipt_handle = get("receiptHandle") or ""
@@ -195,8 +271,9 @@ class SqsRecord(_Value):
         message_attributes = get("messageAttributes")
         self.message_attributes = message_attributes if isinstance(message_attributes, dict) else {}
         self.queue_arn = get("eventSourceARN") or ""
-        self.raw = record if isinstance(record, dict) else dict(record)
+        self.raw = as_dict(record)
         self._json = _NO_JSON
+        self._sent = _UNSET
         return self
 
     @property
@@ -219,9 +296,12 @@ class SqsRecord(_Value):
 
     @property
     def sent_timestamp(self) -> datetime | None:
-        """When the message was sent (UTC)."""
-        millis = self.attributes.get("SentTimestamp")
-        return datetime.fromtimestamp(int(millis) / 1000, UTC) if millis else None
+        """When the message was sent (UTC); worked out on first access."""
+        value = self._sent
+        if value is _UNSET:
+            millis = self.attributes.get("SentTimestamp")
+            value = self._sent = datetime.fromtimestamp(int(millis) / 1000, UTC) if millis else None
+        return value
 
     @property
     def message_group_id(self) -> str | None:
@@ -282,27 +362,51 @@ class ScheduledEvent(_Value):
     schedule) that fired, "" when the event names none.
     """
 
-    __slots__ = ("account", "id", "raw", "region", "rule_arn", "time")
+    # _source: the mapping id, region, account and rule_arn are read from (``raw`` itself, unless
+    # built with keywords); _time: the parsed time, once worked out.
+    __slots__ = ("_source", "_time", "raw")
     _fields = ("id", "time", "rule_arn", "region", "account")
 
     def __init__(self, *, id: str = "", time: datetime | None = None, rule_arn: str = "",
                  region: str = "", account: str = "", raw: dict[str, Any] | None = None) -> None:
-        self.id = id
-        self.time = time
-        self.rule_arn = rule_arn
-        self.region = region
-        self.account = account
+        self._source: Mapping[str, Any] = {"id": id, "region": region, "account": account,
+                                           "resources": [rule_arn] if rule_arn else []}
+        self._time: datetime | None = time
         self.raw = raw if raw is not None else {}
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:
-        """Build from the event dict Lambda passes."""
-        resources = event.get("resources") or []
-        return cls(
-            id=str(event.get("id", "")),
-            time=parse_time(event.get("time")),
-            rule_arn=str(resources[0]) if resources else "",
-            region=str(event.get("region", "")),
-            account=str(event.get("account", "")),
-            raw=as_dict(event),
-        )
+        """Build from the event dict Lambda passes (kept, not copied, as ``raw``)."""
+        self = _new(cls)
+        self.raw = self._source = event if type(event) is dict else as_dict(event)
+        self._time = _UNSET
+        return self
+
+    @property
+    def id(self) -> str:
+        """The event's id."""
+        return str(self._source.get("id", ""))
+
+    @property
+    def time(self) -> datetime | None:
+        """The scheduled time of this fire (UTC); parsed on first access."""
+        value: datetime | None = self._time
+        if value is _UNSET:
+            value = self._time = parse_time(self._source.get("time"))
+        return value
+
+    @property
+    def rule_arn(self) -> str:
+        """The ARN of the rule or schedule that fired, "" when the event names none."""
+        resources = self._source.get("resources") or []
+        return str(resources[0]) if resources else ""
+
+    @property
+    def region(self) -> str:
+        """The region the rule is in."""
+        return str(self._source.get("region", ""))
+
+    @property
+    def account(self) -> str:
+        """The account the rule belongs to."""
+        return str(self._source.get("account", ""))
