@@ -13,7 +13,9 @@ from flowfn.function import Handler
 from flowfn.runtime import log
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsRecord
 from flowfn.runtime.http import HTTPError, Request, render, render_error, validation_error
+from flowfn.runtime.invoke import call
 from flowfn.runtime.sqs import process_batch
+from flowfn.runtime.stack import exception_keys
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.s3 import S3Trigger
@@ -24,28 +26,18 @@ __all__ = ["ADAPTERS", "dispatch"]
 
 Adapter = Callable[[Handler, Mapping[str, Any], object], Any]
 
-_warm: set[str] = set()
-
-
-def _call(handler: Handler, first: Any, context: object) -> Any:
-    result = handler.fn(*(first, context)[:handler.arity])
-    if _awaitable(result):  # an ``async def`` handler: run it to completion, as Lambda has no loop
-        import asyncio
-
-        return asyncio.run(result)
-    return result
-
-
-def _awaitable(value: Any) -> bool:
-    return hasattr(value, "__await__") and hasattr(value, "send")
+_s3_record = S3Record.from_raw
 
 
 def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     trigger = handler.trigger
     assert isinstance(trigger, S3Trigger)
     if trigger.batch:
-        return _call(handler, S3Event.from_raw(event), context)
-    results = [_call(handler, S3Record.from_raw(raw), context) for raw in event.get("Records") or ()]
+        return call(handler, S3Event.from_raw(event), context)
+    records = event.get("Records") or ()
+    if type(records) is list and len(records) == 1:  # how S3 notifies: one record per event
+        return call(handler, _s3_record(records[0]), context)
+    results = [call(handler, _s3_record(raw), context) for raw in records]
     if not results:
         log.current().info("S3 event without records: nothing to do", event_keys=sorted(event))
         return None
@@ -57,35 +49,37 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
                             "receive_count": record.receive_count}
     if record.message_group_id is not None:
         keys["message_group_id"] = record.message_group_id
+    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
     if exc is not None:
         keys["error"] = str(exc)
-    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
-    log.current().error(message, exc_info=exc if trace else None, **keys)
+        if trace:
+            keys.update(exception_keys(exc))
+            message += " (traceback under 'exception')"
+    log.current().error(message, **keys)
 
 
 def _run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
-    trigger = handler.trigger
-    assert isinstance(trigger, SqsTrigger)
-    return process_batch(trigger, lambda item: _call(handler, item, context), event, _report_sqs)
+    return process_batch(handler, event, context, _report_sqs)
 
 
 def _run_schedule(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
-    return _call(handler, ScheduledEvent.from_raw(event), context)
+    return call(handler, ScheduledEvent.from_raw(event), context)
 
 
 def _run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     request_id = _request_id(context) or str((event.get("requestContext") or {}).get("requestId", ""))
     try:
         request = Request.from_raw(event)
-        return render(_call(handler, request, context))
+        return render(call(handler, request, context))
     except Exception as exc:
         if not validation_error(exc) and not isinstance(exc, HTTPError):
-            log.current().exception(f"handler {handler.name!r} raised {type(exc).__name__}; "
-                                    "answering 500")
+            log.current().error(f"handler {handler.name!r} raised {type(exc).__name__}; answering 500 "
+                                "(traceback under 'exception')", **exception_keys(exc))
         try:
             return render_error(exc, request_id)
         except (TypeError, ValueError) as bad:  # an HTTPError whose details are not JSON
-            log.current().exception(f"cannot encode the error response: {bad}")
+            log.current().error(f"cannot encode the error response: {bad} (traceback under 'exception')",
+                                **exception_keys(bad))
             return render_error(RuntimeError(), request_id)
 
 
@@ -102,6 +96,9 @@ def _request_id(context: object) -> str:
     return str(getattr(context, "aws_request_id", "") or "")
 
 
+_begin, _end = log.begin, log.end
+
+
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     """Run one invocation of ``handler`` as Lambda would, and return what Lambda returns.
 
@@ -116,15 +113,10 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
             f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
             f"it runs {', '.join(t.__name__ for t in ADAPTERS)}"
         )
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise TypeError(f"handler {handler.name!r}: the event is {type(event).__name__}, not a dict")
-    cold = handler.name not in _warm
-    _warm.add(handler.name)
-    token = log.begin(log.Invocation(
-        function=handler.name, trigger=handler.trigger.kind, request_id=_request_id(context),
-        level=handler.settings.log_level, cold_start=cold,
-    ))
+    token = _begin(handler, context)
     try:
         return adapter(handler, event, context)
     finally:
-        log.end(token)
+        _end(token)

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowfn.function import Handler
 from flowfn.runtime.events import SqsBatch, SqsRecord
+from flowfn.runtime.invoke import call
 from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["process_batch"]
@@ -38,8 +40,10 @@ class _Failures:
 
     def blocked(self, record: SqsRecord) -> bool:
         """True (and reported) when an earlier message of the record's FIFO group failed."""
+        if not self.stopped:  # nothing failed yet, or not a FIFO queue
+            return False
         group = record.message_group_id
-        if not self.fifo or group is None or group not in self.stopped:
+        if group is None or group not in self.stopped:
             return False
         self.ids[record.message_id] = None
         self.report(record, f"held back: message {self.stopped[group]} of FIFO group {group!r} "
@@ -62,40 +66,40 @@ def _validate(model: Any, record: SqsRecord) -> Any:
 
 
 def process_batch(
-    trigger: SqsTrigger,
-    run: Callable[[Any], Any],
-    event: Mapping[str, Any],
-    report: Report,
+    handler: Handler, event: Mapping[str, Any], context: object, report: Report
 ) -> dict[str, Any]:
-    """Run the handler over an SQS event and return Lambda's partial batch response.
-
-    ``run(item)`` calls the handler with one record (or model, or the whole batch) and the context.
-    """
-    records = tuple(SqsRecord.from_raw(r) for r in event.get("Records") or ())
+    """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
+    trigger = handler.trigger
+    assert isinstance(trigger, SqsTrigger)
+    records = tuple(map(SqsRecord.from_raw, event.get("Records") or ()))
     failures = _Failures(_is_fifo(trigger, records), report)
+    model = trigger.model
     if trigger.batch:
-        _run_batch(trigger, run, event, records, failures)
-    else:
-        for record in records:
-            if failures.blocked(record):
-                continue
+        _run_batch(handler, model, event, context, records, failures)
+        return failures.response()
+    for record in records:
+        if failures.blocked(record):
+            continue
+        item: Any = record
+        if model is not None:
             try:
-                item = _validate(trigger.model, record) if trigger.model is not None else record
+                item = _validate(model, record)
             except Exception as exc:  # ValidationError, or whatever a validator raised
-                failures.fail(record, f"body does not match {trigger.model.__name__}", exc,  # type: ignore[union-attr]
+                failures.fail(record, f"body does not match {model.__name__}", exc,
                               trace=not isinstance(exc, ValueError))
                 continue
-            try:
-                run(item)
-            except Exception as exc:
-                failures.fail(record, f"handler raised {type(exc).__name__}", exc)
+        try:
+            call(handler, item, context)
+        except Exception as exc:
+            failures.fail(record, f"handler raised {type(exc).__name__}", exc)
     return failures.response()
 
 
 def _run_batch(
-    trigger: SqsTrigger,
-    run: Callable[[Any], Any],
+    handler: Handler,
+    model: Any,
     event: Mapping[str, Any],
+    context: object,
     records: tuple[SqsRecord, ...],
     failures: _Failures,
 ) -> None:
@@ -104,19 +108,19 @@ def _run_batch(
     for record in records:
         if failures.blocked(record):
             continue
-        if trigger.model is not None:
+        if model is not None:
             try:
-                models.append(_validate(trigger.model, record))
+                models.append(_validate(model, record))
             except Exception as exc:  # ValidationError, or whatever a validator raised
-                failures.fail(record, f"body does not match {trigger.model.__name__}", exc,
+                failures.fail(record, f"body does not match {model.__name__}", exc,
                               trace=not isinstance(exc, ValueError))
                 continue
         accepted.append(record)
     if not accepted:
         return
-    batch = SqsBatch(tuple(accepted), event, tuple(models) if trigger.model is not None else None)
+    batch = SqsBatch(tuple(accepted), event, tuple(models) if model is not None else None)
     try:
-        run(batch)
+        call(handler, batch, context)
     except Exception as exc:
         first = accepted[0].message_id
         for record in accepted:

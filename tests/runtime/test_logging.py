@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowfn import App, ScheduledEvent
 from flowfn.runtime import dispatch, logger
-from flowfn.runtime.log import current
+from flowfn.runtime.log import _message_json, current
 
 _names = itertools.count()
 
@@ -117,3 +120,64 @@ def test_concurrent_invocations_keep_their_own_request_ids(capsys: pytest.Captur
 
 def test_logger_repr_names_the_function() -> None:
     assert repr(logger) == "<flowfn logger of flowfn>"
+
+
+def test_invocation_keys_come_before_the_lines_own_which_win(capsys: pytest.CaptureFixture[str]) -> None:
+    app = App("t")
+    name = unique("order")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    def job() -> None:
+        logger.info("mine", width=640, function="chosen")
+        current().info("through Powertools itself")
+
+    dispatch(app.handler(name), {}, Ctx("r-3"))
+    mine, direct = lines(capsys)
+    assert list(mine) == ["level", "location", "message", "timestamp", "service", "function", "request_id",
+                          "trigger", "cold_start", "width"]
+    assert (mine["function"], mine["width"]) == ("chosen", 640)
+    assert (direct["function"], direct["request_id"]) == (name, "r-3")
+
+
+@pytest.mark.parametrize(
+    ("message", "logged"),
+    [('{"a": 1}', {"a": 1}), (" [1, 2]", [1, 2]), ("123", 123), ("-1.5", -1.5), ("true", True),
+     ('"quoted"', "quoted"), ("null", "null"), ("plain text", "plain text"), ("nope", "nope"), ("", ""),
+     ("{not json", "{not json")],
+)
+def test_messages_that_are_json_are_logged_as_values(capsys: pytest.CaptureFixture[str], message: str,
+                                                     logged: Any) -> None:
+    app = App("t")
+    name = unique("json")
+    app.on_schedule("rate(1 hour)", name=name)(lambda: logger.info(message))
+    dispatch(app.handler(name), {}, None)
+    (line,) = lines(capsys)
+    assert line.get("message", "null") == logged  # Powertools drops a null message
+
+
+@given(st.text(max_size=12) | st.sampled_from(["1", "[]", "{}", '"x"', "false", " 7", "\n{}"]))
+@settings(max_examples=300)
+def test_message_decoding_matches_powertools_trying_every_message(text: str) -> None:
+    def as_powertools_does(decode: Callable[[str], Any]) -> Any:
+        try:
+            return decode(text)
+        except (TypeError, ValueError):  # what Powertools catches (JSONDecodeError is a ValueError)
+            return text
+
+    got, expected = as_powertools_does(_message_json), as_powertools_does(json.loads)
+    assert got == expected or (got != got and expected != expected)  # NaN is not equal to itself
+
+
+def test_work_handed_to_a_thread_with_the_context_keeps_the_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    app = App("t")
+    name = unique("async")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    async def job() -> None:
+        await asyncio.to_thread(logger.info, "from a worker thread")
+
+    dispatch(app.handler(name), {}, Ctx("r-4"))
+    (line,) = lines(capsys)
+    assert (line["message"], line["function"], line["request_id"]) == ("from a worker thread", name, "r-4")

@@ -1,0 +1,112 @@
+"""Tracebacks for log lines, formatted cheaply.
+
+Python 3.11's ``traceback`` module re-reads each file's status and compiles every source line of a
+traceback to place its ``^^^`` markers, about half a millisecond per failure: an SQS batch with
+failing messages would pay that for each one. This writes the familiar text (chained exceptions,
+notes, repeated lines folded) from the traceback objects and linecache's cached source, without
+the markers. Syntax errors and exception groups, rare at run time, go to ``traceback``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["exception_keys", "format_exception"]
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n"
+_CUTOFF = 3  # as ``traceback``: a line repeated more often than this is folded
+
+
+def exception_keys(exc: BaseException) -> dict[str, Any]:
+    """The keys a log line carries for ``exc``, named as Powertools names them for ``exc_info``.
+
+    ``exception``: the traceback text; ``exception_name``: the exception's class name;
+    ``exception_notes``: its notes, when it has any.
+    """
+    keys: dict[str, Any] = {"exception": format_exception(exc), "exception_name": type(exc).__name__}
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        keys["exception_notes"] = notes
+    return keys
+
+
+def format_exception(exc: BaseException) -> str:
+    """``exc`` with its traceback and the exceptions it was raised from, as Python prints them."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (SyntaxError, BaseExceptionGroup)):
+            import traceback
+
+            return "".join(traceback.format_exception(exc)).rstrip("\n")
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, _CAUSE
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, _CONTEXT
+        else:
+            current = None
+    lines: list[str] = []
+    for item, item_link in reversed(chain):
+        _one(item, lines)
+        if item_link:
+            lines.append(item_link)
+    return "\n".join(lines)
+
+
+def _one(exc: BaseException, lines: list[str]) -> None:
+    from linecache import getline  # on a failure's path only; loaded with logging anyway
+
+    tb = exc.__traceback__
+    if tb is not None:
+        lines.append("Traceback (most recent call last):")
+    last: tuple[str, int | None, str] | None = None
+    count = 0
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename, lineno, name = code.co_filename, tb.tb_lineno, code.co_name
+        tb = tb.tb_next
+        if (filename, lineno, name) != last:
+            _folded(count, lines)
+            last, count = (filename, lineno, name), 0
+        count += 1
+        if count > _CUTOFF:
+            continue
+        lines.append(f'  File "{filename}", line {lineno}, in {name}')
+        source = getline(filename, lineno).strip() if lineno else ""
+        if source:
+            lines.append(f"    {source}")
+    _folded(count, lines)
+    lines.append(_exception_line(exc))
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list | tuple):
+        lines.extend(_text(note, "note") for note in notes)
+    elif notes is not None:
+        lines.append(_text(notes, "__notes__", repr))
+
+
+def _folded(count: int, lines: list[str]) -> None:
+    if count > _CUTOFF:
+        more = count - _CUTOFF
+        lines.append(f"  [Previous line repeated {more} more time{'s' if more > 1 else ''}]")
+
+
+def _exception_line(exc: BaseException) -> str:
+    kind = type(exc)
+    name, module = kind.__qualname__, kind.__module__
+    if module not in ("__main__", "builtins"):
+        name = f"{module if isinstance(module, str) else '<unknown>'}.{name}"
+    value = _text(exc, "exception")
+    return f"{name}: {value}" if value else name
+
+
+def _text(value: object, what: str, show: Callable[[object], str] = str) -> str:
+    try:
+        return show(value)
+    except Exception:
+        return f"<{what} str() failed>"
