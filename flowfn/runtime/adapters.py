@@ -30,8 +30,7 @@ _s3_record = S3Record.from_raw
 
 
 def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
-    trigger = handler.trigger
-    assert isinstance(trigger, S3Trigger)
+    trigger: S3Trigger = handler.trigger  # type: ignore[assignment]  # ADAPTERS chose by its type
     if trigger.batch:
         return call(handler, S3Event.from_raw(event), context)
     records = event.get("Records") or ()
@@ -96,7 +95,8 @@ def _request_id(context: object) -> str:
     return str(getattr(context, "aws_request_id", "") or "")
 
 
-_begin, _end = log.begin, log.end
+_set, _reset = log.invocation_var.set, log.invocation_var.reset
+_warm = log.warm
 
 
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
@@ -115,8 +115,13 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
         )
     if type(event) is not dict and not isinstance(event, Mapping):
         raise TypeError(f"handler {handler.name!r}: the event is {type(event).__name__}, not a dict")
-    token = _begin(handler, context)
+    # What this invocation's log lines carry; their keys are worked out only when one is written.
+    name = handler.settings.name
+    cold = name not in _warm
+    if cold:
+        _warm.add(name)
+    token = _set((handler, context, cold))
     try:
         return adapter(handler, event, context)
     finally:
-        _end(token)
+        _reset(token)

@@ -117,8 +117,7 @@ class S3Record(_Value):
             event_name = record["eventName"]
         except (KeyError, TypeError, AttributeError):
             return cls._from_other(record)
-        if (type(record) is not dict or type(obj) is not dict or type(bucket_name) is not str
-                or type(event_name) is not str):
+        if type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str:
             return cls._from_other(record)
         self = _new(cls)
         self.bucket_name = bucket_name
@@ -214,8 +213,9 @@ class SqsRecord(_Value):
     name -> ``{"stringValue" | "binaryValue", "dataType"}``. ``queue_arn``: the queue's ARN.
     """
 
-    __slots__ = ("_json", "_sent", "attributes", "body", "message_attributes", "message_id",
-                 "queue_arn", "raw", "receipt_handle")
+    # _source: the mapping receipt_handle, attributes, message_attributes and queue_arn are read from
+    # (the record itself, checked to have them, unless built from keywords or another shape).
+    __slots__ = ("_json", "_sent", "_source", "body", "message_id", "raw")
     _fields = ("message_id", "body", "attributes", "message_attributes", "queue_arn")
 
     def __init__(self, *, message_id: str, body: str, receipt_handle: str = "",
@@ -223,11 +223,12 @@ class SqsRecord(_Value):
                  message_attributes: dict[str, Any] | None = None, queue_arn: str = "",
                  raw: dict[str, Any] | None = None) -> None:
         self.message_id = message_id
-        self.receipt_handle = receipt_handle
         self.body = body
-        self.attributes = attributes if attributes is not None else {}
-        self.message_attributes = message_attributes if message_attributes is not None else {}
-        self.queue_arn = queue_arn
+        self._source: Mapping[str, Any] = {
+            "receiptHandle": receipt_handle, "eventSourceARN": queue_arn,
+            "attributes": attributes if attributes is not None else {},
+            "messageAttributes": message_attributes if message_attributes is not None else {},
+        }
         self.raw = raw if raw is not None else {}
         self._json: Any = _NO_JSON
         self._sent: datetime | None = _UNSET
@@ -237,23 +238,17 @@ class SqsRecord(_Value):
         """Build from one entry of an SQS event's ``Records`` (kept, not copied, as ``raw``)."""
         try:
             message_id = record["messageId"]
-            receipt_handle = record["receiptHandle"]
             body = record["body"]
             attributes = record["attributes"]
             message_attributes = record["messageAttributes"]
-            queue_arn = record["eventSourceARN"]
         except (KeyError, TypeError):
             return cls._from_other(record)
         if type(record) is not dict or type(attributes) is not dict or type(message_attributes) is not dict:
             return cls._from_other(record)
         self = _new(cls)
         self.message_id = message_id or ""
-        self.receipt_handle = receipt_handle or ""
         self.body = body or ""
-        self.attributes = attributes
-        self.message_attributes = message_attributes
-        self.queue_arn = queue_arn or ""
-        self.raw = record
+        self.raw = self._source = record
         self._json = _NO_JSON
         self._sent = _UNSET
         return self
@@ -261,20 +256,42 @@ class SqsRecord(_Value):
     @classmethod
     def _from_other(cls, record: Mapping[str, Any]) -> SqsRecord:
         # Fields missing or of other types than Lambda sends: empty defaults.
-        self = _new(cls)
         get = record.get
+        attributes, message_attributes = get("attributes"), get("messageAttributes")
+        self = _new(cls)
         self.message_id = get("messageId") or ""
-        self.receipt_handle = get("receiptHandle") or ""
         self.body = get("body") or ""
-        attributes = get("attributes")
-        self.attributes = attributes if isinstance(attributes, dict) else {}
-        message_attributes = get("messageAttributes")
-        self.message_attributes = message_attributes if isinstance(message_attributes, dict) else {}
-        self.queue_arn = get("eventSourceARN") or ""
         self.raw = as_dict(record)
+        self._source = {
+            "receiptHandle": get("receiptHandle"), "eventSourceARN": get("eventSourceARN"),
+            "attributes": attributes if isinstance(attributes, dict) else {},
+            "messageAttributes": message_attributes if isinstance(message_attributes, dict) else {},
+        }
         self._json = _NO_JSON
         self._sent = _UNSET
         return self
+
+    @property
+    def receipt_handle(self) -> str:
+        """The handle that deletes this message."""
+        return self._source.get("receiptHandle") or ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """System attributes: ``ApproximateReceiveCount``, ``SentTimestamp``, ``MessageGroupId`` ..."""
+        attributes: dict[str, str] = self._source["attributes"]
+        return attributes
+
+    @property
+    def message_attributes(self) -> dict[str, Any]:
+        """The attributes the sender attached."""
+        attributes: dict[str, Any] = self._source["messageAttributes"]
+        return attributes
+
+    @property
+    def queue_arn(self) -> str:
+        """The queue's ARN."""
+        return self._source.get("eventSourceARN") or ""
 
     @property
     def json_body(self) -> Any:
@@ -292,7 +309,7 @@ class SqsRecord(_Value):
     @property
     def receive_count(self) -> int:
         """How many times SQS has handed this message out, this time included."""
-        return int(self.attributes.get("ApproximateReceiveCount", "1"))
+        return int(self._source["attributes"].get("ApproximateReceiveCount", "1"))
 
     @property
     def sent_timestamp(self) -> datetime | None:
@@ -306,7 +323,7 @@ class SqsRecord(_Value):
     @property
     def message_group_id(self) -> str | None:
         """The FIFO message group, or None for a standard queue."""
-        return self.attributes.get("MessageGroupId") or None
+        return self._source["attributes"].get("MessageGroupId") or None
 
     @property
     def message_deduplication_id(self) -> str | None:

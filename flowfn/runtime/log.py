@@ -16,34 +16,24 @@ import _thread
 import json
 import os
 import sys
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowfn.function import Handler
 
-__all__ = ["FunctionLogger", "Invocation", "begin", "current", "enabled", "end", "keys", "logger"]
+__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger", "warm"]
 
 _DEFAULT_SERVICE = "flowfn"
 
 #: The invocation log lines belong to: (handler, Lambda context, whether it is a cold start).
 Invocation = tuple["Handler", object, bool]
 
-_invocation: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
-_warm: set[str] = set()  # functions invoked before in this process
-
-
-def begin(handler: Handler, context: object) -> Token[Invocation | None]:
-    """Make an invocation of ``handler`` the one log lines belong to, in this context."""
-    name = handler.settings.name
-    cold = name not in _warm  # the first invocation of this function in this process
-    if cold:
-        _warm.add(name)
-    return _invocation.set((handler, context, cold))
-
-
-#: Close the invocation :func:`begin` opened (pass its token): later lines carry its keys no more.
-end = _invocation.reset
+#: The running invocation: dispatch sets it to (handler, context, cold start) for each event and
+#: resets it after; lines written meanwhile carry its keys.
+invocation_var: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
+#: Functions invoked before in this process: their next invocation is not a cold start.
+warm: set[str] = set()
 
 
 def keys(invocation: Invocation) -> dict[str, Any]:
@@ -57,7 +47,7 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
     # (keys the line was given itself win).
-    invocation = _invocation.get()
+    invocation = invocation_var.get()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -136,7 +126,7 @@ def _level(invocation: Invocation | None) -> str:
 
 def current() -> Any:
     """The Powertools Logger of the running invocation (or of flowfn, outside one)."""
-    invocation = _invocation.get()
+    invocation = invocation_var.get()
     if invocation is None:
         return _powertools(_DEFAULT_SERVICE, _level(None))
     return _powertools(invocation[0].settings.name, _level(invocation))
@@ -144,7 +134,7 @@ def current() -> Any:
 
 def enabled(level: int) -> bool:
     """Whether a line at ``level`` would be written (answered without importing Powertools)."""
-    return level >= _NUMBERS.get(_level(_invocation.get()).upper(), 20)
+    return level >= _NUMBERS.get(_level(invocation_var.get()).upper(), 20)
 
 
 class FunctionLogger:
@@ -190,7 +180,7 @@ class FunctionLogger:
         self._log(50, "critical", msg, args, kwargs)
 
     def __repr__(self) -> str:
-        invocation = _invocation.get()
+        invocation = invocation_var.get()
         return f"<flowfn logger of {invocation[0].settings.name if invocation else _DEFAULT_SERVICE}>"
 
 

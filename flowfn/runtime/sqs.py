@@ -40,8 +40,6 @@ class _Failures:
 
     def blocked(self, record: SqsRecord) -> bool:
         """True (and reported) when an earlier message of the record's FIFO group failed."""
-        if not self.stopped:  # nothing failed yet, or not a FIFO queue
-            return False
         group = record.message_group_id
         if group is None or group not in self.stopped:
             return False
@@ -69,16 +67,16 @@ def process_batch(
     handler: Handler, event: Mapping[str, Any], context: object, report: Report
 ) -> dict[str, Any]:
     """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
-    trigger = handler.trigger
-    assert isinstance(trigger, SqsTrigger)
+    trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
     records = tuple(map(SqsRecord.from_raw, event.get("Records") or ()))
     failures = _Failures(_is_fifo(trigger, records), report)
     model = trigger.model
     if trigger.batch:
         _run_batch(handler, model, event, context, records, failures)
         return failures.response()
+    stopped = failures.stopped
     for record in records:
-        if failures.blocked(record):
+        if stopped and failures.blocked(record):
             continue
         item: Any = record
         if model is not None:

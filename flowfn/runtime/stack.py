@@ -51,17 +51,17 @@ def format_exception(exc: BaseException) -> str:
             current, link = current.__context__, _CONTEXT
         else:
             current = None
+    import linecache  # on a failure's path only (loaded with logging anyway)
+
     lines: list[str] = []
     for item, item_link in reversed(chain):
-        _one(item, lines)
+        _one(item, lines, linecache.getline)
         if item_link:
             lines.append(item_link)
     return "\n".join(lines)
 
 
-def _one(exc: BaseException, lines: list[str]) -> None:
-    from linecache import getline  # on a failure's path only; loaded with logging anyway
-
+def _one(exc: BaseException, lines: list[str], getline: Callable[[str, int], str]) -> None:
     tb = exc.__traceback__
     if tb is not None:
         lines.append("Traceback (most recent call last):")
@@ -72,7 +72,8 @@ def _one(exc: BaseException, lines: list[str]) -> None:
         filename, lineno, name = code.co_filename, tb.tb_lineno, code.co_name
         tb = tb.tb_next
         if (filename, lineno, name) != last:
-            _folded(count, lines)
+            if count > _CUTOFF:
+                _folded(count, lines)
             last, count = (filename, lineno, name), 0
         count += 1
         if count > _CUTOFF:
