@@ -87,8 +87,8 @@ def _powertools(service: str, level: str) -> Any:
         return found
 
 
-#: The first characters a JSON document can have (after blanks).
-_JSON_START = frozenset('{["-0123456789tfn \t\r\n')
+#: The first characters of what json.loads accepts: blanks, then a JSON value, NaN or Infinity.
+_JSON_START = frozenset('{["-0123456789tfnNI \t\r\n')
 
 
 def _message_json(message: str) -> Any:

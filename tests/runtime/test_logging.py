@@ -155,7 +155,8 @@ def test_messages_that_are_json_are_logged_as_values(capsys: pytest.CaptureFixtu
     assert line.get("message", "null") == logged  # Powertools drops a null message
 
 
-@given(st.text(max_size=12) | st.sampled_from(["1", "[]", "{}", '"x"', "false", " 7", "\n{}"]))
+@given(st.text(max_size=12) | st.sampled_from(["1", "[]", "{}", '"x"', "false", " 7", "\n{}", "NaN", "Infinity",
+                                              "-Infinity", " NaN"]))
 @settings(max_examples=300)
 def test_message_decoding_matches_powertools_trying_every_message(text: str) -> None:
     def as_powertools_does(decode: Callable[[str], Any]) -> Any:
