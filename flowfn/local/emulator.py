@@ -164,7 +164,7 @@ def check_endpoint(url: str) -> str:
     if parts.hostname.endswith("amazonaws.com"):
         raise FlowfnError(
             f"--endpoint-url {url!r} is a real AWS endpoint; run-local and flowfn.testing only "
-            "talk to emulators. Use `flowfn deploy` for AWS."
+            "talk to emulators. To run in AWS, deploy the template `flowfn synth` writes."
         )
     return url.rstrip("/")
 

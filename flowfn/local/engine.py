@@ -77,7 +77,7 @@ class Options:
     #: The time the wall clock of schedules shows once they start (run-local's ``--clock-start``);
     #: it runs on at normal speed from there.
     wall_clock_start: datetime | None = None
-    #: Serve the HTTP API on this port (0: a free one); None serves no socket.
+    #: Serve the HTTP API on this port (0: a free one) when the app has routes; None serves no socket.
     http_port: int | None = None
     #: Called with every finished invocation.
     listeners: list[Callable[[Invocation], None]] = field(default_factory=list)
@@ -192,7 +192,7 @@ class LocalApp:
             self._invoker.async_retry_delays = tuple(
                 delays[min(i, len(delays) - 1)] for i in range(self.options.async_retries))
             self._load()
-            if self.options.http_port is not None:
+            if self.options.http_port is not None and self.router.routes:
                 self._server = HttpServer(self.router, self.options.http_port)
                 self._server.start()
                 self._stack.callback(self._stop_server)

@@ -48,6 +48,8 @@ class SqsPoller:
         self._threads: list[threading.Thread] = []
         self._busy: set[str] = set()  # names of pollers handling a batch
         self._lock = threading.Lock()
+        self._receiving = threading.Lock()
+        self._held: set[str] = set()  # ids of the messages pollers are handling
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
         self.pollers = min([DEFAULT_POLLERS, *caps])
 
@@ -104,6 +106,7 @@ class SqsPoller:
                     self._busy.add(name)
             if stopping:  # received while stopping: hand them back untouched
                 self.invoker.release(self.handler)
+                self._let_go(messages)
                 self._hand_back(sqs, messages)
                 return
             try:
@@ -131,12 +134,29 @@ class SqsPoller:
         try:
             self._settle(sqs, messages, record)
         except Exception as exc:
+            self._let_go(messages)
             self.errors.append(exc)
 
     def _receive(self, sqs: Any, count: int, wait_s: int) -> list[dict[str, Any]]:
-        got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
-                                  WaitTimeSeconds=wait_s, **_RECEIVE)
-        return list(got.get("Messages", []))
+        # moto's receive is not atomic: two at once can hand one message to two pollers. A FIFO
+        # queue is received one call at a time (a group's next message must wait for the one
+        # in hand); on a standard queue a message another poller holds is dropped from the batch.
+        with self._receiving if self.trigger.queue.fifo else contextlib.nullcontext():
+            if self._stop.is_set():
+                return []
+            got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
+                                      WaitTimeSeconds=wait_s, **_RECEIVE)
+        fresh = []
+        with self._lock:
+            for message in got.get("Messages", []):
+                if message["MessageId"] not in self._held:
+                    self._held.add(message["MessageId"])
+                    fresh.append(message)
+        return fresh
+
+    def _let_go(self, messages: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._held.difference_update(m["MessageId"] for m in messages)
 
     def _collect(self, sqs: Any) -> list[dict[str, Any]]:
         size = self.trigger.batch_size
@@ -148,7 +168,11 @@ class SqsPoller:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            more = self._receive(sqs, size - len(batch), 1 if remaining >= 1 else 0)
+            try:
+                more = self._receive(sqs, size - len(batch), 1 if remaining >= 1 else 0)
+            except Exception as exc:  # keep what is in hand: those messages are held
+                self.errors.append(exc)
+                break
             if not more and remaining < 1:
                 self._stop.wait(min(remaining, 0.05))
             batch.extend(more)
@@ -162,5 +186,6 @@ class SqsPoller:
             sqs.delete_message_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
             ])
+        self._let_go(messages)
         if self.retry_now and failed:
             self._visible_now(sqs, [m for m in messages if m["MessageId"] in failed])

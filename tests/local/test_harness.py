@@ -173,3 +173,40 @@ def test_the_pytest_fixture_runs_and_stops_apps(flowfn_app: Any) -> None:
     app.upload("incoming", "raw/one.txt", "solo")
     app.drain()
     assert app.keys("reports") == ["solo.txt"]
+
+
+def test_an_emulator_named_by_endpoint_is_used_and_left_running() -> None:
+    from flowfn.local.emulator import EmbeddedMoto
+
+    other = EmbeddedMoto()
+    other.start()
+    try:
+        with run_app(str(APPS / "pipeline.py"), endpoint_url=other.endpoint_url) as app:
+            assert app.local.target.endpoint_url == other.endpoint_url
+            app.upload("incoming", "raw/r.txt", "remote")
+            app.drain()
+            assert app.keys("reports") == ["remote.txt"]
+        # Not ours to clean: the buckets stay in the named emulator.
+        s3 = app.local.target.client("s3")
+        assert "reports" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    finally:
+        other.stop()
+
+
+def test_real_aws_endpoints_are_refused() -> None:
+    from flowfn import FlowfnError
+
+    with pytest.raises(FlowfnError, match="real AWS endpoint"), \
+            run_app(str(APPS / "pipeline.py"), endpoint_url="https://s3.us-east-1.amazonaws.com"):
+        pass
+
+
+def test_concurrent_pollers_deliver_each_message_once(svc: Harness) -> None:
+    module = svc.app.handler("take_bulk").fn.__globals__
+    sqs = svc.client("sqs")
+    for start in range(0, 80, 10):
+        sqs.send_message_batch(QueueUrl=svc.queue_url("bulk"), Entries=[
+            {"Id": str(n), "MessageBody": str(start + n)} for n in range(10)])
+    svc.drain()
+    assert sorted(module["bulk_seen"], key=int) == [str(n) for n in range(80)]
+    assert all(i.ok for i in svc.invocations("take_bulk"))

@@ -131,3 +131,13 @@ def flaky(record):
 @app.on_sqs(orders, batch_size=2)
 def take_order(record):
     order_log.append(f"{record.message_group_id}:{record.body}")
+
+
+bulk = Queue("bulk")
+bulk_seen: list[str] = []
+
+
+@app.on_sqs(bulk, batch_size=3)
+def take_bulk(record):
+    with lock:
+        bulk_seen.append(record.body)
