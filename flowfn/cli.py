@@ -189,7 +189,8 @@ def run_local_command(
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Reload when the app's code "
                                          "changes.")] = True,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per invocation on "
-                                             "stdout; everything else on stderr.")] = False,
+                                             "stdout (beside the handlers' own JSON log lines, "
+                                             "which have a 'level'); the banner on stderr.")] = False,
     clock_start: Annotated[str | None, typer.Option(
         "--clock-start", help="Start the schedules' clock at this time (ISO 8601) and run it on from "
         "there, to see tonight's cron run in a minute.", show_default=False)] = None,

@@ -1,0 +1,60 @@
+"""The per-invocation view of os.environ."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from flowfn.local import environ
+
+
+@pytest.fixture
+def real_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWFN_BUCKET_LEAK", "from-the-test")
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.amazonaws.com")
+    monkeypatch.setenv("KEEP_ME", "yes")
+
+
+@pytest.mark.usefixtures("real_env")
+def test_a_layer_shows_its_values_and_hides_the_rest() -> None:
+    original = os.environ
+    with environ.installed():
+        assert os.environ is not original and isinstance(os.environ, type(original))
+        assert os.environ["FLOWFN_BUCKET_LEAK"] == "from-the-test"  # outside an invocation: untouched
+        with environ.layer({"FLOWFN_FUNCTION": "f", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}):
+            assert os.environ["FLOWFN_FUNCTION"] == "f"
+            assert os.getenv("FLOWFN_BUCKET_LEAK") is None
+            assert "AWS_PROFILE" not in os.environ and "AWS_ENDPOINT_URL_S3" not in os.environ
+            assert os.environ["KEEP_ME"] == "yes"
+            keys = set(os.environ)
+            assert "FLOWFN_FUNCTION" in keys and "FLOWFN_BUCKET_LEAK" not in keys
+            assert len(os.environ) == len(keys) == len(os.environ.copy())
+            os.environ["SET_INSIDE"] = "1"
+            del os.environ["KEEP_ME"]
+            assert os.environ.get("SET_INSIDE") == "1" and "KEEP_ME" not in os.environ
+        assert "SET_INSIDE" not in os.environ and os.environ["KEEP_ME"] == "yes"  # stayed inside
+        os.environ["SET_OUTSIDE"] = "2"
+    assert os.environ is original
+    assert os.environ.pop("SET_OUTSIDE") == "2"  # outside writes reach the real environment
+
+
+def test_layers_are_per_thread_of_control() -> None:
+    seen: dict[str, str | None] = {}
+    barrier = threading.Barrier(2, timeout=5)
+
+    def run(name: str) -> None:
+        with environ.layer({"WHO": name}):
+            barrier.wait()
+            seen[name] = os.environ.get("WHO")
+
+    with environ.installed():
+        threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert os.environ.get("WHO") is None
+    assert seen == {"a": "a", "b": "b"}
