@@ -4,11 +4,14 @@ Python 3.11's ``traceback`` module re-reads each file's status and compiles ever
 traceback to place its ``^^^`` markers, about half a millisecond per failure: an SQS batch with
 failing messages would pay that for each one. This writes the familiar text (chained exceptions,
 notes, repeated lines folded) from the traceback objects and linecache's cached source, without
-the markers. Syntax errors and exception groups, rare at run time, go to ``traceback``.
+the markers. A file's status is checked once per code object: after run-local reloads edited code,
+the new code's lines are read afresh. Syntax errors and exception groups, rare at run time, go to
+``traceback``.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +20,9 @@ __all__ = ["exception_keys", "format_exception"]
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n"
 _CUTOFF = 3  # as ``traceback``: a line repeated more often than this is folded
+
+#: Code objects whose file linecache has checked since they were made: id -> weak reference.
+_checked: dict[int, Callable[[], object]] = {}
 
 
 def exception_keys(exc: BaseException) -> dict[str, Any]:
@@ -51,17 +57,17 @@ def format_exception(exc: BaseException) -> str:
             current, link = current.__context__, _CONTEXT
         else:
             current = None
-    import linecache  # on a failure's path only (loaded with logging anyway)
-
     lines: list[str] = []
     for item, item_link in reversed(chain):
-        _one(item, lines, linecache.getline)
+        _one(item, lines)
         if item_link:
             lines.append(item_link)
     return "\n".join(lines)
 
 
-def _one(exc: BaseException, lines: list[str], getline: Callable[[str, int], str]) -> None:
+def _one(exc: BaseException, lines: list[str]) -> None:
+    import linecache  # on a failure's path only (loaded with logging anyway)
+
     tb = exc.__traceback__
     if tb is not None:
         lines.append("Traceback (most recent call last):")
@@ -79,7 +85,11 @@ def _one(exc: BaseException, lines: list[str], getline: Callable[[str, int], str
         if count > _CUTOFF:
             continue
         lines.append(f'  File "{filename}", line {lineno}, in {name}')
-        source = getline(filename, lineno).strip() if lineno else ""
+        seen = _checked.get(id(code))
+        if seen is None or seen() is not code:  # code new to this process: its file may have changed
+            linecache.checkcache(filename)
+            _checked[id(code)] = weakref.ref(code)
+        source = linecache.getline(filename, lineno).strip() if lineno else ""
         if source:
             lines.append(f"    {source}")
     _folded(count, lines)

@@ -125,3 +125,21 @@ def test_a_failed_sqs_message_logs_its_traceback(capsys: pytest.CaptureFixture[s
     assert 'raise RuntimeError(f"cannot do {record.body}")' in text
     assert text.endswith("RuntimeError: cannot do job-1")
     assert "^^^" not in text
+
+
+def test_code_loaded_again_from_an_edited_file_shows_its_new_lines(tmp_path: Any) -> None:
+    import importlib.util
+
+    path = tmp_path / "edited_handler.py"
+
+    def load_and_fail(source: str) -> str:
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("edited_handler", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return format_exception(raised(module.handle))
+
+    assert "raise ValueError('first')" in load_and_fail("def handle():\n    raise ValueError('first')\n")
+    second = load_and_fail("def handle():\n    raise ValueError('second, longer')\n")
+    assert "raise ValueError('second, longer')" in second and "'first'" not in second
