@@ -101,9 +101,12 @@ def synth_command(
         "--cache-dir", help="Wheel and layer cache [default: ~/.cache/flowfn]", show_default=False)] = None,
     log_retention: Annotated[int, typer.Option(
         "--log-retention", help="Days each function's log group keeps logs.")] = 30,
+    bytecode: Annotated[bool, typer.Option(
+        "--bytecode/--no-bytecode",
+        help="Ship compiled .pyc files in the code asset when --python is the running Python, so "
+             "cold starts skip compiling.")] = True,
 ) -> None:
-    """Write the app's CloudFormation template and code assets to --out, and list each
-    function's permissions.
+    """Write the app's CloudFormation template and code assets, and list each function's permissions.
 
     Upload the files under OUT/assets to an S3 bucket and deploy OUT/template.(json|yaml) with the
     parameters AssetBucket (that bucket) and AssetPrefix (the key prefix they went under).
@@ -114,7 +117,7 @@ def synth_command(
 
     try:
         options = SynthOptions(python=python or _python_default(), log_retention_days=log_retention,
-                               format=fmt)  # type: ignore[arg-type]
+                               format=fmt, bytecode=bytecode)  # type: ignore[arg-type]
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()
     except FlowfnError as exc:
@@ -154,8 +157,11 @@ def graph_command(
         "--out", "-o", help="Write the Mermaid text to this file instead of printing it.",
         show_default=False)] = None,
 ) -> None:
-    """Draw what triggers what as a Mermaid flowchart: buckets, queues, schedules and routes into
-    functions, and functions into what they write or send to."""
+    """Draw what triggers what, and what each function writes to, as a Mermaid flowchart.
+
+    Buckets, queues, schedules and routes point into the functions they trigger; functions point
+    into the buckets and queues they write or send to.
+    """
     application = open_app(app)
     from flowfn.synth import mermaid
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import importlib.util
 import io
+import marshal
+import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +32,9 @@ _SKIP_FILES = ("test_*.py", "*_test.py", "conftest.py", "*.pyc", "*.pyo", "*.pem
 #: Parts of flowfn a deployed function never imports.
 _NOT_RUNTIME = frozenset({"cli.py", "testing.py", "deploy.py", "synth", "local"})
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+#: Where Lambda unpacks the code asset; compiled files name their sources there.
+TASK_ROOT = "/var/task"
+_UNCHECKED_HASH = 0b01  # PEP 552: a hash-based .pyc whose source is never re-checked
 
 
 def skipped(rel: PurePosixPath) -> bool:
@@ -100,10 +106,29 @@ def runtime_files() -> list[tuple[str, Path]]:
     return out
 
 
-def collect_code(app: App, *, exclude: Sequence[Path] = ()) -> CodeAsset:
+def compiled(rel: str, source: bytes) -> tuple[str, bytes] | None:
+    """The ``__pycache__`` entry for one source file, as this interpreter writes it, or None.
+
+    Hash-based and unchecked (PEP 552), with the file named at its place in Lambda's task root, so
+    the bytes depend only on the source and the interpreter: the asset stays reproducible.
+    """
+    try:
+        code = compile(source, f"{TASK_ROOT}/{rel}", "exec", dont_inherit=True)
+    except SyntaxError:
+        return None  # left to fail on import, where the error names the file
+    folder, _, name = rel.rpartition("/")
+    cache = f"{folder}/__pycache__" if folder else "__pycache__"
+    stem = name.removesuffix(".py")
+    header = (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH.to_bytes(4, "little")
+              + importlib.util.source_hash(source))
+    return f"{cache}/{stem}.{sys.implementation.cache_tag}.pyc", header + marshal.dumps(code)
+
+
+def collect_code(app: App, *, exclude: Sequence[Path] = (), bytecode: bool = False) -> CodeAsset:
     """Read the app's folder and the flowfn runtime into a :class:`CodeAsset`.
 
     ``exclude`` lists paths to leave out (the output folder when it lies inside the app).
+    ``bytecode`` adds a compiled file beside every source (see :func:`compiled`).
     """
     if app.origin is None:
         raise SynthError(f"{app!r} has no origin folder; load it with flowfn.loader.load_app(...)")
@@ -121,4 +146,8 @@ def collect_code(app: App, *, exclude: Sequence[Path] = ()) -> CodeAsset:
             f"the code asset of {root} would not hold module {app.origin.module!r}: it is skipped as "
             "a test, hidden or cache file; rename it or move it out of such a folder"
         )
+    if bytecode:
+        for rel, source in list(entries.items()):
+            if rel.endswith(".py") and (pyc := compiled(rel, source)) is not None:
+                entries[pyc[0]] = pyc[1]
     return CodeAsset(tuple(sorted(entries.items())))

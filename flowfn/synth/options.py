@@ -24,12 +24,20 @@ class SynthOptions:
 
     ``failure_destination`` gives asynchronously invoked functions (S3, schedules) an on-failure
     destination queue, so an event that still fails after Lambda's two retries is kept.
+    ``bytecode`` ships compiled ``.pyc`` files beside the sources when the functions' Python is the
+    one synthesizing (Lambda's task root is read-only: without them every cold start compiles).
     """
 
     python: str = "3.11"
     log_retention_days: int = 30
     format: Literal["json", "yaml"] = "json"
     failure_destination: bool = True
+    bytecode: bool = True
+
+    @property
+    def ships_bytecode(self) -> bool:
+        """True when compiled files go into the code asset: asked for, and compiled by the same Python."""
+        return self.bytecode and self.python == current_python()
 
     def __post_init__(self) -> None:
         from flowfn.synth.context import SynthError

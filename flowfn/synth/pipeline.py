@@ -94,7 +94,7 @@ def synth_app(
     if app.origin is None:
         raise SynthError(f"{app!r} has no origin folder; load it with flowfn.loader.load_app(...)")
     app.freeze()
-    code = collect_code(app, exclude=exclude)
+    code = collect_code(app, exclude=exclude, bytecode=options.ships_bytecode)
     requirements = runtime_requirements() + user_requirements(Path(app.origin.root))
     specs = deps_specs(app, options.python, requirements)
     synthesis = synthesize(app, options, code_asset=code.name,

@@ -24,8 +24,9 @@ INFRA = ROOT / "infra"
 EXAMPLES = {p.parent.name: p for p in sorted((ROOT / "examples").glob("*/app.py"))}
 APPS = {"fixture": ROOT / "tests" / "synth" / "fixture_app" / "app.py", **EXAMPLES}
 UPDATE = os.environ.get("FLOWFN_UPDATE_GOLDEN") == "1"
-#: Golden templates are synthesized for one fixed Python version, whatever runs the tests.
-OPTIONS = SynthOptions(python="3.11")
+#: Golden templates are synthesized for one fixed Python version, whatever runs the tests, and
+#: without compiled files in the code asset (their bytes depend on the interpreter's version).
+OPTIONS = SynthOptions(python="3.11", bytecode=False)
 
 
 def synthesized(name: str) -> dict[str, bytes]:

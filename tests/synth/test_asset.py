@@ -100,3 +100,35 @@ def test_the_app_imports_from_the_unpacked_zip(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "hi"
+
+
+def test_bytecode_ships_beside_every_source_and_is_what_loads(tmp_path: Path) -> None:
+    app = _app(tmp_path / "src")
+    asset = collect_code(app, exclude=[tmp_path / "src" / "out"], bytecode=True)
+    names = dict(asset.entries)
+    tag = sys.implementation.cache_tag
+    sources = [n for n in names if n.endswith(".py")]
+    assert sources and all(
+        f"{n.rpartition('/')[0] + '/' if '/' in n else ''}__pycache__/{n.rpartition('/')[2][:-3]}.{tag}.pyc" in names
+        for n in sources
+    )
+    assert collect_code(app, exclude=[tmp_path / "src" / "out"], bytecode=True).entries == asset.entries
+    task = tmp_path / "task"
+    with zipfile.ZipFile(io.BytesIO(asset.zip_bytes())) as zf:
+        zf.extractall(task)
+    # The compiled file is unchecked: a changed source proves the import ran the shipped bytecode.
+    (task / "helpers" / "util.py").write_text("def greet():\n    return 'changed'\n")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}
+    code = "import sys; sys.path.insert(0, '.'); import helpers.util as u; print(u.greet(), u.__file__)"
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=task, env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split()[0] == "hi"
+
+
+def test_bytecode_only_for_the_running_python() -> None:
+    from flowfn.synth import SynthOptions, current_python
+
+    other = "3.12" if current_python() != "3.12" else "3.13"
+    assert SynthOptions(python=current_python()).ships_bytecode
+    assert not SynthOptions(python=other).ships_bytecode
+    assert not SynthOptions(python=current_python(), bytecode=False).ships_bytecode
