@@ -11,7 +11,6 @@ the new code's lines are read afresh. Syntax errors and exception groups, rare a
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +65,8 @@ def format_exception(exc: BaseException) -> str:
 
 
 def _one(exc: BaseException, lines: list[str]) -> None:
-    import linecache  # on a failure's path only (loaded with logging anyway)
+    import linecache  # on a failure's path only (both loaded with logging anyway)
+    import weakref
 
     tb = exc.__traceback__
     if tb is not None:

@@ -115,7 +115,7 @@ HEAVY = ("boto3", "botocore", "moto", "typer", "rich", "click", "aws_lambda_powe
          # standard modules that each cost a cold start a millisecond or more, and the runtime
          # does not need until a log line is written or an async handler runs
          "dataclasses", "inspect", "logging", "asyncio", "hashlib", "zoneinfo", "decimal", "threading",
-         "traceback", "pkgutil")
+         "traceback", "pkgutil", "linecache", "weakref")
 
 COLD_START = """
 import json, sys
