@@ -159,7 +159,7 @@ def merge_into_bucket(s3: Any, key: str, minute: datetime, batch: list[Event]) -
 
 
 @on_sqs(events, batch=True, model=Event, batch_size=100, batching_window_s=1,
-        uses=[aggregates.read(), aggregates.write()], timeout_s=30)
+        uses=[aggregates.read(), aggregates.write()], timeout_s=10)
 def aggregate(batch: SqsBatch, context: Any) -> None:
     """Fold a batch of valid events into the per-key, per-minute aggregates.
 

@@ -46,12 +46,14 @@ def example_module() -> Callable[[str, str], ModuleType]:
 
 @pytest.fixture
 def restore_imports() -> Iterator[None]:
-    """Undo what loading an example does to sys.path and sys.modules."""
+    """Undo what loading an example does to sys.path and sys.modules (its own modules only)."""
     path, modules = list(sys.path), set(sys.modules)
     yield
     sys.path[:] = path
     for name in set(sys.modules) - modules:
-        del sys.modules[name]
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if Path(file).resolve().is_relative_to(EXAMPLES):
+            del sys.modules[name]
 
 
 @pytest.fixture
