@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,8 @@ INCOMING = "incoming/"
 MAX_EVENTS_PER_REQUEST = 1000
 #: How often a conditional write is retried when another batch changed the aggregate first.
 WRITE_ATTEMPTS = 10
+#: How many aggregates one batch updates at once.
+MERGE_THREADS = 8
 #: Error codes S3 answers a conditional write with when the object changed underneath it.
 _CONFLICTS = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 
@@ -129,26 +132,26 @@ def read_file(record: S3Record, context: Any) -> dict[str, Any]:
     return {"queued": queued, "skipped": len(skipped)}
 
 
-def _load(s3: Any, key: str) -> tuple[bytes | None, str | None]:
+def _load(s3: Any, bucket: str, key: str) -> tuple[bytes | None, str | None]:
     try:
-        obj = s3.get_object(Bucket=aggregates.name, Key=key)
+        obj = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
         return None, None
     return obj["Body"].read(), obj["ETag"]
 
 
-def merge_into_bucket(s3: Any, key: str, minute: datetime, batch: list[Event]) -> int:
+def merge_into_bucket(s3: Any, bucket: str, key: str, minute: datetime, batch: list[Event]) -> int:
     """Fold ``batch`` into the stored aggregate of ``key`` and ``minute``; return how many were new."""
     target = object_key(key, minute)
     for _ in range(WRITE_ATTEMPTS):
-        data, etag = _load(s3, target)
+        data, etag = _load(s3, bucket, target)
         current = Aggregate.from_json(data) if data is not None else Aggregate.empty(key, minute)
         merged = current.merge(batch)
         if merged is None:
             return 0
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
         try:
-            s3.put_object(Bucket=aggregates.name, Key=target, Body=merged.to_json(),
+            s3.put_object(Bucket=bucket, Key=target, Body=merged.to_json(),
                           ContentType="application/json", **condition)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _CONFLICTS:
@@ -169,16 +172,24 @@ def aggregate(batch: SqsBatch, context: Any) -> None:
     """
     assert batch.models is not None
     records = {id(model): record for model, record in zip(batch.models, batch.records, strict=True)}
-    s3 = boto3.client("s3")
+    groups = group(batch.models)
+    s3, bucket = boto3.client("s3"), aggregates.name
+    # Documents are independent: update them side by side (boto3 clients are thread-safe). The
+    # workers only do S3 calls; logging and failure reports stay on this thread.
+    with ThreadPoolExecutor(max_workers=min(MERGE_THREADS, len(groups) or 1)) as pool:
+        futures = {pool.submit(merge_into_bucket, s3, bucket, key, minute, items): (key, minute)
+                   for (key, minute), items in groups.items()}
     counted = 0
-    for (key, minute), items in group(batch.models).items():
-        try:
-            counted += merge_into_bucket(s3, key, minute, items)
-        except Exception:
-            logger.exception(f"could not update the aggregate of {key} at {minute:%Y-%m-%d %H:%M}; its "
-                             f"{len(items)} events will be retried", key=key)
-            for item in items:
-                batch.fail(records[id(item)])
+    for future, (key, minute) in futures.items():
+        error = future.exception()
+        if error is None:
+            counted += future.result()
+            continue
+        items = groups[(key, minute)]
+        logger.error(f"could not update the aggregate of {key} at {minute:%Y-%m-%d %H:%M}: {error!r}; its "
+                     f"{len(items)} events will be retried", key=key, exc_info=error)
+        for item in items:
+            batch.fail(records[id(item)])
     logger.info(f"counted {counted} new events of {len(batch)}", counted=counted, received=len(batch))
 
 

@@ -184,25 +184,30 @@ def test_conditional_write_retries_when_another_batch_wrote_first(stream: tuple[
             return s3.put_object(**kw)
 
     mine = [module.Event(id="mine", key="sensor-1", ts=MINUTE, value=1)]
-    assert module.merge_into_bucket(Racing(), "sensor-1", MINUTE, mine) == 1
+    assert module.merge_into_bucket(Racing(), bucket, "sensor-1", MINUTE, mine) == 1
     doc = json.loads(s3.get_object(Bucket=bucket, Key=target)["Body"].read())
     assert doc["event_ids"] == ["mine", "other"] and doc["count"] == 2 and doc["sum"] == 8.0
 
 
 def test_a_failing_write_fails_only_its_group(stream: tuple[App, ModuleType], raw: Any,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     app, module = stream
     real = module.merge_into_bucket
 
-    def flaky(s3: Any, key: str, minute: datetime, batch: list[Any]) -> int:
+    def flaky(s3: Any, bucket: str, key: str, minute: datetime, batch: list[Any]) -> int:
         if key == "k2":
             raise ConnectionError("S3 went away")
-        return int(real(s3, key, minute, batch))
+        return int(real(s3, bucket, key, minute, batch))
 
     monkeypatch.setattr(module, "merge_into_bucket", flaky)
     result = dispatch(app.handler("aggregate"), raw.sqs([body("a"), body("b", key="k2"), body("c")]), None)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert list(stored(module)) == ["sensor-1/2024-05-01/13-05.json"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "could not update" in line]
+    assert [(e["level"], e["key"], e["function"], e["exception_name"]) for e in logged] == [
+        ("ERROR", "k2", "aggregate", "ConnectionError")]
+    assert "1 events will be retried" in logged[0]["message"]
 
 
 def test_post_events_queues_each_item_with_its_source(stream: tuple[App, ModuleType], raw: Any) -> None:
