@@ -18,6 +18,7 @@ from flowfn.runtime import (
     ScheduledEvent,
     SqsBatch,
     SqsRecord,
+    logger,
 )
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "SqsBatch",
     "SqsRecord",
     "__version__",
+    "logger",
     "on_http",
     "on_s3",
     "on_schedule",
