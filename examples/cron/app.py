@@ -37,7 +37,7 @@ def _when(event: ScheduledEvent) -> datetime:
 
 
 def _listing(s3: Any, prefix: str = "") -> list[StoredObject]:
-    found = []
+    found: list[StoredObject] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=files.name, Prefix=prefix):
         found.extend(StoredObject(o["Key"], o["Size"], o["LastModified"]) for o in page.get("Contents", []))
     return found

@@ -130,11 +130,9 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
         return image.convert("RGBA")
     if mode == "1":
         return image.convert("L")
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        # 16-bit and 32-bit greyscale: scale to 8 bits instead of clipping at 255.
-        wide = image.convert("I") if mode != "F" else image
-        high = 65535 if mode.startswith("I;16") else max(1, int(wide.getextrema()[1]))
-        return wide.point(lambda v: v * (255 / high)).convert("L")
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit greyscale (PNG's deepest): scale to 8 bits instead of clipping at 255.
+        return image.convert("I").point(lambda v: v * (255 / 65535)).convert("L")
     if mode == "RGBa":
         return image.convert("RGBA")
     # CMYK, YCbCr, LAB, HSV and the rest: colour without alpha.

@@ -138,6 +138,9 @@ def test_sixteen_bit_greyscale_is_scaled_not_clipped(imaging: Any) -> None:
     image = Image.new("I;16", (300, 300), 32768)  # mid grey in 16 bits
     out = decode(imaging.render(encode(image, "PNG")).data)
     assert out.mode == "L" and abs(out.getpixel((10, 10)) - 128) <= 2
+    # Older Pillows open 16-bit PNGs as mode I.
+    wide = imaging._normalise_mode(Image.new("I", (4, 4), 65535))
+    assert wide.mode == "L" and wide.getpixel((0, 0)) == 255
 
 
 def test_bilevel_image(imaging: Any) -> None:
