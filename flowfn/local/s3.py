@@ -60,6 +60,7 @@ class S3Source:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._busy = False
+        self._idle_s = 0.0
         self._by_physical = {bindings.buckets[b.logical_name]: b.logical_name for b in app.buckets()}
         self.queue_url = ""
         self.queue_name = f"{NOTIFICATION_QUEUE}-{run}" if run else NOTIFICATION_QUEUE
@@ -116,9 +117,15 @@ class S3Source:
                 self._stop.wait(0.2)
 
     def poll(self, wait_s: int) -> int:
-        """Handle the notifications waiting (up to 10); returns how many were read."""
+        """Handle the notifications waiting (up to 10); returns how many were read. With
+        ``wait_s``, an empty read waits a little (up to 0.25 s) before returning."""
         got = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                        WaitTimeSeconds=wait_s)
+                                        WaitTimeSeconds=0)
+        if not got.get("Messages") and wait_s:
+            self._idle_s = min(0.25, max(0.01, self._idle_s * 2))  # short polls, backing off
+            self._stop.wait(self._idle_s)
+            return 0
+        self._idle_s = 0.0
         messages = got.get("Messages", [])
         with self._lock:
             if self._stop.is_set():

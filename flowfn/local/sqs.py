@@ -26,6 +26,10 @@ __all__ = ["DEFAULT_POLLERS", "SqsPoller"]
 #: Concurrent batches per queue when neither max_concurrency nor reserved concurrency caps it.
 DEFAULT_POLLERS = 5
 _RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
+#: How long the poller watching an empty queue waits between receives: doubling from 10 to 250 ms.
+_MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
+#: How long a parked poller waits for the watcher's news before trying a receive itself.
+_PARKED_S = 2.0
 
 
 class SqsPoller:
@@ -49,7 +53,10 @@ class SqsPoller:
         self._busy: set[str] = set()  # names of pollers handling a batch
         self._lock = threading.Lock()
         self._receiving = threading.Lock()
+        self._watching = threading.Lock()
+        self._found = threading.Condition()
         self._held: set[str] = set()  # ids of the messages pollers are handling
+        self._idle_s = 0.0
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
         self.pollers = min([DEFAULT_POLLERS, *caps])
 
@@ -68,6 +75,8 @@ class SqsPoller:
         """Stop taking new work; :meth:`stop` then waits for the work in hand."""
         with self._lock:
             self._stop.set()
+        with self._found:
+            self._found.notify_all()
 
     def stop(self) -> None:
         """Stop receiving; batches being handled finish (or time out) first.
@@ -77,6 +86,8 @@ class SqsPoller:
         """
         with self._lock:
             self._stop.set()
+        with self._found:
+            self._found.notify_all()
         for thread in self._threads:
             while thread.is_alive() and thread.name in self._busy:
                 thread.join(0.05)
@@ -137,19 +148,33 @@ class SqsPoller:
             self._let_go(messages)
             self.errors.append(exc)
 
-    def _receive(self, sqs: Any, count: int, wait_s: int) -> list[dict[str, Any]]:
-        # moto's receive is not atomic: two at once can hand one message to two pollers. A FIFO
-        # queue is received one call at a time (a group's next message must wait for the one
-        # in hand); on a standard queue a message another poller holds is dropped from the batch.
-        with self._receiving if self.trigger.queue.fifo else contextlib.nullcontext():
+    def _receive(self, sqs: Any, count: int, idle: bool = False,
+                 within_s: float | None = None) -> list[dict[str, Any]]:
+        # One receive at a time per queue: moto's receive is not atomic (two at once can both try
+        # to move a message to the DLQ, and the loser's messages stay invisible, or hand a FIFO
+        # group's next message out while the one before is in hand). Short polls, and the turn
+        # is never held while waiting: the watching poller backs off outside it (up to 0.25 s).
+        if not self._receiving.acquire(timeout=-1 if within_s is None else max(0.0, within_s)):
+            return []
+        try:
             if self._stop.is_set():
                 return []
             got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
-                                      WaitTimeSeconds=wait_s, **_RECEIVE)
+                                      WaitTimeSeconds=0, **_RECEIVE).get("Messages", [])
+        finally:
+            self._receiving.release()
+        if not got:
+            if idle:
+                self._idle_s = min(_MAX_IDLE_S, max(_MIN_IDLE_S, self._idle_s * 2))
+                self._stop.wait(self._idle_s)
+            return []
+        self._idle_s = 0.0
+        with self._found:
+            self._found.notify_all()  # parked pollers: there is work
         fresh = []
         with self._lock:
-            for message in got.get("Messages", []):
-                if message["MessageId"] not in self._held:
+            for message in got:
+                if message["MessageId"] not in self._held:  # another poller's, handed out again
                     self._held.add(message["MessageId"])
                     fresh.append(message)
         return fresh
@@ -158,9 +183,20 @@ class SqsPoller:
         with self._lock:
             self._held.difference_update(m["MessageId"] for m in messages)
 
+    def _first(self, sqs: Any, size: int) -> list[dict[str, Any]]:
+        # While the queue is empty one poller watches it; the others park until it finds work.
+        if not self._watching.acquire(blocking=False):
+            with self._found:
+                self._found.wait(_PARKED_S)
+            return self._receive(sqs, size)
+        try:
+            return self._receive(sqs, size, idle=True)
+        finally:
+            self._watching.release()
+
     def _collect(self, sqs: Any) -> list[dict[str, Any]]:
         size = self.trigger.batch_size
-        batch = self._receive(sqs, size, 1)
+        batch = self._first(sqs, size)
         if not batch or not self.trigger.batching_window_s:
             return batch
         deadline = time.monotonic() + self.trigger.batching_window_s
@@ -169,11 +205,11 @@ class SqsPoller:
             if remaining <= 0:
                 break
             try:
-                more = self._receive(sqs, size - len(batch), 1 if remaining >= 1 else 0)
+                more = self._receive(sqs, size - len(batch), within_s=remaining)
             except Exception as exc:  # keep what is in hand: those messages are held
                 self.errors.append(exc)
                 break
-            if not more and remaining < 1:
+            if not more:
                 self._stop.wait(min(remaining, 0.05))
             batch.extend(more)
         return batch

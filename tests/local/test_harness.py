@@ -41,7 +41,8 @@ def test_a_chain_of_three_handlers_runs_end_to_end_with_retries_into_the_dlq() -
         ]
         assert counts == ["1", "2"]
         assert all(inv.outcome in ("partial", "error") for inv in failing)
-        assert {r.function for r in app.invocations(outcome="ok")} == {"split", "work", "collect"}
+        assert {r.outcome for r in app.invocations("work")} <= {"ok", "partial"}  # per-record failures
+        assert {r.outcome for r in app.invocations("split") + app.invocations("collect")} == {"ok"}
         assert len(app.invocations("collect")) == 2
 
 
