@@ -22,10 +22,10 @@ from flowfn.testing import Harness, run_app
 pytestmark = pytest.mark.slow
 
 #: Events sent in all; about one in sixteen is bad. flowfn.testing's SQS path (moto) handles some
-#: 35-40 events a second on two cores, so this is about a minute.
+#: 30-45 events a second on two cores, so this takes 45-70 s.
 EVENTS = 2000
 #: Events per POST; the test drains after each, as a steady producer would pace itself.
-WAVE = 200
+WAVE = 400
 #: Events that arrive as a JSON-lines file instead of over HTTP.
 FILE_EVENTS = 200
 KEYS = ("sensor-a", "sensor-b", "sensor-c", "pump-1")
