@@ -79,12 +79,13 @@ class App:
 
     def all_resources(self) -> tuple[Resource, ...]:
         """Declared resources followed, for each queue, by its dead-letter queue."""
-        out: list[Resource] = []
+        out: dict[tuple[str, str], Resource] = {}
         for res in self._resources.values():
-            out.append(res)
+            out.setdefault((res.kind, res.logical_name), res)
             if isinstance(res, Queue) and res.dlq is not None:
-                out.append(res.dlq)
-        return tuple(out)
+                # A handler granted a dead-letter queue directly declares it too: list it once.
+                out.setdefault((res.dlq.kind, res.dlq.logical_name), res.dlq)
+        return tuple(out.values())
 
     def buckets(self) -> tuple[Bucket, ...]:
         return tuple(r for r in self._resources.values() if isinstance(r, Bucket))

@@ -126,3 +126,20 @@ def test_grants_describe_scope() -> None:
     reports = Bucket("reports")
     assert reports.read("daily/").describe() == "read bucket reports daily/*"
     assert Queue("jobs").send().describe() == "send queue jobs"
+
+
+def test_a_dead_letter_queue_granted_directly_is_listed_once() -> None:
+    app = App("t")
+    jobs = Queue("jobs")
+    assert jobs.dlq is not None
+
+    def peek(request: Any) -> None: ...
+
+    app.on_sqs(jobs, name="work")(_noop_record)
+    app.on_http("GET", "/dead", uses=[jobs.dlq.consume()])(peek)
+    names = [r.logical_name for r in app.all_resources()]
+    assert names == ["jobs", "jobs-dlq"]
+    assert [q.logical_name for q in app.queues()] == ["jobs", "jobs-dlq"]
+
+
+def _noop_record(record: Any, context: Any) -> None: ...
