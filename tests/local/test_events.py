@@ -22,7 +22,7 @@ from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
 from flowfn.triggers.schedule import ScheduleTrigger, schedule_arn, scheduled_event
 from flowfn.triggers.sqs import sample_message, sqs_event, sqs_record
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+REFERENCE = Path(__file__).resolve().parents[1] / "aws_events"
 WHEN = datetime(2025, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-EVENTS = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+EVENTS = Path(__file__).resolve().parents[1] / "aws_events"
 
 
 def _reference_event(name: str) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _reference_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def reference() -> Callable[[str], dict[str, Any]]:
-    """Loads a reference AWS event from ../shared/aws-events by file name."""
+    """Loads a reference AWS event from tests/aws_events by file name."""
     return _reference_event
 
 

@@ -139,7 +139,7 @@ print(json.dumps({{"after_import": after_import, "after_events": loaded, "result
 @pytest.mark.slow
 def test_a_cold_start_imports_nothing_heavy(app_module: tuple[str, Path], reference: Any) -> None:
     name, _ = app_module
-    events_dir = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+    events_dir = Path(__file__).resolve().parents[1] / "aws_events"
     events = {
         "on_upload": [str(events_dir / "s3Event.json"), None],
         "tick": [str(events_dir / "scheduledEvent.json"), None],
