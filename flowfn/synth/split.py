@@ -81,7 +81,8 @@ def place(build: Build, description: str, render: Callable[[dict[str, Any]], byt
     resolved = {rid: resolve(body, inline_value) for rid, body in inline.items()}
     _with_depends(resolved, build.depends, lambda n: n)
     template = _template(description, build.parameters, resolved, outputs)
-    if not problems(template, len(render(template))):
+    # Counts first: a stack already over a count limit is not worth rendering to measure.
+    if not problems(template, 0) and not problems(template, len(render(template))):
         return Placed(template)
     return _nested(build, description, render, ext)
 
