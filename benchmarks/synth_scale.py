@@ -63,7 +63,7 @@ def _synth(app: App) -> tuple[float, int, int]:
     return elapsed, sum(len(b) for b in files.values()), len(files)
 
 
-def run(rounds: int = 5) -> list[Row]:
+def run(rounds: int = 7) -> list[Row]:
     apps = {n: generated_app(n) for n in SIZES}
     times: dict[int, list[float]] = {n: [] for n in SIZES}
     sizes: dict[int, tuple[int, int]] = {}

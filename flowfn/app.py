@@ -60,6 +60,7 @@ class App:
         self.origin: AppOrigin | None = None
         self._handlers: dict[str, Handler] = {}
         self._resources: dict[tuple[str, str], Resource] = {}
+        self._all: tuple[Resource, ...] | None = None  # all_resources(), until a resource is added
         self._frozen = False
 
     def __repr__(self) -> str:
@@ -79,13 +80,16 @@ class App:
 
     def all_resources(self) -> tuple[Resource, ...]:
         """Declared resources followed, for each queue, by its dead-letter queue."""
+        if self._all is not None:
+            return self._all
         out: dict[tuple[str, str], Resource] = {}
         for res in self._resources.values():
             out.setdefault((res.kind, res.logical_name), res)
             if isinstance(res, Queue) and res.dlq is not None:
                 # A handler granted a dead-letter queue directly declares it too: list it once.
                 out.setdefault((res.dlq.kind, res.dlq.logical_name), res.dlq)
-        return tuple(out.values())
+        self._all = tuple(out.values())
+        return self._all
 
     def buckets(self) -> tuple[Bucket, ...]:
         return tuple(r for r in self._resources.values() if isinstance(r, Bucket))
@@ -139,6 +143,7 @@ class App:
                         "rename one of them",
                     )
             self._resources[key] = res
+            self._all = None
         elif known is not res and _resource_config(known) != _resource_config(res):
             raise ConfigError(
                 subject, "resources",
