@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,25 +64,7 @@ def spread_ms(values: list[float]) -> str:
     return f"IQR {low * 1000:.1f}-{high * 1000:.1f} ms"
 
 
-def run_python(code: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """Run ``code`` in a fresh interpreter (no site customisation beyond the venv's) and return stdout."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PYTHONPROFILEIMPORTTIME", None)
-    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=full_env,
-                         cwd=cwd, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark subprocess failed:\n{out.stderr}")
-    return out.stdout
-
-
-def load_json_line(text: str) -> dict[str, float]:
-    line = [ln for ln in text.splitlines() if ln.startswith("{")][-1]
-    return dict(json.loads(line))
-
-
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -92,9 +76,7 @@ class RunLocal:
     READY = "Ctrl-C stops"
 
     def __init__(self, app: Path, state_dir: Path, port: int = 0, *extra: str) -> None:
-        import threading
-
-        self.started = __import__("time").perf_counter()
+        self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [str(Path(PYTHON).parent / "flowfn"), "run-local", str(app), "--port", str(port),
              "--state-dir", str(state_dir), *extra],
@@ -108,12 +90,10 @@ class RunLocal:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.lines.append((__import__("time").perf_counter(), line.rstrip("\n")))
+            self.lines.append((time.perf_counter(), line.rstrip("\n")))
 
     def wait_for(self, text: str, timeout: float = 30.0) -> float:
         """Seconds from start until a line containing ``text`` was printed."""
-        import time
-
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             for at, line in list(self.lines):

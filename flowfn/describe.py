@@ -7,7 +7,6 @@ from datetime import datetime
 
 from flowfn.app import App
 from flowfn.function import Handler
-from flowfn.resources import Access
 from flowfn.triggers.schedule import ScheduleTrigger
 from flowfn.triggers.sqs import SqsTrigger
 
@@ -53,11 +52,3 @@ def rows(app: App, now: datetime) -> list[Row]:
         out.append(Row(handler.name, handler.trigger.describe(), access_lines(handler), when))
     return out
 
-
-def writes(handler: Handler) -> list[tuple[str, str]]:
-    """(kind, logical name) of every resource the handler may write or send to."""
-    return [
-        (g.resource.kind, g.resource.logical_name)
-        for g in handler.settings.uses
-        if g.access in (Access.WRITE, Access.SEND)
-    ]

@@ -32,6 +32,3 @@ class AppLoadError(FlowfnError):
 class FrozenAppError(FlowfnError, RuntimeError):
     """A handler was added to an app that synth or run-local has already read."""
 
-
-def handler_subject(name: str) -> str:
-    return f"handler {name!r}"

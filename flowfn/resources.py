@@ -55,13 +55,15 @@ class Resource:
     """Base class of declared resources. Compared by kind and logical name."""
 
     kind: ClassVar[str] = "resource"
+    #: The environment variable's name, with ``{}`` for the logical name in capitals.
+    env_format: ClassVar[str]
     logical_name: str
     existing: str | None
 
     @property
     def env_key(self) -> str:
         """The environment variable that carries this resource's physical name in a function."""
-        raise NotImplementedError
+        return self.env_format.format(_env_suffix(self.logical_name))
 
     @property
     def managed(self) -> bool:
@@ -148,6 +150,7 @@ class Bucket(Resource):
     """
 
     kind: ClassVar[str] = "bucket"
+    env_format: ClassVar[str] = "FLOWFN_BUCKET_{}"
 
     def __init__(self, name: str, *, existing: str | None = None) -> None:
         subject = f"Bucket({name!r})"
@@ -164,10 +167,6 @@ class Bucket(Resource):
         if self.existing:
             return f"Bucket({self.logical_name!r}, existing={self.existing!r})"
         return f"Bucket({self.logical_name!r})"
-
-    @property
-    def env_key(self) -> str:
-        return f"FLOWFN_BUCKET_{_env_suffix(self.logical_name)}"
 
     @property
     def name(self) -> str:
@@ -228,6 +227,7 @@ class Queue(Resource):
     """
 
     kind: ClassVar[str] = "queue"
+    env_format: ClassVar[str] = "FLOWFN_QUEUE_{}_URL"
 
     def __init__(
         self,
@@ -302,10 +302,6 @@ class Queue(Resource):
     def existing_name(self) -> str | None:
         """The physical name of an existing queue, parsed from its ARN or URL."""
         return self._existing_name if self.existing else None
-
-    @property
-    def env_key(self) -> str:
-        return f"FLOWFN_QUEUE_{_env_suffix(self.logical_name)}_URL"
 
     @property
     def url(self) -> str:

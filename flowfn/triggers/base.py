@@ -24,8 +24,8 @@ class Trigger(Frozen):
         return ()
 
     def describe(self) -> str:
-        """A short human description, as `flowfn list` shows it."""
-        raise NotImplementedError
+        """A short human description, as `flowfn list` shows it (each kind adds its details)."""
+        return self.kind
 
     def conflict(self, other: Trigger) -> str | None:
         """Why this trigger cannot coexist with ``other`` in one app, or None."""
