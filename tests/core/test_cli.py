@@ -36,7 +36,7 @@ runner = CliRunner()
 def test_help_lists_every_command() -> None:
     result = runner.invoke(cli, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for command in ("list",):
+    for command in ("list", "synth", "graph", "run-local", "invoke", "events"):
         assert re.search(rf"│ {command}\s+\S", result.output), result.output
 
 
