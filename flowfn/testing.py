@@ -201,6 +201,8 @@ class Harness:
 
     def messages(self, queue: str | Queue) -> list[str]:
         """Bodies of the messages waiting in a queue nobody consumes (a DLQ); left in place."""
+        from flowfn.local.sqs import make_visible
+
         sqs = self.client("sqs")
         url = self.queue_url(queue)
         if url in self.local.pending_queues():
@@ -215,11 +217,7 @@ class Harness:
                 break
             bodies.extend(m["Body"] for m in got)
             handles.extend(m["ReceiptHandle"] for m in got)
-        for start in range(0, len(handles), 10):
-            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(handles[start:start + 10])
-            ])
+        make_visible(sqs, url, handles)
         return bodies
 
     # -- HTTP -----------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ __all__ = ["DUMMY_ACCOUNT", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmul
 
 #: The account moto serves by default; local ARNs use it.
 DUMMY_ACCOUNT = "123456789012"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class Emulator(Protocol):
@@ -174,10 +173,6 @@ def check_endpoint(url: str) -> str:
 def endpoint_for(endpoint_url: str | None) -> Emulator:
     """The embedded moto server when no endpoint is named, else the named emulator."""
     return EmbeddedMoto() if endpoint_url is None else RemoteEmulator(endpoint_url)
-
-
-def is_loopback(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in _LOOPBACK
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ class Source(Protocol):
 
     def start(self) -> None: ...
 
+    def signal_stop(self) -> None:
+        """Stop taking new work (every source is told before any is waited for)."""
+        ...
+
     def stop(self) -> None: ...
 
     def queues(self) -> list[str]:
@@ -90,19 +94,19 @@ class Options:
     on_provisioned: list[Callable[[LocalApp], None]] = field(default_factory=list)
 
 
-SourceFactory = Callable[["LocalApp", list[Handler]], list[Any]]
+SourceFactory = Callable[["LocalApp", list[Handler]], list[Source]]
 
 
-def _s3_sources(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+def _s3_sources(local: LocalApp, handlers: list[Handler]) -> list[Source]:
     return []  # one S3Source serves every bucket (mirroring too); LocalApp makes it
 
 
-def _sqs_sources(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+def _sqs_sources(local: LocalApp, handlers: list[Handler]) -> list[Source]:
     return [SqsPoller(h, local.invoker, local.bindings, retry_now=local.options.retry_now)
             for h in handlers]
 
 
-def _no_source(local: LocalApp, handlers: list[Handler]) -> list[Any]:
+def _no_source(local: LocalApp, handlers: list[Handler]) -> list[Source]:
     return []  # schedules and HTTP have their own objects on LocalApp
 
 
@@ -123,7 +127,7 @@ class LocalApp:
         self.options = options or Options()
         self.emulator: Emulator = endpoint_for(self.options.endpoint_url)
         self._stack = contextlib.ExitStack()
-        self._sources: list[Any] = []
+        self._sources: list[Source] = []
         self._app: App | None = None
         self._target: AwsTarget | None = None
         self._bindings: Bindings | None = None
@@ -244,7 +248,7 @@ class LocalApp:
         by_kind: dict[type[Trigger], list[Handler]] = {}
         for handler in app.handlers:
             by_kind.setdefault(type(handler.trigger), []).append(handler)
-        sources: list[Any] = [self._s3]
+        sources: list[Source] = [self._s3]
         for kind, handlers in by_kind.items():
             factory = SOURCES.get(kind)
             if factory is None:
@@ -259,9 +263,7 @@ class LocalApp:
 
     def _stop_sources(self) -> None:
         for source in self._sources:  # all stop receiving at once; then each is joined
-            signal = getattr(source, "signal_stop", None)
-            if signal is not None:
-                signal()
+            source.signal_stop()
         for source in reversed(self._sources):
             source.stop()
         self._sources = []

@@ -67,7 +67,8 @@ class Mirror:
         for bucket, key, path in self._files():
             signature = _signature(path)
             if signature is not None:
-                self._upload(bucket, key, path, signature)
+                with self._lock:
+                    self._put(bucket, key, path, signature)
 
     def _files(self) -> list[tuple[str, str, Path]]:
         found = []
@@ -78,10 +79,6 @@ class Mirror:
                 if path.is_file() and not _skipped(relative):
                     found.append((bucket, relative.as_posix(), path))
         return found
-
-    def _upload(self, bucket: str, key: str, path: Path, signature: Signature) -> None:
-        with self._lock:
-            self._put(bucket, key, path, signature)
 
     def _put(self, bucket: str, key: str, path: Path, signature: Signature) -> None:
         self._s3.put_object(Bucket=self._buckets[bucket], Key=key, Body=path.read_bytes())
@@ -104,12 +101,10 @@ class Mirror:
                 body = self._s3.get_object(Bucket=self._buckets[change.bucket], Key=change.key)["Body"].read()
             except Exception:  # already overwritten or removed: a later change will follow
                 return
-            if path.is_file() and path.read_bytes() == body:
-                signature = _signature(path)
-            else:
+            if not (path.is_file() and path.read_bytes() == body):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(body)
-                signature = _signature(path)
+            signature = _signature(path)
             if signature is not None:
                 self._synced[(change.bucket, change.key)] = signature
                 self._seen[(change.bucket, change.key)] = signature

@@ -14,13 +14,12 @@ from typing import Any
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.emulator import AwsTarget
-from flowfn.resources import Bucket, Queue, Resource
+from flowfn.resources import MAX_VISIBILITY_TIMEOUT_S, Bucket, Queue, Resource
 
 __all__ = ["Bindings", "provision", "teardown", "visibility_timeout"]
 
 #: SQS's default visibility timeout, used for queues no handler consumes.
 _DEFAULT_VISIBILITY_S = 30
-_MAX_VISIBILITY_S = 43_200
 
 
 @dataclass
@@ -38,9 +37,6 @@ class Bindings:
             return self.buckets[resource.logical_name]
         return self.queue_urls[resource.logical_name]
 
-    def queue_arn(self, queue: Queue) -> str:
-        return self.queue_arns[queue.logical_name]
-
     def resource_env(self, handler: Handler) -> dict[str, str]:
         """``env_key -> physical name`` for the resources ``handler`` is triggered by or granted."""
         return {res.env_key: self.physical(res) for res in handler.resources()}
@@ -53,7 +49,7 @@ def visibility_timeout(app: App, queue: Queue) -> int:
     consumer = app.consumer_of(queue)
     if consumer is None:
         return _DEFAULT_VISIBILITY_S
-    return min(6 * consumer.settings.timeout_s, _MAX_VISIBILITY_S)
+    return min(6 * consumer.settings.timeout_s, MAX_VISIBILITY_TIMEOUT_S)
 
 
 def bucket_name(bucket: Bucket) -> str:

@@ -23,6 +23,7 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.invoker import Invoker
 from flowfn.local.provision import Bindings
+from flowfn.local.sqs import make_visible
 from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
 
 __all__ = ["NOTIFICATION_QUEUE", "ObjectChange", "S3Source"]
@@ -100,8 +101,7 @@ class S3Source:
 
     def stop(self) -> None:
         """Stop reading; a poll in progress is not waited for (it hands its messages back)."""
-        with self._lock:
-            self._stop.set()
+        self.signal_stop()
         if self._thread is not None:
             while self._thread.is_alive() and self._busy:
                 self._thread.join(0.05)
@@ -130,10 +130,7 @@ class S3Source:
         with self._lock:
             if self._stop.is_set():
                 if messages:  # read while stopping: hand them back untouched
-                    self._sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                        for i, m in enumerate(messages)
-                    ])
+                    make_visible(self._sqs, self.queue_url, [m["ReceiptHandle"] for m in messages])
                 return 0
             self._busy = True
         try:
@@ -173,13 +170,13 @@ class S3Source:
             assert isinstance(trigger, S3Trigger)
             if trigger.bucket.logical_name != logical or not trigger_matches(trigger, event_name, key):
                 continue
+            if handler.settings.reserved_concurrency == 0:
+                continue  # throttled for good: S3's events for it are dropped, as Lambda would
             record = s3_record(
                 event_name=event_name, bucket=physical, key=key, region=self.bindings.target.region,
                 event_time=when, sequencer=sequencer, request_id=secrets.token_hex(8).upper(),
                 configuration_id=configuration_id(handler), size=size, etag=etag,
             )
-            if handler.settings.reserved_concurrency == 0:
-                continue  # throttled for good: S3's events for it are dropped, as Lambda would
             delivered &= self.invoker.submit(handler, s3_event([record]), source=f"{logical}/{key}",
                                              stop=self._stop)
         return delivered

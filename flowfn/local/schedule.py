@@ -87,8 +87,7 @@ class ScheduleSource:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self.signal_stop()
         if self._thread is not None:
             self._thread.join()
             self._thread = None

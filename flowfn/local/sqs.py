@@ -21,7 +21,7 @@ from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.provision import Bindings
 from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
 
-__all__ = ["DEFAULT_POLLERS", "SqsPoller"]
+__all__ = ["DEFAULT_POLLERS", "SqsPoller", "make_visible"]
 
 #: Concurrent batches per queue when neither max_concurrency nor reserved concurrency caps it.
 DEFAULT_POLLERS = 5
@@ -30,6 +30,15 @@ _RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
 #: How long a parked poller waits for the watcher's news before trying a receive itself.
 _PARKED_S = 2.0
+
+
+def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
+    """Make received messages visible again at once (their visibility timeout set to 0)."""
+    for start in range(0, len(receipt_handles), 10):
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for i, h in enumerate(receipt_handles[start:start + 10])
+        ])
 
 
 class SqsPoller:
@@ -84,10 +93,7 @@ class SqsPoller:
         A poller idle in a long poll is not waited for: when its receive returns it hands any
         message back (visible again at once) and ends.
         """
-        with self._lock:
-            self._stop.set()
-        with self._found:
-            self._found.notify_all()
+        self.signal_stop()
         for thread in self._threads:
             while thread.is_alive() and thread.name in self._busy:
                 thread.join(0.05)
@@ -130,11 +136,7 @@ class SqsPoller:
             self._visible_now(sqs, messages)
 
     def _visible_now(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for i, m in enumerate(messages[start:start + 10])
-            ])
+        make_visible(sqs, self.url, [m["ReceiptHandle"] for m in messages])
 
     def _handle(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([sqs_record(m, queue_arn=self.arn, region=self.region) for m in messages])
