@@ -77,12 +77,6 @@ def list_command(app: AppArg) -> None:
 # -- synth commands: synth, graph (flowfn/synth owns them) ----------------------------------
 
 
-def _python_default() -> str:
-    import sys
-
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
 @cli.command("synth")
 def synth_command(
     app: AppArg,
@@ -112,11 +106,11 @@ def synth_command(
     parameters AssetBucket (that bucket) and AssetPrefix (the key prefix they went under).
     """
     application = open_app(app)
-    from flowfn.synth import SynthOptions, synth_app
+    from flowfn.synth import SynthOptions, current_python, synth_app
     from flowfn.synth.pipeline import ASSET_DIR, is_asset_name
 
     try:
-        options = SynthOptions(python=python or _python_default(), log_retention_days=log_retention,
+        options = SynthOptions(python=python or current_python(), log_retention_days=log_retention,
                                format=fmt, bytecode=bytecode)  # type: ignore[arg-type]
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()

@@ -37,6 +37,11 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def requirement_name(line: str) -> str:
+    """The canonical distribution name a requirement line asks for: ``Pillow>=10`` -> ``pillow``."""
+    return canonical(re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0])
+
+
 def user_requirements(root: Path) -> tuple[str, ...]:
     """The requirement lines of ``requirements.txt`` in the app's folder, if it has one."""
     path = root / "requirements.txt"
@@ -52,8 +57,7 @@ def user_requirements(root: Path) -> tuple[str, ...]:
                 f"{path}, line {number}: pip options ({line.split()[0]}) are not supported in a "
                 "function's requirements; list one requirement per line, such as 'Pillow>=10'"
             )
-        name = canonical(re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0])
-        if name not in PROVIDED:
+        if requirement_name(line) not in PROVIDED:
             out.append(line)
     return tuple(out)
 

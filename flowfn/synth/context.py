@@ -24,13 +24,13 @@ _QUEUE_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<account>\d{12})/(?P<name
 _BUCKET_PREFIX_MAX = 50  # 63 minus "-" and the 12-character stack suffix
 
 
-def declared(app: App) -> list[Resource]:
-    """The app's resources with their dead-letter queues, each once (a DLQ a handler was granted
-    appears both as a resource and as its queue's DLQ)."""
-    seen: dict[tuple[str, str], Resource] = {}
-    for res in app.all_resources():
-        seen.setdefault((res.kind, res.logical_name), res)
-    return list(seen.values())
+def resource_stems(app: App) -> dict[tuple[str, str], str]:
+    """(kind, logical name) -> an id stem unique among the app's resources of that kind."""
+    stems: dict[tuple[str, str], str] = {}
+    for kind in ("bucket", "queue"):
+        names = [r.logical_name for r in app.all_resources() if r.kind == kind]
+        stems.update({(kind, name): stem for name, stem in unique_ids(names).items()})
+    return stems
 
 
 class SynthError(FlowfnError):
@@ -70,11 +70,7 @@ class Build:
     def start(cls, app: App) -> Build:
         name = app.name or "app"
         handler_ids = unique_ids(h.name for h in app.handlers)
-        resource_ids: dict[tuple[str, str], str] = {}
-        for kind in ("bucket", "queue"):
-            names = [r.logical_name for r in app.all_resources() if r.kind == kind]
-            for logical, stem in unique_ids(names).items():
-                resource_ids[(kind, logical)] = stem + kind.capitalize()
+        resource_ids = {key: stem + key[0].capitalize() for key, stem in resource_stems(app).items()}
         return cls(app=app, app_name=name, handler_ids=handler_ids, resource_ids=resource_ids)
 
     def share(self, key: str, value: Json) -> Shared:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowfn.resources import MAX_VISIBILITY_TIMEOUT_S, Bucket, Queue
-from flowfn.synth.context import Build, declared
+from flowfn.synth.context import Build
 from flowfn.synth.function import ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ID, layer_key
 from flowfn.synth.http import API_ID
 from flowfn.synth.options import SynthOptions
@@ -60,7 +60,7 @@ def visibility_timeout(build: Build, queue: Queue) -> int:
 
 def add_declared(build: Build) -> None:
     """Managed buckets and queues (each queue before its DLQ's RedrivePolicy needs it), outputs."""
-    for res in declared(build.app):
+    for res in build.app.all_resources():
         if res.existing:
             continue
         rid = build.rid(res)

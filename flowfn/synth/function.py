@@ -8,7 +8,7 @@ from typing import Any
 from flowfn.function import MAX_ENV_BYTES
 from flowfn.resources import Bucket, Queue
 from flowfn.synth.context import SynthError, Wiring
-from flowfn.synth.iam import FAILED_EVENTS, Target, is_async, policy_for, resource_of
+from flowfn.synth.iam import Policy, Target, is_async, resource_of
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.refs import Json, Shared, getatt, ref
 
@@ -73,12 +73,12 @@ def _target_arn(w: Wiring, log_group: str, target: Target) -> Json:
     raise SynthError(f"handler {w.handler.name!r}: no declared resource {target.name!r}")
 
 
-def wire_function(w: Wiring, opts: SynthOptions, layers: dict[str, str]) -> None:
-    """Add the handler's log group, role, function and (when invoked asynchronously) its retries."""
+def wire_function(w: Wiring, opts: SynthOptions, layers: dict[str, str], policy: Policy) -> None:
+    """Add the handler's log group, role (allowed ``policy``), function and, when it is invoked
+    asynchronously, its retries."""
     h, s = w.handler, w.handler.settings
     log_group = w.add("LogGroup", "AWS::Logs::LogGroup", {"RetentionInDays": opts.log_retention_days},
                       DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
-    policy = policy_for(w.build.app, h, failure_destination=opts.failure_destination)
     role = w.add("Role", "AWS::IAM::Role", {
         "AssumeRolePolicyDocument": lambda_trust("lambda.amazonaws.com"),
         "Policies": [{
@@ -90,8 +90,7 @@ def wire_function(w: Wiring, opts: SynthOptions, layers: dict[str, str]) -> None
         "Description": f"flowfn {w.build.app_name}: {h.trigger.describe()}"[:256],
         "Runtime": opts.runtime,
         "Handler": HANDLER_ENTRY,
-        "Code": {"S3Bucket": w.build.share(ASSET_BUCKET, ref(ASSET_BUCKET)),
-                 "S3Key": Shared(CODE_KEY)},
+        "Code": {"S3Bucket": Shared(ASSET_BUCKET), "S3Key": Shared(CODE_KEY)},
         "Role": getatt(role, "Arn"),
         "MemorySize": s.memory_mb,
         "Timeout": s.timeout_s,
@@ -125,4 +124,4 @@ def scheduler_input() -> Json:
     return {"Fn::Sub": json.dumps(body, sort_keys=True, separators=(",", ":"))}
 
 
-__all__ = ["FAILED_EVENTS", "HANDLER_ENTRY", "environment", "lambda_trust", "wire_function"]
+__all__ = ["HANDLER_ENTRY", "environment", "lambda_trust", "wire_function"]

@@ -59,23 +59,24 @@ def synthesize(
     the ``AssetBucket`` parameter under ``AssetPrefix``.
     """
     build = Build.start(app)
-    add_parameters(build, code_asset, dict(layers), options)
+    layer_names = dict(layers)
+    add_parameters(build, code_asset, layer_names, options)
     add_declared(build)
     handlers = app.handlers
     if options.failure_destination and any(is_async(h) for h in handlers):
         add_failed_events(build)
     if any(isinstance(h.trigger, HttpTrigger) for h in handlers):
         add_api(build)
+    policies: dict[str, Policy] = {}
     for handler in handlers:
         unit = Unit(handler)
         wiring = Wiring(build, unit)
-        wire_function(wiring, options, dict(layers))
+        policies[handler.name] = policy_for(app, handler, failure_destination=options.failure_destination)
+        wire_function(wiring, options, layer_names, policies[handler.name])
         wiring_for(handler.trigger)(wiring, options)
         build.units.append(unit)
     add_notifications(build)
     count = len(handlers)
     description = f"flowfn app {build.app_name}: {count} function{'s' if count != 1 else ''}."
     placed = place(build, description, lambda t: render(t, options.format), options.format)
-    policies = {h.name: policy_for(app, h, failure_destination=options.failure_destination)
-                for h in handlers}
     return Synthesis(placed.root, placed.nested, options, policies)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flowfn.app import App
 from flowfn.resources import Access, Bucket, Queue, Resource
-from flowfn.synth.context import declared
+from flowfn.synth.context import resource_stems
 from flowfn.synth.ids import unique_ids
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.s3 import S3Trigger
@@ -24,17 +24,14 @@ def _label(text: str) -> str:
 def mermaid(app: App) -> str:
     """A ``flowchart LR`` of the app, one node per resource, trigger and function."""
     fn_ids = {n: "fn_" + s for n, s in unique_ids(h.name for h in app.handlers).items()}
-    res_ids: dict[tuple[str, str], str] = {}
-    for kind, prefix in (("bucket", "bucket_"), ("queue", "queue_")):
-        names = [r.logical_name for r in declared(app) if r.kind == kind]
-        for name, stem in unique_ids(names).items():
-            res_ids[(kind, name)] = prefix + stem
+    res_ids = {key: f"{key[0]}_{stem}" for key, stem in resource_stems(app).items()}
+    resources = app.all_resources()
 
     def rid(res: Resource) -> str:
         return res_ids[(res.kind, res.logical_name)]
 
     lines = ["flowchart LR"]
-    for res in declared(app):
+    for res in resources:
         suffix = " (existing)" if res.existing else ""
         if isinstance(res, Bucket):
             lines.append(f"  {rid(res)}[({_label('bucket ' + res.logical_name + suffix)})]")
@@ -43,7 +40,7 @@ def mermaid(app: App) -> str:
     for handler in app.handlers:
         lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
     edges = []
-    for res in declared(app):
+    for res in resources:
         if isinstance(res, Queue) and res.dlq is not None:
             edges.append(f"  {rid(res)} -.->|{_label('dead letters')}| {rid(res.dlq)}")
     for handler in app.handlers:

@@ -159,10 +159,7 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
         add(actions, target)
     for grant in handler.settings.uses:
         target, condition = _grant_target(grant)
-        if condition:
-            add(_GRANT_ACTIONS[grant.access], target, condition)
-        else:
-            add(_GRANT_ACTIONS[grant.access], target)
+        add(_GRANT_ACTIONS[grant.access], target, condition)
     if failure_destination and is_async(handler):
         add(("sqs:SendMessage",), Target("failed-events", FAILED_EVENTS))
     statements = tuple(

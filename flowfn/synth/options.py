@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
+from flowfn.synth.context import SynthError
+
 #: Python versions Lambda runs, oldest first.
 LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 #: CloudWatch Logs' allowed retention periods, in days.
@@ -40,8 +42,6 @@ class SynthOptions:
         return self.bytecode and self.python == current_python()
 
     def __post_init__(self) -> None:
-        from flowfn.synth.context import SynthError
-
         if self.python not in LAMBDA_PYTHONS:
             raise SynthError(f"Python {self.python} is not a Lambda runtime; choose one of "
                              f"{', '.join(LAMBDA_PYTHONS)} (--python)")

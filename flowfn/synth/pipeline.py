@@ -19,9 +19,9 @@ from flowfn.synth.bundle import (
     RUNTIME_DISTRIBUTIONS,
     DepsSpec,
     build_layer,
-    canonical,
     default_cache_dir,
     deps_specs,
+    requirement_name,
     user_requirements,
 )
 from flowfn.synth.context import SynthError
@@ -44,8 +44,7 @@ def runtime_requirements() -> tuple[str, ...]:
         for line in importlib.metadata.requires("flowfn") or []:
             if ";" in line:
                 continue
-            name = canonical(re.split(r"[\s<>=!~\[]", line, maxsplit=1)[0])
-            declared[name] = line.replace(" ", "")
+            declared[requirement_name(line)] = line.replace(" ", "")
     except importlib.metadata.PackageNotFoundError:
         pass
     return tuple(declared.get(d, _FALLBACK_PINS[d]) for d in RUNTIME_DISTRIBUTIONS)

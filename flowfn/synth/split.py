@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowfn.synth.context import Build, SynthError, Unit, declared
+from flowfn.synth.context import Build, SynthError, Unit
 from flowfn.synth.refs import Exported, Json, Shared, getatt, placeholders, ref, references, resolve, sub
 
 #: CloudFormation's quotas per stack.
@@ -160,6 +160,6 @@ def _nested(build: Build, description: str, render: Callable[[dict[str, Any]], b
         raise SynthError(
             f"app {build.app_name!r} does not fit one CloudFormation stack even with its functions in "
             f"{len(chunks)} nested stacks: the root stack would hold {'; '.join(found)}. It declares "
-            f"{len(declared(build.app))} buckets and queues; split the app into several apps"
+            f"{len(build.app.all_resources())} buckets and queues; split the app into several apps"
         )
     return placed
