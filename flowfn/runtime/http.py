@@ -102,7 +102,7 @@ class Request:
             route_key=str(event.get("routeKey") or context.get("routeKey") or ""),
             path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
             query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
-            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+            headers={str(k): str(v) for k, v in (event.get("headers") or {}).items()},  # lowered by __init__
             cookies=cookies,
             body=body,
             request_id=str(context.get("requestId", "")),

@@ -134,7 +134,7 @@ def current() -> Any:
 
 def enabled(level: int) -> bool:
     """Whether a line at ``level`` would be written (answered without importing Powertools)."""
-    return level >= _NUMBERS.get(_level(invocation_var.get()).upper(), 20)
+    return level >= _level_number(_level(invocation_var.get()))
 
 
 class FunctionLogger:

@@ -59,8 +59,17 @@ class _Failures:
         return {"batchItemFailures": [{"itemIdentifier": i} for i in self.ids]}
 
 
-def _validate(model: Any, record: SqsRecord) -> Any:
-    return model.model_validate_json(record.body)
+#: What _validate returns for a body that failed the model (already reported).
+_INVALID: Any = object()
+
+
+def _validate(model: Any, record: SqsRecord, failures: _Failures) -> Any:
+    try:
+        return model.model_validate_json(record.body)
+    except Exception as exc:  # ValidationError, or whatever a validator raised
+        failures.fail(record, f"body does not match {model.__name__}", exc,
+                      trace=not isinstance(exc, ValueError))
+        return _INVALID
 
 
 def process_batch(
@@ -78,14 +87,9 @@ def process_batch(
     for record in records:
         if stopped and failures.blocked(record):
             continue
-        item: Any = record
-        if model is not None:
-            try:
-                item = _validate(model, record)
-            except Exception as exc:  # ValidationError, or whatever a validator raised
-                failures.fail(record, f"body does not match {model.__name__}", exc,
-                              trace=not isinstance(exc, ValueError))
-                continue
+        item = record if model is None else _validate(model, record, failures)
+        if item is _INVALID:
+            continue
         try:
             call(handler, item, context)
         except Exception as exc:
@@ -107,12 +111,10 @@ def _run_batch(
         if failures.blocked(record):
             continue
         if model is not None:
-            try:
-                models.append(_validate(model, record))
-            except Exception as exc:  # ValidationError, or whatever a validator raised
-                failures.fail(record, f"body does not match {model.__name__}", exc,
-                              trace=not isinstance(exc, ValueError))
+            parsed = _validate(model, record, failures)
+            if parsed is _INVALID:
                 continue
+            models.append(parsed)
         accepted.append(record)
     if not accepted:
         return
@@ -120,13 +122,10 @@ def _run_batch(
     try:
         call(handler, batch, context)
     except Exception as exc:
-        first = accepted[0].message_id
-        for record in accepted:
-            if record.message_id == first:
-                failures.fail(record, f"batch handler raised {type(exc).__name__}", exc)
-            else:
-                failures.fail(record, f"batch handler raised {type(exc).__name__} (logged with "
-                              f"message {first})", None)
+        reason = f"batch handler raised {type(exc).__name__}"
+        failures.fail(accepted[0], reason, exc)
+        for record in accepted[1:]:
+            failures.fail(record, f"{reason} (logged with message {accepted[0].message_id})", None)
         return
     marked = set(batch.failed)
     for record in accepted:

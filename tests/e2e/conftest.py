@@ -5,18 +5,25 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import urlencode
 
 import pytest
 
 from flowfn import App, Bucket
 from flowfn.loader import load_app
 from flowfn.resources import Resource
+from flowfn.triggers.http import http_event
+from flowfn.triggers.s3 import s3_event, s3_record
+from flowfn.triggers.schedule import scheduled_event
+from flowfn.triggers.sqs import sample_message, sqs_event, sqs_record
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REGION, ACCOUNT = "us-east-1", "123456789012"
+_TIME = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 def _load(example: str, module: str) -> ModuleType:
@@ -101,47 +108,36 @@ def bound(monkeypatch: pytest.MonkeyPatch, moto_aws: None) -> Callable[[Resource
 
 
 class RawEvents:
-    """Minimal Lambda events of each kind, shaped like the ones AWS sends."""
+    """Lambda events of each kind, built by flowfn's own AWS-exact event builders."""
 
     @staticmethod
     def s3(bucket: str, key: str, size: int, event: str = "ObjectCreated:Put") -> dict[str, Any]:
-        return {"Records": [{
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-            "eventTime": "2024-05-01T12:00:00.000Z", "eventName": event,
-            "s3": {"s3SchemaVersion": "1.0", "configurationId": "test",
-                   "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                   "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": "0"}},
-        }]}
+        return s3_event([s3_record(
+            event_name=event, bucket=bucket, key=key, region=REGION, event_time=_TIME, sequencer="0",
+            request_id="req-1", configuration_id="test", size=size, etag="0",
+        )])
 
     @staticmethod
     def sqs(bodies: list[str], queue: str = "events") -> dict[str, Any]:
-        return {"Records": [{
-            "messageId": f"m-{i}", "receiptHandle": f"h-{i}", "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1714564800000"},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}", "awsRegion": "us-east-1",
-        } for i, body in enumerate(bodies)]}
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+        sent = int(_TIME.timestamp() * 1000)
+        return sqs_event([sqs_record(sample_message(body, message_id=f"m-{i}", sent_ms=sent),
+                                     queue_arn=arn, region=REGION) for i, body in enumerate(bodies)])
 
     @staticmethod
     def http(method: str, route: str, path: str, body: str | None = None,
              path_params: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
-        return {
-            "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path,
-            "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-            "headers": {"content-type": "application/json"},
-            "queryStringParameters": query, "pathParameters": path_params,
-            "requestContext": {"http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
-                               "requestId": "req-1", "routeKey": f"{method} {route}"},
-            "body": body, "isBase64Encoded": False,
-        }
+        return http_event(
+            method=method, raw_path=path, raw_query=urlencode(query or {}),
+            headers=[("content-type", "application/json")], body=(body or "").encode(),
+            route_key=f"{method} {route}", path_params=path_params or {}, request_id="req-1", time=_TIME,
+        )
 
     @staticmethod
     def schedule(time: str) -> dict[str, Any]:
-        return {
-            "version": "0", "id": "fire-1", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": time, "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/test"], "detail": {},
-        }
+        return scheduled_event(rule_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:rule/test",
+                               time=datetime.fromisoformat(time), event_id="fire-1", region=REGION,
+                               account=ACCOUNT)
 
 
 @pytest.fixture(scope="session")
