@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError, FrozenAppError
 from flowfn.function import FunctionSettings, Handler, make_settings
-from flowfn.resources import Bucket, Grant, Queue, Resource
+from flowfn.resources import (
+    DEFAULT_VISIBILITY_TIMEOUT_S,
+    MAX_VISIBILITY_TIMEOUT_S,
+    Bucket,
+    Grant,
+    Queue,
+    Resource,
+)
 from flowfn.triggers.base import Trigger, call_arity
 from flowfn.triggers.http import make_http_trigger
 from flowfn.triggers.s3 import make_s3_trigger
@@ -113,6 +120,16 @@ class App:
             if isinstance(trigger, SqsTrigger) and trigger.queue.logical_name == queue.logical_name:
                 return handler
         return None
+
+    def visibility_timeout(self, queue: Queue) -> int:
+        """A queue's visibility timeout: as declared, else six times its consumer's timeout (AWS's
+        advice), else SQS's default of 30 s."""
+        if queue.visibility_timeout_s is not None:
+            return queue.visibility_timeout_s
+        consumer = self.consumer_of(queue)
+        if consumer is None:
+            return DEFAULT_VISIBILITY_TIMEOUT_S
+        return min(6 * consumer.settings.timeout_s, MAX_VISIBILITY_TIMEOUT_S)
 
     @property
     def frozen(self) -> bool:

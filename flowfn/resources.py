@@ -198,6 +198,7 @@ _QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>\d{12})/(?P<name>[^/]+)$")
 
 #: SQS limits, in seconds.
 MAX_VISIBILITY_TIMEOUT_S = 43_200
+DEFAULT_VISIBILITY_TIMEOUT_S = 30
 MIN_RETENTION_S, MAX_RETENTION_S = 60, 1_209_600
 MAX_DELAY_S = 900
 

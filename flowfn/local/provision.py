@@ -14,12 +14,9 @@ from typing import Any
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.emulator import AwsTarget
-from flowfn.resources import MAX_VISIBILITY_TIMEOUT_S, Bucket, Queue, Resource
+from flowfn.resources import Bucket, Queue, Resource
 
-__all__ = ["Bindings", "provision", "teardown", "visibility_timeout"]
-
-#: SQS's default visibility timeout, used for queues no handler consumes.
-_DEFAULT_VISIBILITY_S = 30
+__all__ = ["Bindings", "provision", "teardown"]
 
 
 @dataclass
@@ -40,16 +37,6 @@ class Bindings:
     def resource_env(self, handler: Handler) -> dict[str, str]:
         """``env_key -> physical name`` for the resources ``handler`` is triggered by or granted."""
         return {res.env_key: self.physical(res) for res in handler.resources()}
-
-
-def visibility_timeout(app: App, queue: Queue) -> int:
-    """The queue's visibility timeout: as declared, else six times its consumer's timeout."""
-    if queue.visibility_timeout_s is not None:
-        return queue.visibility_timeout_s
-    consumer = app.consumer_of(queue)
-    if consumer is None:
-        return _DEFAULT_VISIBILITY_S
-    return min(6 * consumer.settings.timeout_s, MAX_VISIBILITY_TIMEOUT_S)
 
 
 def bucket_name(bucket: Bucket) -> str:
@@ -78,7 +65,7 @@ def provision(app: App, target: AwsTarget, bindings: Bindings | None = None) -> 
     queues = sorted(app.queues(), key=lambda q: not q.is_dlq)
     for queue in queues:
         attributes = {
-            "VisibilityTimeout": str(visibility_timeout(app, queue)),
+            "VisibilityTimeout": str(app.visibility_timeout(queue)),
             "MessageRetentionPeriod": str(queue.retention_s),
             "DelaySeconds": str(queue.delay_s),
         }

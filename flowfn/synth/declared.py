@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowfn.resources import MAX_VISIBILITY_TIMEOUT_S, Bucket, Queue
+from flowfn.resources import Bucket, Queue
 from flowfn.synth.context import Build
 from flowfn.synth.function import ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ID, layer_key
 from flowfn.synth.http import API_ID
@@ -48,16 +48,6 @@ def add_parameters(build: Build, code_asset: str, layers: dict[str, str], opts: 
         build.share(layer, ref(layer))
 
 
-def visibility_timeout(build: Build, queue: Queue) -> int:
-    """The queue's own setting, else six times its consumer's timeout (AWS's advice), else 30 s."""
-    if queue.visibility_timeout_s is not None:
-        return queue.visibility_timeout_s
-    consumer = build.app.consumer_of(queue)
-    if consumer is None:
-        return 30
-    return min(6 * consumer.settings.timeout_s, MAX_VISIBILITY_TIMEOUT_S)
-
-
 def add_declared(build: Build) -> None:
     """Managed buckets and queues (each queue before its DLQ's RedrivePolicy needs it), outputs."""
     for res in build.app.all_resources():
@@ -82,7 +72,7 @@ def add_declared(build: Build) -> None:
             props: dict[str, Any] = {
                 "SqsManagedSseEnabled": True,
                 "MessageRetentionPeriod": res.retention_s,
-                "VisibilityTimeout": visibility_timeout(build, res),
+                "VisibilityTimeout": build.app.visibility_timeout(res),
             }
             if res.delay_s:
                 props["DelaySeconds"] = res.delay_s

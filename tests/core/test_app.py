@@ -143,3 +143,16 @@ def test_a_dead_letter_queue_granted_directly_is_listed_once() -> None:
 
 
 def _noop_record(record: Any, context: Any) -> None: ...
+
+
+def test_visibility_timeout_is_declared_or_derived_from_the_consumer() -> None:
+    app = App("t")
+    derived, declared, idle = Queue("derived"), Queue("declared", visibility_timeout_s=200), Queue("idle")
+    app.on_sqs(derived, name="slow", timeout_s=120)(_noop_record)
+    app.on_sqs(declared, name="fast", timeout_s=10)(_noop_record)
+    app.declare(idle)
+    assert app.visibility_timeout(derived) == 720  # six times the consumer's timeout
+    assert app.visibility_timeout(declared) == 200
+    assert app.visibility_timeout(idle) == 30
+    app.on_sqs(Queue("long"), name="longest", timeout_s=900)(_noop_record)
+    assert app.visibility_timeout(Queue("long")) == 5400
