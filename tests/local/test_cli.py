@@ -46,14 +46,14 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
 class RunLocal:
     """`flowfn run-local --json` in a subprocess, with its invocation lines collected."""
 
-    def __init__(self, tmp: Path, *args: str) -> None:
+    def __init__(self, tmp: Path, *args: str, stdin: int | None = None) -> None:
         self.state = tmp / "state"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("AWS_ENDPOINT_URL", None)
         self.proc = subprocess.Popen(
             [*CLI, "run-local", str(APPS / "cli_app.py"), "--port", "0", "--json", "--no-reload",
              "--state-dir", str(self.state), *args],
-            cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            cwd=tmp, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []

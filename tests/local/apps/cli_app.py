@@ -52,3 +52,12 @@ def nightly(event):
 def together(request):
     gate.wait()
     return {"ok": True}
+
+
+naps = Queue("naps")
+
+
+@app.on_sqs(naps, timeout_s=10, reserved_concurrency=1, uses=[archive.write()])
+def nap(record):
+    boto3.client("s3").put_object(Bucket=archive.name, Key=f"napping-{record.body}.txt", Body=b"")
+    time.sleep(2)

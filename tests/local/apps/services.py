@@ -141,3 +141,11 @@ bulk_seen: list[str] = []
 def take_bulk(record):
     with lock:
         bulk_seen.append(record.body)
+
+
+batched = Queue("batched")
+
+
+@app.on_sqs(batched, batch_size=10, batching_window_s=1, reserved_concurrency=1)
+def take_batched(record):
+    return None
