@@ -8,6 +8,8 @@ against Powertools' parser models, which are written from events captured on AWS
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from flowfn import App, Bucket, Queue
 from flowfn.cli import cli
 from flowfn.testing import Harness, run_app
 from flowfn.triggers.s3 import S3_EVENT_ALIASES, S3_EVENT_TYPES
+from flowfn.triggers.sqs import message_attributes_md5
 
 runner = CliRunner()
 MODELS: dict[str, type[BaseModel]] = {
@@ -80,7 +83,7 @@ def files(request: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[Harness]:
-    with run_app(app) as harness:
+    with run_app(app, http=True) as harness:
         yield harness
 
 
@@ -254,6 +257,15 @@ def test_http_events_carry_the_path_as_api_gateway_does(h: Harness, sent: str, d
     assert printed["pathParameters"] == event["pathParameters"]
 
 
+def test_run_local_serves_the_path_as_api_gateway_delivers_it(h: Harness) -> None:
+    with urllib.request.urlopen(f"{h.http_url}/files/a%20b%2Fc%3Fd?x=1", timeout=10) as response:
+        assert json.load(response) == {"path": "/files/a b/c", "key": "a b/c"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{h.http_url}/items/percent%25done", timeout=10)
+    refused.value.close()
+    assert refused.value.code == 400
+
+
 def test_http_api_refuses_a_path_that_does_not_decode(h: Harness) -> None:
     result = h.get("/items/percent%25done")
     assert result.status == 400 and result.invocation is None
@@ -282,6 +294,20 @@ def test_events_sqs_carries_the_attributes_md5_sqs_computes(h: Harness) -> None:
     assert printed["md5OfBody"] == delivered["md5OfBody"]
     plain = events_cli("sqs", "--body", "hello")["Records"][0]
     assert "md5OfMessageAttributes" not in plain
+
+
+def test_the_attributes_md5_is_sqs_own_for_every_attribute_type(h: Harness) -> None:
+    attributes = {
+        "b-binary": {"DataType": "Binary", "BinaryValue": b"\x00\xffbytes"},
+        "a-number": {"DataType": "Number", "StringValue": "42.5"},
+        "c-custom": {"DataType": "String.Kind", "StringValue": "λ"},
+    }
+    sent = h.client("sqs").send_message(QueueUrl=h.queue_url("jobs"), MessageBody="x",
+                                        MessageAttributes=attributes)
+    h.drain()
+    delivered = h.invocations("on_job")[0].event["Records"][0]
+    assert message_attributes_md5(attributes) == sent["MD5OfMessageAttributes"]
+    assert delivered["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
 
 
 def test_events_sqs_fifo_sequence_numbers_are_unique_increasing_and_20_digits() -> None:
