@@ -114,8 +114,9 @@ def api_gateway_path(sent: str) -> str | None:
     ``/a b``, ``/a%2Fb`` as ``/a/b``). A decoded ``?`` ends the path (``/q%3Fv`` arrives as ``/q``),
     what is still percent-encoded after that is decoded a second time (``/x%252Fy`` arrives as
     ``/x/y``), and a path whose second decoding finds a ``%`` not followed by two hex digits
-    (``/p%25zz``) is refused. Routes match the delivered path, so path parameters are decoded
-    too. On the ``$default`` stage (the one flowfn deploys) no stage prefix is added.
+    (``/p%25zz``) is refused. A malformed escape as sent (``/p%zz``) is refused the same way (not
+    measured; the same decoder reads it). Routes match the delivered path, so path parameters are
+    decoded too. On the ``$default`` stage (the one flowfn deploys) no stage prefix is added.
     """
     if _ESCAPE.search(sent):
         return None
