@@ -359,16 +359,21 @@ TimeOpt = Annotated[str | None, typer.Option("--time", help="Event time, ISO 860
 @events_cli.command("s3")
 def events_s3(
     bucket: Annotated[str, typer.Option("--bucket", help="Bucket name.")] = "uploads",
-    key: Annotated[str, typer.Option("--key", help="Object key (URL-encoded, as S3 does).")] = "sample.txt",
-    event: Annotated[str, typer.Option("--event", help="created, removed, or an S3 event name.")] = "created",
+    key: Annotated[str, typer.Option("--key", help="Object key, plain or URL-encoded as S3 writes it in "
+                                     "events ('my photo.jpg' or 'my+photo.jpg').")] = "sample.txt",
+    event: Annotated[str, typer.Option("--event", help="created, removed, deleted, restored, tagged, or an "
+                                       "S3 event type such as s3:ObjectCreated:CompleteMultipartUpload.")
+                     ] = "created",
     size: Annotated[int, typer.Option("--size", help="Object size in bytes.")] = 1024,
     time: TimeOpt = None,
 ) -> None:
     """An S3 notification for one object."""
+    from urllib.parse import unquote_plus
+
     from flowfn.local.samples import s3_sample
 
-    try:
-        _emit(s3_sample(bucket, key, event=event, size=size, time=_when(time)))
+    try:  # a key as S3 writes it in events is decoded first, so it is not encoded twice
+        _emit(s3_sample(bucket, unquote_plus(key), event=event, size=size, time=_when(time)))
     except FlowfnError as exc:
         raise fail(str(exc)) from None
 
@@ -410,27 +415,29 @@ def events_schedule(
 @events_cli.command("http")
 def events_http(
     method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",
-    path: Annotated[str, typer.Option("--path", help="Path with optional query string.")] = "/",
+    path: Annotated[str, typer.Option("--path", help="Path as a client sends it (percent-encoded), with "
+                                      "an optional query string.")] = "/",
     route: Annotated[str | None, typer.Option("--route", help="Route key such as 'GET /items/{id}', "
                                               "to fill path parameters.", show_default=False)] = None,
     body: Annotated[str, typer.Option("--body", help="Request body.")] = "",
-    header: Annotated[list[str] | None, typer.Option("--header", help="NAME:VALUE; repeatable.",
+    header: Annotated[list[str] | None, typer.Option("--header", help="NAME:VALUE; repeatable (a repeated "
+                                                     "name is joined with commas).",
                                                      show_default=False)] = None,
     time: TimeOpt = None,
 ) -> None:
     """An API Gateway HTTP API request (payload format 2.0)."""
     from flowfn.local.samples import http_sample
 
-    headers = {}
+    headers: list[tuple[str, str]] = []  # a repeated name is joined with commas, as API Gateway does
     for item in header or []:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
             raise fail(f"--header {item!r}: write NAME:VALUE")
-        headers[name.strip()] = value.strip()
+        headers.append((name.strip(), value.strip()))
     try:
         _emit(http_sample(method, path, route=route, body=body, headers=headers, time=_when(time)))
     except ValueError as exc:
-        raise fail(f"{exc}; give a --path the --route matches") from None
+        raise fail(str(exc)) from None
 
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
-from flowfn.triggers.http import HttpTrigger, http_event, match_path, route_priority
+from flowfn.triggers.http import HttpTrigger, api_gateway_path, http_event, match_path, route_priority
 
 __all__ = ["HttpResult", "HttpServer", "Router"]
 
@@ -79,7 +79,9 @@ class Router:
                source_ip: str = "127.0.0.1") -> HttpResult:
         """Serve one request: ``target`` is the path with its query string."""
         parts = urlsplit(target)
-        path = unquote(parts.path) or "/"
+        path = api_gateway_path(parts.path or "/")  # what API Gateway routes on and hands Lambda
+        if path is None:
+            return _plain(400, "Bad Request")
         found = self.match(method.upper(), path)
         if isinstance(found, list):
             if found:
@@ -88,7 +90,7 @@ class Router:
         handler, params = found
         trigger = _trigger(handler)
         event = http_event(
-            method=method, raw_path=parts.path or "/", raw_query=parts.query, headers=headers,
+            method=method, raw_path=path, raw_query=parts.query, headers=headers,
             body=body, route_key=trigger.route_key, path_params=params,
             request_id=secrets.token_urlsafe(12), time=datetime.now(UTC), source_ip=source_ip,
             account=self.invoker.bindings.target.account,

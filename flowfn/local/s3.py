@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -31,6 +32,7 @@ __all__ = ["NOTIFICATION_QUEUE", "ObjectChange", "S3Source"]
 #: The emulator queue every bucket notifies (with a suffix per run); flowfn's own, not the app's.
 NOTIFICATION_QUEUE = "flowfn-s3-notifications"
 _ALWAYS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+_MULTIPART_ETAG = re.compile(r"[0-9a-f]{32}-[0-9]+")
 _sequence = itertools.count(1)
 
 
@@ -65,6 +67,8 @@ class S3Source:
         self._by_physical = {bindings.buckets[b.logical_name]: b.logical_name for b in app.buckets()}
         self.queue_url = ""
         self.queue_name = f"{NOTIFICATION_QUEUE}-{run}" if run else NOTIFICATION_QUEUE
+        self._tagging = False  # whether the buckets are told to notify ObjectTagging events
+        self._written: set[tuple[str, str]] = set()  # objects whose tagging echo is due
 
     def setup(self) -> None:
         """Create the notification queue and point every bucket's notifications at it."""
@@ -76,6 +80,7 @@ class S3Source:
             assert isinstance(handler.trigger, S3Trigger)
             events.update(e for e in handler.trigger.events
                           if not any(e.startswith(a.removesuffix("*")) for a in _ALWAYS))
+        self._tagging = any(e.startswith("s3:ObjectTagging:") for e in events)
         s3 = self.bindings.target.client("s3")
         for physical in self._by_physical:
             s3.put_bucket_notification_configuration(
@@ -156,6 +161,8 @@ class S3Source:
         obj = raw["s3"]["object"]
         key = unquote_plus(obj["key"])
         event_name = str(raw["eventName"]).removeprefix("s3:")
+        if self._moto_only(physical, key, event_name, str(obj.get("eTag", ""))):
+            return True
         created = not event_name.startswith("ObjectRemoved")
         size = obj.get("size") if created else None
         etag = obj.get("eTag") if created else None
@@ -180,6 +187,26 @@ class S3Source:
             delivered &= self.invoker.submit(handler, s3_event([record]), source=f"{logical}/{key}",
                                              stop=self._stop)
         return delivered
+
+
+    def _moto_only(self, bucket: str, key: str, event_name: str, etag: str) -> bool:
+        """True for a notification moto sends and S3 does not, which is dropped here.
+
+        Completing a multipart upload, moto stores the object with its PutObject code, which
+        notifies ``ObjectCreated:Put``, before it notifies ``ObjectCreated:CompleteMultipartUpload``
+        (S3 sends only the latter). That Put is told apart by its ETag, which has the multipart
+        ``-<parts>`` suffix no PutObject gets. After storing an object either way, moto also
+        notifies ``ObjectTagging:Put``, tags or not; S3 sends tagging events for the tagging calls
+        only. moto sends that echo right after the object's Put, within the same request.
+        """
+        if event_name == "ObjectCreated:Put":
+            if self._tagging:
+                self._written.add((bucket, key))
+            return _MULTIPART_ETAG.fullmatch(etag.strip('"')) is not None
+        if (bucket, key) not in self._written:
+            return False
+        self._written.discard((bucket, key))
+        return event_name == "ObjectTagging:Put"
 
 
 def configuration_id(handler: Handler) -> str:

@@ -111,7 +111,7 @@ class S3Record(_Value):
         """Build from one entry of an S3 event's ``Records`` (kept, not copied, as ``raw``)."""
         try:
             s3 = record["s3"]
-            obj = s3["object"]
+            obj = s3.get("object") or s3["get_object"]  # IntelligentTiering events say get_object
             bucket_name = s3["bucket"]["name"]
             object_key = unquote_plus(obj["key"])
             event_name = record["eventName"]
@@ -132,7 +132,7 @@ class S3Record(_Value):
     def _from_other(cls, record: Mapping[str, Any]) -> S3Record:
         # Fields missing or of other types than Lambda sends: defaults, and strings made of them.
         s3 = _mapping(record.get("s3"))
-        obj = _mapping(s3.get("object"))
+        obj = _mapping(s3.get("object") or s3.get("get_object"))
         self = _new(cls)
         self.bucket_name = str(_mapping(s3.get("bucket")).get("name", ""))
         self.object_key = decode_s3_key(str(obj.get("key", "")))

@@ -46,7 +46,8 @@ class HTTPError(Exception):
 class Request:
     """An HTTP request as API Gateway's HTTP API hands it to Lambda.
 
-    ``method``: upper-case, e.g. ``GET``. ``path``: as the client sent it. ``route_key``: the
+    ``method``: upper-case, e.g. ``GET``. ``path``: percent-decoded, as API Gateway delivers it
+    (a client's ``/my%20photo`` is ``/my photo``; run-local does the same). ``route_key``: the
     matched route, e.g. ``GET /thumbnails/{name}``. ``path_params``: values the route's
     ``{parameters}`` captured. ``query``: query parameters, a repeated name holding its values
     joined by commas as API Gateway sends them (see :meth:`query_all`). ``headers``: lower-case

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
@@ -153,11 +153,49 @@ def make_s3_trigger(
 
 
 # -- AWS-exact events: what S3 sends Lambda (run-local, flowfn.testing, `flowfn events`) ---------
+#
+# From the S3 User Guide ("Event message structure", and the pages on replication failure, S3
+# Lifecycle and S3 Intelligent-Tiering notifications) and events captured on AWS (Powertools' and
+# aws-lambda-go's test events):
+# - eventVersion is 2.2 for replication events; 2.3 for S3 Lifecycle (expiration and transition),
+#   Intelligent-Tiering, object ACL, object tagging and ObjectRestore:Delete; 2.1 for the rest.
+# - ObjectRestore:Completed carries glacierEventData.restoreEventData (the restored copy's expiry
+#   and the source storage class); LifecycleTransition carries lifecycleEventData.transitionEventData;
+#   IntelligentTiering carries intelligentTieringEventData, and its object sits under
+#   ``s3.get_object``, not ``s3.object``; replication events carry replicationEventData.
+# - Events S3 causes itself (replication, lifecycle, tiering, restore completion and expiry, a lost
+#   RRS object) name ``s3.amazonaws.com`` as principal and source.
+# - Removals (ObjectRemoved, LifecycleExpiration, ObjectRestore:Delete) carry no size or eTag.
+
+_VERSION_2_3 = ("LifecycleExpiration:", "LifecycleTransition", "IntelligentTiering", "ObjectAcl:",
+                "ObjectTagging:", "ObjectRestore:Delete")
+_BY_S3 = ("Replication:", "LifecycleExpiration:", "LifecycleTransition", "IntelligentTiering",
+          "ObjectRestore:Completed", "ObjectRestore:Delete", "ReducedRedundancyLostObject")
+_REMOVALS = ("ObjectRemoved:", "LifecycleExpiration:", "ObjectRestore:Delete")
+S3_SERVICE = "s3.amazonaws.com"
 
 
 def encode_key(key: str) -> str:
     """An object key as S3 writes it into notifications: form-encoded, with slashes kept."""
     return quote_plus(key, safe="/")
+
+
+def event_version(event_name: str) -> str:
+    """The ``eventVersion`` S3 writes for ``event_name`` (``"ObjectCreated:Put"``)."""
+    name = event_name.removeprefix("s3:")
+    if name.startswith("Replication:"):
+        return "2.2"
+    return "2.3" if name.startswith(_VERSION_2_3) else "2.1"
+
+
+def removes_object(event_name: str) -> bool:
+    """True for events about an object (or restored copy) that is gone: they carry no size or eTag."""
+    return event_name.removeprefix("s3:").startswith(_REMOVALS)
+
+
+def caused_by_s3(event_name: str) -> bool:
+    """True for events S3 causes itself rather than a request (lifecycle, replication, ...)."""
+    return event_name.removeprefix("s3:").startswith(_BY_S3)
 
 
 def trigger_matches(trigger: S3Trigger, event_name: str, key: str) -> bool:
@@ -166,6 +204,36 @@ def trigger_matches(trigger: S3Trigger, event_name: str, key: str) -> bool:
     if not any(events_overlap(full, wanted) for wanted in trigger.events):
         return False
     return key.startswith(trigger.prefix) and key.endswith(trigger.suffix)
+
+
+def _time(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _event_data(name: str, bucket: str, event_time: datetime) -> dict[str, Any]:
+    """The block S3 adds for ``name``, with plausible values (a sample or a local run has no real
+    restore request, lifecycle rule, tiering configuration or replication rule behind it)."""
+    if name == "ObjectRestore:Completed":
+        return {"glacierEventData": {"restoreEventData": {
+            "lifecycleRestorationExpiryTime": _time(event_time + timedelta(days=1)),
+            "lifecycleRestoreStorageClass": "GLACIER",
+        }}}
+    if name == "LifecycleTransition":
+        return {"lifecycleEventData": {"transitionEventData": {"destinationStorageClass": "GLACIER"}}}
+    if name == "IntelligentTiering":
+        return {"intelligentTieringEventData": {"destinationAccessTier": "ARCHIVE_ACCESS"}}
+    if name.startswith("Replication:"):
+        data = {
+            "replicationRuleId": "flowfn-replication",
+            "destinationBucket": f"arn:aws:s3:::{bucket}-replica",
+            "s3Operation": "OBJECT_PUT",
+            "requestTime": _time(event_time - timedelta(minutes=1)),
+        }
+        if name == "Replication:OperationFailedReplication":
+            data["failureReason"] = "AssumeRoleNotPermitted"
+        return {"replicationEventData": data}
+    return {}
 
 
 def s3_record(
@@ -187,28 +255,30 @@ def s3_record(
 ) -> dict[str, Any]:
     """One S3 notification record, field for field as S3 delivers it to Lambda.
 
-    ``event_name`` is written without the ``s3:`` prefix (``"ObjectCreated:Put"``). Created
-    events carry ``size`` and ``eTag``; removed ones do not.
+    ``event_name`` is written without the ``s3:`` prefix (``"ObjectCreated:Put"``); ``key`` is the
+    object key itself (it is encoded here). ``size`` and ``eTag`` are written for every event but
+    removals. The event's version, principal and extra data follow ``event_name`` (see above).
     """
+    name = event_name.removeprefix("s3:")
     obj: dict[str, Any] = {"key": encode_key(key)}
-    if size is not None:
+    if size is not None and not removes_object(name):
         obj["size"] = size
-    if etag is not None:
+    if etag is not None and not removes_object(name):
         obj["eTag"] = etag.strip('"')
     if version_id is not None:
         obj["versionId"] = version_id
     obj["sequencer"] = sequencer
+    if caused_by_s3(name):
+        principal_id = source_ip = S3_SERVICE
     import hashlib  # here, not at the top: OpenSSL costs a Lambda cold start milliseconds
 
     host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
     return {
-        "eventVersion": "2.1",
+        "eventVersion": event_version(name),
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-            f"{event_time.microsecond // 1000:03d}Z"
-        ),
-        "eventName": event_name.removeprefix("s3:"),
+        "eventTime": _time(event_time),
+        "eventName": name,
         "userIdentity": {"principalId": principal_id},
         "requestParameters": {"sourceIPAddress": source_ip},
         "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": host_id},
@@ -220,8 +290,9 @@ def s3_record(
                 "ownerIdentity": {"principalId": owner_id},
                 "arn": f"arn:aws:s3:::{bucket}",
             },
-            "object": obj,
+            "get_object" if name == "IntelligentTiering" else "object": obj,
         },
+        **_event_data(name, bucket, event_time),
     }
 
 

@@ -161,13 +161,55 @@ def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
 
 
+def _raw_bytes(value: Any) -> bytes:
+    return base64.b64decode(value) if isinstance(value, str) else bytes(value)
+
+
+def message_attributes_md5(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """``MD5OfMessageAttributes`` as SQS computes it, for attributes in ``SendMessage``'s shape.
+
+    SQS's documented digest: for each attribute in name order, the name, the data type, a
+    transport byte (1 string, 2 binary, 3 string list, 4 binary list) and the value(s), each
+    string or byte value preceded by its length as 4 big-endian bytes.
+    """
+    import hashlib
+
+    digest = hashlib.md5(usedforsecurity=False)
+
+    def field(data: bytes) -> None:
+        digest.update(len(data).to_bytes(4, "big"))
+        digest.update(data)
+
+    for name in sorted(attributes):
+        value = attributes[name]
+        field(name.encode())
+        field(str(value["DataType"]).encode())
+        if "StringValue" in value:
+            digest.update(b"\x01")
+            field(str(value["StringValue"]).encode())
+        elif "BinaryValue" in value:
+            digest.update(b"\x02")
+            field(_raw_bytes(value["BinaryValue"]))
+        elif value.get("StringListValues"):
+            digest.update(b"\x03")
+            for item in value["StringListValues"]:
+                field(str(item).encode())
+        elif value.get("BinaryListValues"):
+            digest.update(b"\x04")
+            for item in value["BinaryListValues"]:
+                field(_raw_bytes(item))
+    return digest.hexdigest()
+
+
 def sample_message(
     body: str, *, message_id: str, sent_ms: int, receive_count: int = 1,
-    attributes: Mapping[str, str] | None = None, group_id: str | None = None,
+    attributes: Mapping[str, str] | None = None, group_id: str | None = None, position: int = 0,
 ) -> dict[str, Any]:
     """A message in ``ReceiveMessage``'s shape, for building sample events without a queue.
 
-    ``attributes`` become String message attributes.
+    ``attributes`` become String message attributes. With ``group_id`` (a FIFO queue) the message
+    gets SQS's 20-digit sequence number, from the send time and ``position`` in the batch, so
+    messages sent later (or later in one batch) get greater numbers.
     """
     import hashlib
 
@@ -180,7 +222,7 @@ def sample_message(
     if group_id is not None:
         system["MessageGroupId"] = group_id
         system["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
-        system["SequenceNumber"] = str(sent_ms * 1000)
+        system["SequenceNumber"] = f"{sent_ms * 10_000_000 + position:020d}"
     message: dict[str, Any] = {
         "MessageId": message_id,
         "ReceiptHandle": base64.b64encode(f"{message_id}#{sent_ms}".encode()).decode(),
@@ -192,4 +234,5 @@ def sample_message(
         message["MessageAttributes"] = {
             k: {"StringValue": v, "DataType": "String"} for k, v in attributes.items()
         }
+        message["MD5OfMessageAttributes"] = message_attributes_md5(message["MessageAttributes"])
     return message

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 
 from flowfn import Bucket
 from flowfn.runtime import S3Record, SqsRecord
-from flowfn.triggers.http import HttpTrigger, http_event, match_path, route_priority
+from flowfn.triggers.http import HttpTrigger, api_gateway_path, http_event, match_path, route_priority
 from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
 from flowfn.triggers.schedule import ScheduleTrigger, schedule_arn, scheduled_event
 from flowfn.triggers.sqs import sample_message, sqs_event, sqs_record
@@ -172,3 +172,36 @@ def test_more_specific_routes_sort_first() -> None:
     ordered = sorted(routes, key=route_priority)
     assert [r.path for r in ordered] == ["/items/new", "/items/{id}", "/{proxy+}"]
 
+
+
+@pytest.mark.parametrize(("sent", "delivered"), [
+    ("/", "/"),
+    ("", "/"),
+    ("/a+b", "/a+b"),                       # '+' is a path character, not a space
+    ("/a%20b", "/a b"),
+    ("/a%2Fb", "/a/b"),
+    ("/%3F", "/"),                          # a decoded '?' ends the path
+    ("/x%253Fy", "/x?y"),                   # decoded twice, but cut only after the first
+    ("/x%2525y", "/x%y"),
+    ("/x%25zz", None),                      # the second decoding meets '%zz': 400
+    ("/x%zz", None),                        # malformed as sent: refused as well
+])
+def test_api_gateway_path(sent: str, delivered: str | None) -> None:
+    assert api_gateway_path(sent) == delivered
+
+
+def test_removals_carry_no_size_or_etag_whatever_the_caller_knows() -> None:
+    for name in ("ObjectRemoved:Delete", "LifecycleExpiration:DeleteMarkerCreated", "ObjectRestore:Delete"):
+        record = s3_record(event_name=name, bucket="b", key="k", region="us-east-1", event_time=WHEN,
+                           sequencer="01", request_id="R", configuration_id="c", size=5, etag="e")
+        assert set(record["s3"]["object"]) == {"key", "sequencer"}
+        S3Model.model_validate(s3_event([record]))
+
+
+def test_fifo_sample_sequence_numbers_grow_with_time_and_position() -> None:
+    numbers = [
+        int(sample_message("x", message_id="m", sent_ms=ms, group_id="g", position=i)["Attributes"]
+            ["SequenceNumber"])
+        for ms, i in ((1_735_689_600_000, 0), (1_735_689_600_000, 1), (1_735_689_600_001, 0))
+    ]
+    assert numbers == sorted(set(numbers))
