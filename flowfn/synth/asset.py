@@ -17,6 +17,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import CodeType
+from typing import Any
 
 import flowfn
 from flowfn.app import App
@@ -121,7 +123,29 @@ def compiled(rel: str, source: bytes) -> tuple[str, bytes] | None:
     stem = name.removesuffix(".py")
     header = (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH.to_bytes(4, "little")
               + importlib.util.source_hash(source))
+    code = _interned(code)
     return f"{cache}/{stem}.{sys.implementation.cache_tag}.pyc", header + marshal.dumps(code)
+
+
+def _interned(obj: Any) -> Any:
+    """``obj`` with every string in it interned.
+
+    marshal writes a string as interned when anything in the process has interned it (a module
+    imported meanwhile uses ``"]"`` as a name), so without this the same source could compile to
+    different bytes in one process and the next.
+    """
+    if type(obj) is str:
+        return sys.intern(obj)
+    if type(obj) is tuple:
+        return tuple(_interned(o) for o in obj)
+    if type(obj) is frozenset:
+        return frozenset(_interned(o) for o in obj)
+    if isinstance(obj, CodeType):
+        return obj.replace(co_consts=_interned(obj.co_consts), co_names=_interned(obj.co_names),
+                           co_varnames=_interned(obj.co_varnames), co_freevars=_interned(obj.co_freevars),
+                           co_cellvars=_interned(obj.co_cellvars), co_filename=sys.intern(obj.co_filename),
+                           co_name=sys.intern(obj.co_name), co_qualname=sys.intern(obj.co_qualname))
+    return obj
 
 
 def collect_code(app: App, *, exclude: Sequence[Path] = (), bytecode: bool = False) -> CodeAsset:

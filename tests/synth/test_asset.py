@@ -132,3 +132,12 @@ def test_bytecode_only_for_the_running_python() -> None:
     assert SynthOptions(python=current_python()).ships_bytecode
     assert not SynthOptions(python=other).ships_bytecode
     assert not SynthOptions(python=current_python(), bytecode=False).ships_bytecode
+
+
+def test_bytecode_does_not_depend_on_what_the_process_interned() -> None:
+    from flowfn.synth.asset import compiled
+
+    source = b'MARK = "\\x02"\n'  # a one-character string is one object in the whole process
+    before = compiled("marks.py", source)
+    sys.intern("\x02")  # as a module imported meanwhile may do
+    assert compiled("marks.py", source) == before
