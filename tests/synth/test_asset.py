@@ -1,4 +1,5 @@
-"""The code asset: deterministic, importable, and free of tests, caches and secrets."""
+"""The code asset: deterministic, importable, and free of tests, caches and secrets (the allowlist
+itself: test_allowlist.py)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_entries_are_the_app_and_the_runtime_only(tmp_path: Path) -> None:
     asset = collect_code(_app(tmp_path), exclude=[tmp_path / "out"])
     names = [name for name, _ in asset.entries]
     app_files = [n for n in names if not n.startswith("flowfn/")]
-    assert app_files == ["helpers/__init__.py", "helpers/data.json", "helpers/util.py", "svc.py"]
+    assert app_files == ["helpers/__init__.py", "helpers/util.py", "svc.py"]  # data.json is not declared
     assert "flowfn/__init__.py" in names and "flowfn/app.py" in names
     assert not any(n.startswith(("flowfn/synth/", "flowfn/local/")) or n == "flowfn/cli.py" for n in names)
     assert names == sorted(names)

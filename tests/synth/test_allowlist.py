@@ -1,0 +1,191 @@
+"""The code asset is an allowlist: the app's modules and packages plus the data it declares.
+
+Keys, credentials, state, logs, earlier synth output, hidden files and whatever a symlink reaches
+outside the app's folder stay out, even when a broad include pattern would match them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from flowfn.errors import ConfigError
+from flowfn.loader import load_app
+from flowfn.synth.asset import CodeAsset, collect_code
+
+APP = '''
+from flowfn import on_schedule
+from pkg.sub.mod import greet
+
+@on_schedule("rate(1 hour)")
+def tick():
+    return greet()
+'''
+
+#: What ``flowfn synth`` used to put in the zip beside the app, none of which may ship.
+JUNK = {
+    "id_dsa": "-----BEGIN DSA PRIVATE KEY-----",
+    "rootkey.csv": "AWSAccessKeyId=AKIA...",
+    "secrets.yaml": "db_password: hunter2",
+    "terraform.tfstate": "{}",
+    "AuthKey_ABC123.p8": "key",
+    "release.jks": "keystore",
+    "server.ppk": "PuTTY",
+    "service-account.json": "{}",
+    "db.sqlite3": "SQLite format 3",
+    "app.log": "log line",
+    "logs/2025-01-01.log": "log line",
+    ".env": "SECRET=1",
+    ".aws/credentials": "[default]",
+    ".flowfn/svc/run.json": "{}",
+    ".terraform/terraform.tfstate": "{}",
+    "cdk.out/manifest.json": "{}",
+    "deploy-out/template.json": "{}",  # an earlier `flowfn synth --out deploy-out`
+    "deploy-out/assets/code-0123456789abcdef.zip": "PK",
+    "venv/pyvenv.cfg": "home = /usr/bin",
+    "venv/lib/python3.11/site-packages/six.py": "",
+    "pkg/__pycache__/mod.cpython-311.pyc": "",
+    "pkg/notes.md": "undeclared data inside a package",
+    "fonts/LICENSE.txt": "undeclared data beside declared data",
+    "scripts/release.py": "# a folder of scripts, not a package",
+    "tests/test_svc.py": "x = 1",
+    "test_local.py": "x = 1",
+    "conftest.py": "",
+}
+
+MODULES = ["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py", "svc.py"]
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _pyproject(root: Path, **keys: list[str] | str) -> None:
+    lines = ["[project]", 'name = "svc"', "", "[tool.flowfn]"]
+    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in keys.items()]
+    (root / "pyproject.toml").write_text("\n".join(lines) + "\n")
+
+
+def _app_dir(tmp_path: Path) -> Path:
+    """An app folder holding everything that must not ship, symlinks leaving it, and one that stays."""
+    root, outside = tmp_path / "app", tmp_path / "outside"
+    _write(outside, {"private.ttf": "not the app's", "lib/__init__.py": "", "lib/leak.py": "x = 1"})
+    _write(root, {
+        "svc.py": APP,
+        "pkg/__init__.py": "",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/mod.py": "def greet():\n    return 'hi'\n",
+        "pkg/templates/page.html": "<p>{{ name }}</p>",
+        "pkg/templates/.DS_Store": "",
+        "fonts/Inter.ttf": "font",
+        **JUNK,
+    })
+    (root / "fonts" / "Stolen.ttf").symlink_to(outside / "private.ttf")  # a file outside the root
+    (root / "shared").symlink_to(outside / "lib", target_is_directory=True)  # a package outside it
+    (root / "fonts" / "Regular.ttf").symlink_to("Inter.ttf")  # stays inside: ships
+    (root / "fonts" / "Bold.ttf").symlink_to("../.env")  # stays inside, but to a hidden file
+    (root / "pkg" / "sub" / "up").symlink_to("..", target_is_directory=True)  # a loop
+    return root
+
+
+def _files(asset: CodeAsset) -> list[str]:
+    return [n for n, _ in asset.entries if not n.startswith("flowfn/")]
+
+
+def _collect(root: Path) -> CodeAsset:
+    return collect_code(load_app(str(root / "svc.py"), fresh=True))
+
+
+def test_the_asset_is_the_modules_and_the_declared_data_only(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    _pyproject(root, include=["fonts/*.ttf", "pkg/templates"])
+    asset = _collect(root)
+    assert _files(asset) == sorted([
+        *MODULES, "fonts/Inter.ttf", "fonts/Regular.ttf", "pkg/templates/page.html",
+    ])
+    assert dict(asset.entries)["fonts/Regular.ttf"] == b"font"
+    assert asset.forced == ()
+    assert dict(asset.left_out) == {
+        "fonts/Bold.ttf": f"{root / '.env'} (leads to a file that looks like a secret)",
+        "fonts/Stolen.ttf": f"{tmp_path / 'outside' / 'private.ttf'} (leads out of the app's folder)",
+        "shared": f"{tmp_path / 'outside' / 'lib'} (leads out of the app's folder)",
+    }
+
+
+def test_without_declarations_only_python_ships(tmp_path: Path) -> None:
+    asset = _collect(_app_dir(tmp_path))
+    assert _files(asset) == MODULES
+
+
+def test_a_broad_include_never_reaches_state_output_or_outside_the_root(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    os.remove(root / "service-account.json")  # a secret a broad pattern would match (refused below)
+    _write(root, {"pkg/data/labels.json": "{}"})
+    _pyproject(root, include=["**/*.json", "**/*.py"])
+    assert _files(_collect(root)) == sorted([
+        *MODULES, "pkg/data/labels.json", "scripts/release.py", "test_local.py", "conftest.py",
+        "tests/test_svc.py",
+    ])
+
+
+def test_an_include_matching_a_secret_is_refused_with_the_way_to_force_it(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    _write(root, {"config/settings.json": "{}", "config/service-account.json": "{}"})
+    _pyproject(root, include=["config"])
+    with pytest.raises(ConfigError) as caught:
+        _collect(root)
+    message = str(caught.value)
+    assert "pyproject.toml" in message and "'include'" in message
+    assert "'config' matches config/service-account.json" in message
+    assert "'service-account*.json'" in message
+    assert 'force_include = ["config/service-account.json"]' in message
+
+
+def test_a_named_hidden_file_is_refused_too(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    _pyproject(root, include=[".env"])
+    with pytest.raises(ConfigError, match=r"'\.env' matches \.env, a hidden file"):
+        _collect(root)
+
+
+def test_force_include_ships_a_file_that_looks_like_a_secret(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    _write(root, {"config/settings.json": "{}", "config/ca.pem": "cert"})
+    _pyproject(root, include=["config"], force_include=["config/ca.pem"])
+    asset = _collect(root)
+    assert {"config/ca.pem", "config/settings.json"} <= set(_files(asset))
+    assert asset.forced == ("config/ca.pem",)
+    assert "id_dsa" not in _files(asset)
+
+
+def test_force_include_never_follows_a_symlink_out_of_the_root(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    _pyproject(root, force_include=["fonts/Stolen.ttf"])
+    with pytest.raises(ConfigError, match=r"'fonts/Stolen\.ttf' matches no file"):
+        _collect(root)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('"fonts"', "a list of glob patterns"),
+    ('["../shared/*.ttf"]', "'../shared/*.ttf' leaves the app's folder"),
+    ('["/etc/passwd"]', "'/etc/passwd' leaves the app's folder"),
+    ('["fonts/*.otf"]', "'fonts/*.otf' matches no file"),
+])
+def test_include_mistakes_are_named(tmp_path: Path, value: str, problem: str) -> None:
+    root = _app_dir(tmp_path)
+    (root / "pyproject.toml").write_text(f"[tool.flowfn]\ninclude = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        _collect(root)
+    assert problem in str(caught.value) and "Fix:" in str(caught.value)
+
+
+def test_a_broken_pyproject_is_named(tmp_path: Path) -> None:
+    root = _app_dir(tmp_path)
+    (root / "pyproject.toml").write_text("[tool.flowfn\ninclude = []\n")
+    with pytest.raises(ConfigError, match=r"pyproject\.toml.*not valid TOML"):
+        _collect(root)
