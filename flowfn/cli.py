@@ -122,7 +122,7 @@ def synth_command(
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()
     except FlowfnError as exc:
-        raise fail(str(exc)) from None
+        raise fail(escape(str(exc))) from None  # messages quote [tool.flowfn]: not markup
     assets = out / ASSET_DIR
     assets.mkdir(parents=True, exist_ok=True)
     for stale in sorted(assets.iterdir()):

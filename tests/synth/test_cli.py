@@ -106,7 +106,8 @@ def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Pa
     target, out = str(app / "svc.py"), str(tmp_path / "out")
     refused = CliRunner().invoke(cli, ["synth", target, "--out", out])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    assert "'config' matches config/ca.pem" in refused.output and "force_include" in refused.output
+    assert "'config' matches config/ca.pem" in refused.output
+    assert 'name it under [tool.flowfn] as force_include = ["config/ca.pem"]' in refused.output
     (app / "pyproject.toml").write_text('[tool.flowfn]\ninclude = ["config"]\nforce_include = ["config/ca.pem"]\n')
     forced = CliRunner().invoke(cli, ["synth", target, "--out", out])
     assert forced.exit_code == 0, forced.output
