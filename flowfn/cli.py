@@ -159,6 +159,11 @@ def synth_command(
     for link, target in code.left_out:
         console.print(f"[yellow]note:[/] left out {escape(link)}: a symlink to {escape(target)}",
                       highlight=False, soft_wrap=True)
+    if code.undeclared:
+        shown = ", ".join(code.undeclared[:5]) + (f" and {len(code.undeclared) - 5} more"
+                                                  if len(code.undeclared) > 5 else "")
+        note = f"files inside the app's packages that no [tool.flowfn] include names do not ship: {shown}"
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     for name in output.missing_layers:
         console.print(f"[yellow]note:[/] dependency layer {name} not built; run with --bundle before "
                       "deploying", highlight=False, soft_wrap=True)

@@ -44,6 +44,8 @@ SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
 #: Folder names that never hold the app's modules.
 _NOT_PACKAGES = frozenset({"tests", "test", "__pycache__"})
 _TEST_MODULES = ("test_*.py", "*_test.py", "conftest.py")
+#: Folder names (lower case) whose files count as secrets wherever they are.
+_SECRET_FOLDERS = frozenset({"secret", "secrets", "credentials"})
 _ASSET_NAME = re.compile(r"^(code|deps|functions)-.+\.(zip|json|yaml)$")
 
 
@@ -63,10 +65,12 @@ class AssetConfig:
 
 @dataclass(frozen=True)
 class Selection:
-    """The files chosen from a folder, and those among them shipped only because they were forced."""
+    """The files chosen from a folder; those among them shipped only because they were forced; and
+    the files inside the app's packages left out because nothing declares them."""
 
     files: tuple[str, ...]
     forced: tuple[str, ...]
+    undeclared: tuple[str, ...] = ()
 
 
 def _error(config: AssetConfig, key: str, problem: str, fix: str) -> ConfigError:
@@ -127,23 +131,20 @@ def matches(pattern: str, path: str) -> bool:
 
 def secret_reason(path: str) -> str | None:
     """Why ``path`` looks like something that must not ship, or None."""
-    name = path.rsplit("/", 1)[-1]
+    *folders, name = path.split("/")
     if name.startswith("."):
         return "a hidden file"
     lower = name.lower()
     for pattern, what in SECRET_PATTERNS:
         if fnmatch.fnmatchcase(lower, pattern):
             return f"which matches the secret pattern {pattern!r} ({what})"
+    for folder in folders:
+        if folder.lower() in _SECRET_FOLDERS:
+            return f"inside a folder named {folder!r}"
     return None
 
 
-def is_module(path: str, files: frozenset[str]) -> bool:
-    """True for a module of the app: a ``.py`` file at the root or inside its packages, not a test."""
-    *folders, name = path.split("/")
-    if not name.endswith(".py") or not name[:-3].isidentifier():
-        return False
-    if any(fnmatch.fnmatchcase(name, p) for p in _TEST_MODULES):
-        return False
+def _in_packages(folders: list[str], files: frozenset[str]) -> bool:
     for depth, folder in enumerate(folders, start=1):
         package = "/".join(folders[:depth])
         if not folder.isidentifier() or folder in _NOT_PACKAGES or f"{package}/__init__.py" not in files:
@@ -151,50 +152,76 @@ def is_module(path: str, files: frozenset[str]) -> bool:
     return True
 
 
-def _first(patterns: Iterable[str], path: str) -> str | None:
-    return next((p for p in patterns if matches(p, path)), None)
+def is_module(path: str, files: frozenset[str]) -> bool:
+    """True for a module of the app: a ``.py`` file at the root or inside its packages, not a test."""
+    *folders, name = path.split("/")
+    if not name.endswith(".py") or not name[:-3].isidentifier():
+        return False
+    return not any(fnmatch.fnmatchcase(name, p) for p in _TEST_MODULES) and _in_packages(folders, files)
+
+
+def _package_data(path: str, files: frozenset[str]) -> bool:
+    """True for a file other than a module below one of the app's packages (typing markers and
+    tests aside): data the package's code may mean to read."""
+    *folders, name = path.split("/")
+    if not folders or name == "py.typed" or name.endswith(".pyi") or _NOT_PACKAGES & set(folders):
+        return False
+    return _in_packages(folders[:1], files)
+
+
+def _some(items: list[str], limit: int = 5) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def select(files: Iterable[str], config: AssetConfig) -> Selection:
     """The files of the code asset among ``files`` (paths relative to the app's folder).
 
-    Raises ConfigError for a declared file that looks like a secret and is not forced, and for a
-    pattern that matches nothing.
+    Raises ConfigError for declared files that look like secrets and are not forced, and for
+    patterns that match nothing.
     """
     listed = frozenset(files)
     chosen: list[str] = []
     forced: list[str] = []
+    undeclared: list[str] = []
+    refused: list[tuple[str, str, str | None]] = []  # (pattern, path, why it looks like a secret)
     used: set[str] = set()
     for path in sorted(listed):
-        by_force = _first(config.force_include, path)
-        by_include = _first(config.include, path)
-        used.update(p for p in (by_force, by_include) if p is not None)
-        if is_module(path, listed):
+        by_force = [p for p in config.force_include if matches(p, path)]
+        by_include = [p for p in config.include if matches(p, path)]
+        used.update(by_force, by_include)
+        reason = secret_reason(path)
+        if is_module(path, listed) or (by_include and reason is None):
             chosen.append(path)
-        elif by_force is not None:
+        elif by_force:
             chosen.append(path)
-            if secret_reason(path) is not None:
-                forced.append(path)
-        elif by_include is not None:
-            reason = secret_reason(path)
             if reason is not None:
-                raise _error(
-                    config, "include", f"{by_include!r} matches {path}, {reason}",
-                    "keep it out of the code (read it at run time, for example from AWS Secrets "
-                    "Manager or SSM Parameter Store), or, if it must ship, name it under [tool.flowfn] "
-                    f'as force_include = ["{path}"]',
-                )
-            chosen.append(path)
+                forced.append(path)
+        elif by_include:
+            refused.append((by_include[0], path, reason))
+        elif reason is None and _package_data(path, listed):
+            undeclared.append(path)
+    if refused:
+        pattern, path, reason = refused[0]
+        one = len(refused) == 1
+        others = "" if one else f" (and {_some([r[1] for r in refused[1:]])})"
+        names = ", ".join(f'"{r[1]}"' for r in refused)
+        raise _error(
+            config, "include", f"{pattern!r} matches {path}, {reason}{others}",
+            "keep secrets out of the code (read them at run time, for example from AWS Secrets "
+            f"Manager or SSM Parameter Store), or, if {'it' if one else 'they'} must ship, name "
+            f"{'it' if one else 'them'} under [tool.flowfn] as force_include = [{names}]",
+        )
     for key, patterns in (("include", config.include), ("force_include", config.force_include)):
-        for pattern in patterns:
-            if pattern not in used:
-                raise _error(
-                    config, key, f"{pattern!r} matches no file",
-                    "check the pattern against the app's folder; hidden folders, caches, virtualenvs, "
-                    "synth output and files reached through a symlink leading out of the folder "
-                    "never ship",
-                )
-    return Selection(tuple(chosen), tuple(forced))
+        unmatched = [repr(p) for p in patterns if p not in used]
+        if unmatched:
+            raise _error(
+                config, key, f"{_some(unmatched)} {'matches' if len(unmatched) == 1 else 'match'} no file",
+                "check the pattern against the app's folder; hidden folders, caches, virtualenvs, "
+                "synth output and files reached through a symlink leading out of the folder "
+                "never ship",
+            )
+    return Selection(tuple(chosen), tuple(forced), tuple(undeclared))
 
 
 def is_asset_name(name: str) -> bool:

@@ -65,12 +65,14 @@ class CodeAsset:
     """The files of the code zip, as (path in the zip, contents), sorted.
 
     ``forced`` lists the app's files that look like secrets and ship because ``force_include``
-    names them; ``left_out`` the symlinks left out, each with where it leads.
+    names them; ``left_out`` the symlinks left out, each with where it leads; ``undeclared`` the
+    files inside the app's packages that no ``include`` names (the code may mean to read them).
     """
 
     entries: tuple[tuple[str, bytes], ...]
     forced: tuple[str, ...] = ()
     left_out: tuple[tuple[str, str], ...] = ()
+    undeclared: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -269,4 +271,4 @@ def collect_code(
         for rel, source in list(entries.items()):
             if rel.endswith(".py") and (pyc := compiled(rel, source)) is not None:
                 entries[pyc[0]] = pyc[1]
-    return CodeAsset(tuple(sorted(entries.items())), chosen.forced, listing.left_out)
+    return CodeAsset(tuple(sorted(entries.items())), chosen.forced, listing.left_out, chosen.undeclared)

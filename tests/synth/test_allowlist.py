@@ -103,13 +103,14 @@ def _collect(root: Path) -> CodeAsset:
 
 def test_the_asset_is_the_modules_and_the_declared_data_only(tmp_path: Path) -> None:
     root = _app_dir(tmp_path)
-    _pyproject(root, include=["fonts/*.ttf", "pkg/templates"])
+    _pyproject(root, include=["fonts/*.ttf", "fonts/Inter.ttf", "pkg/templates"])  # overlapping is fine
     asset = _collect(root)
     assert _files(asset) == sorted([
         *MODULES, "fonts/Inter.ttf", "fonts/Regular.ttf", "pkg/templates/page.html",
     ])
     assert dict(asset.entries)["fonts/Regular.ttf"] == b"font"
     assert asset.forced == ()
+    assert asset.undeclared == ("pkg/notes.md",)  # package data nothing declares: synth notes it
     assert dict(asset.left_out) == {
         "fonts/Bold.ttf": f"{root / '.env'} (leads to a file that looks like a secret)",
         "fonts/Stolen.ttf": f"{tmp_path / 'outside' / 'private.ttf'} (leads out of the app's folder)",
@@ -146,11 +147,29 @@ def test_an_include_matching_a_secret_is_refused_with_the_way_to_force_it(tmp_pa
     assert 'force_include = ["config/service-account.json"]' in message
 
 
-def test_a_named_hidden_file_is_refused_too(tmp_path: Path) -> None:
+def test_every_refused_file_is_named_with_one_force_include_for_all(tmp_path: Path) -> None:
     root = _app_dir(tmp_path)
-    _pyproject(root, include=[".env"])
-    with pytest.raises(ConfigError, match=r"'\.env' matches \.env, a hidden file"):
+    _write(root, {"config/settings.json": "{}", "config/secrets/db.json": "{}"})
+    _pyproject(root, include=["config", "config/*.json", "*.p8", "id_dsa"])
+    with pytest.raises(ConfigError) as caught:
         _collect(root)
+    message = str(caught.value)
+    assert ("'*.p8' matches AuthKey_ABC123.p8, which matches the secret pattern '*.p8' (a private key) "
+            "(and config/secrets/db.json, id_dsa)") in message
+    assert 'force_include = ["AuthKey_ABC123.p8", "config/secrets/db.json", "id_dsa"]' in message
+
+
+@pytest.mark.parametrize(("include", "found"), [
+    (".env", "'.env' matches .env, a hidden file"),
+    ("config", "'config' matches config/secrets/db.json, inside a folder named 'secrets'"),
+])
+def test_hidden_files_and_secret_folders_are_refused_too(tmp_path: Path, include: str, found: str) -> None:
+    root = _app_dir(tmp_path)
+    _write(root, {"config/secrets/db.json": "{}"})
+    _pyproject(root, include=[include])
+    with pytest.raises(ConfigError) as caught:
+        _collect(root)
+    assert found in str(caught.value)
 
 
 def test_force_include_ships_a_file_that_looks_like_a_secret(tmp_path: Path) -> None:

@@ -100,6 +100,9 @@ def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Pa
                                 "def tick():\n    return 1\n")
     (app / "config" / "ca.pem").write_text("cert")
     (app / "config" / "settings.json").write_text("{}")
+    (app / "pkg" / "templates").mkdir(parents=True)
+    (app / "pkg" / "__init__.py").write_text("")
+    (app / "pkg" / "templates" / "page.html").write_text("<p>")
     (tmp_path / "elsewhere.json").write_text("{}")
     (app / "config" / "linked.json").symlink_to(tmp_path / "elsewhere.json")
     (app / "pyproject.toml").write_text('[tool.flowfn]\ninclude = ["config"]\n')
@@ -113,3 +116,5 @@ def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Pa
     assert forced.exit_code == 0, forced.output
     assert "config/ca.pem ships though it looks like a secret (force_include)" in forced.output
     assert f"left out config/linked.json: a symlink to {tmp_path / 'elsewhere.json'}" in forced.output
+    assert ("files inside the app's packages that no [tool.flowfn] include names do not ship: "
+            "pkg/templates/page.html") in forced.output
