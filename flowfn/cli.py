@@ -105,12 +105,12 @@ def synth_command(
 ) -> None:
     """Write the app's CloudFormation template and code assets, and list each function's permissions.
 
-    The code asset holds the app's Python modules and packages, the data files that
-    [tool.flowfn] include = [...] in the app folder's pyproject.toml names, and the flowfn runtime;
-    never hidden files, keys, credentials, state or synth output (force_include = [...] ships a
-    named file that looks like a secret). Upload the files under OUT/assets to an S3 bucket and
-    deploy OUT/template.(json|yaml) with the parameters AssetBucket (that bucket) and AssetPrefix
-    (the key prefix they went under).
+    The code asset holds the app's Python modules and packages, the flowfn runtime, and the data
+    files that include = [...] names in the tool.flowfn table of the app folder's pyproject.toml;
+    never hidden files, keys, credentials, state or synth output.
+
+    Upload the files under OUT/assets to an S3 bucket and deploy OUT/template.(json|yaml) with the
+    parameters AssetBucket (that bucket) and AssetPrefix (the key prefix they went under).
     """
     application = open_app(app)
     from flowfn.synth import SynthOptions, current_python, synth_app
