@@ -86,7 +86,7 @@ def _patterns(config: AssetConfig, key: str, value: object) -> tuple[str, ...]:
     out = []
     for raw in value:
         pattern = raw.strip().removeprefix("./").rstrip("/")
-        if not pattern or raw.startswith("/") or ".." in pattern.split("/") or "\\" in pattern:
+        if not pattern or pattern.startswith("/") or ".." in pattern.split("/"):
             raise _error(config, key, f"{raw!r} leaves the app's folder" if pattern else "an empty pattern",
                          "give a path or glob relative to the folder that holds the app, such as "
                          "'data/*.csv'")

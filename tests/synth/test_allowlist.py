@@ -194,6 +194,7 @@ def test_force_include_never_follows_a_symlink_out_of_the_root(tmp_path: Path) -
     ('["../shared/*.ttf"]', "'../shared/*.ttf' leaves the app's folder"),
     ('["/etc/passwd"]', "'/etc/passwd' leaves the app's folder"),
     ('["fonts/*.otf"]', "'fonts/*.otf' matches no file"),
+    ('["./"]', "an empty pattern"),
 ])
 def test_include_mistakes_are_named(tmp_path: Path, value: str, problem: str) -> None:
     root = _app_dir(tmp_path)
@@ -203,8 +204,13 @@ def test_include_mistakes_are_named(tmp_path: Path, value: str, problem: str) ->
     assert problem in str(caught.value) and "Fix:" in str(caught.value)
 
 
-def test_a_broken_pyproject_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "problem"), [
+    ("[tool.flowfn\ninclude = []\n", "not valid TOML"),
+    ("[tool]\nflowfn = 3\n", "'tool.flowfn': it is not a table"),
+])
+def test_a_broken_pyproject_is_named(tmp_path: Path, text: str, problem: str) -> None:
     root = _app_dir(tmp_path)
-    (root / "pyproject.toml").write_text("[tool.flowfn\ninclude = []\n")
-    with pytest.raises(ConfigError, match=r"pyproject\.toml.*not valid TOML"):
+    (root / "pyproject.toml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
         _collect(root)
+    assert str(caught.value).startswith(str(root / "pyproject.toml")) and problem in str(caught.value)
