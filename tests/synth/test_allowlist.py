@@ -17,7 +17,7 @@ from flowfn.synth.asset import CodeAsset, collect_code
 
 APP = '''
 from flowfn import on_schedule
-from pkg.sub.mod import greet
+from kiosklib.sub.mod import greet
 
 @on_schedule("rate(1 hour)")
 def tick():
@@ -39,23 +39,23 @@ JUNK = {
     "logs/2025-01-01.log": "log line",
     ".env": "SECRET=1",
     ".aws/credentials": "[default]",
-    ".flowfn/svc/run.json": "{}",
+    ".flowfn/kiosk/run.json": "{}",
     ".terraform/terraform.tfstate": "{}",
     "cdk.out/manifest.json": "{}",
     "deploy-out/template.json": "{}",  # an earlier `flowfn synth --out deploy-out`
     "deploy-out/assets/code-0123456789abcdef.zip": "PK",
     "venv/pyvenv.cfg": "home = /usr/bin",
     "venv/lib/python3.11/site-packages/six.py": "",
-    "pkg/__pycache__/mod.cpython-311.pyc": "",
-    "pkg/notes.md": "undeclared data inside a package",
+    "kiosklib/__pycache__/mod.cpython-311.pyc": "",
+    "kiosklib/notes.md": "undeclared data inside a package",
     "fonts/LICENSE.txt": "undeclared data beside declared data",
     "scripts/release.py": "# a folder of scripts, not a package",
-    "tests/test_svc.py": "x = 1",
+    "tests/test_kiosk.py": "x = 1",
     "test_local.py": "x = 1",
     "conftest.py": "",
 }
 
-MODULES = ["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py", "svc.py"]
+MODULES = ["kiosklib/__init__.py", "kiosklib/sub/__init__.py", "kiosklib/sub/mod.py", "kiosk.py"]
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -66,7 +66,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 def _pyproject(root: Path, **keys: list[str] | str) -> None:
-    lines = ["[project]", 'name = "svc"', "", "[tool.flowfn]"]
+    lines = ["[project]", 'name = "kiosk"', "", "[tool.flowfn]"]
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in keys.items()]
     (root / "pyproject.toml").write_text("\n".join(lines) + "\n")
 
@@ -76,12 +76,12 @@ def _app_dir(tmp_path: Path) -> Path:
     root, outside = tmp_path / "app", tmp_path / "outside"
     _write(outside, {"private.ttf": "not the app's", "lib/__init__.py": "", "lib/leak.py": "x = 1"})
     _write(root, {
-        "svc.py": APP,
-        "pkg/__init__.py": "",
-        "pkg/sub/__init__.py": "",
-        "pkg/sub/mod.py": "def greet():\n    return 'hi'\n",
-        "pkg/templates/page.html": "<p>{{ name }}</p>",
-        "pkg/templates/.DS_Store": "",
+        "kiosk.py": APP,
+        "kiosklib/__init__.py": "",
+        "kiosklib/sub/__init__.py": "",
+        "kiosklib/sub/mod.py": "def greet():\n    return 'hi'\n",
+        "kiosklib/templates/page.html": "<p>{{ name }}</p>",
+        "kiosklib/templates/.DS_Store": "",
         "fonts/Inter.ttf": "font",
         **JUNK,
     })
@@ -89,7 +89,7 @@ def _app_dir(tmp_path: Path) -> Path:
     (root / "shared").symlink_to(outside / "lib", target_is_directory=True)  # a package outside it
     (root / "fonts" / "Regular.ttf").symlink_to("Inter.ttf")  # stays inside: ships
     (root / "fonts" / "Bold.ttf").symlink_to("../.env")  # stays inside, but to a hidden file
-    (root / "pkg" / "sub" / "up").symlink_to("..", target_is_directory=True)  # a loop
+    (root / "kiosklib" / "sub" / "up").symlink_to("..", target_is_directory=True)  # a loop
     return root
 
 
@@ -98,19 +98,19 @@ def _files(asset: CodeAsset) -> list[str]:
 
 
 def _collect(root: Path) -> CodeAsset:
-    return collect_code(load_app(str(root / "svc.py"), fresh=True))
+    return collect_code(load_app(str(root / "kiosk.py"), fresh=True))
 
 
 def test_the_asset_is_the_modules_and_the_declared_data_only(tmp_path: Path) -> None:
     root = _app_dir(tmp_path)
-    _pyproject(root, include=["fonts/*.ttf", "fonts/Inter.ttf", "pkg/templates"])  # overlapping is fine
+    _pyproject(root, include=["fonts/*.ttf", "fonts/Inter.ttf", "kiosklib/templates"])  # overlapping is fine
     asset = _collect(root)
     assert _files(asset) == sorted([
-        *MODULES, "fonts/Inter.ttf", "fonts/Regular.ttf", "pkg/templates/page.html",
+        *MODULES, "fonts/Inter.ttf", "fonts/Regular.ttf", "kiosklib/templates/page.html",
     ])
     assert dict(asset.entries)["fonts/Regular.ttf"] == b"font"
     assert asset.forced == ()
-    assert asset.undeclared == ("pkg/notes.md",)  # package data nothing declares: synth notes it
+    assert asset.undeclared == ("kiosklib/notes.md",)  # package data nothing declares: synth notes it
     assert dict(asset.left_out) == {
         "fonts/Bold.ttf": f"{root / '.env'} (leads to a file that looks like a secret)",
         "fonts/Stolen.ttf": f"{tmp_path / 'outside' / 'private.ttf'} (leads out of the app's folder)",
@@ -120,17 +120,17 @@ def test_the_asset_is_the_modules_and_the_declared_data_only(tmp_path: Path) -> 
 
 def test_without_declarations_only_python_ships(tmp_path: Path) -> None:
     asset = _collect(_app_dir(tmp_path))
-    assert _files(asset) == MODULES
+    assert _files(asset) == sorted(MODULES)
 
 
 def test_a_broad_include_never_reaches_state_output_or_outside_the_root(tmp_path: Path) -> None:
     root = _app_dir(tmp_path)
     os.remove(root / "service-account.json")  # a secret a broad pattern would match (refused below)
-    _write(root, {"pkg/data/labels.json": "{}"})
+    _write(root, {"kiosklib/data/labels.json": "{}"})
     _pyproject(root, include=["**/*.json", "**/*.py"])
     assert _files(_collect(root)) == sorted([
-        *MODULES, "pkg/data/labels.json", "scripts/release.py", "test_local.py", "conftest.py",
-        "tests/test_svc.py",
+        *MODULES, "kiosklib/data/labels.json", "scripts/release.py", "test_local.py", "conftest.py",
+        "tests/test_kiosk.py",
     ])
 
 

@@ -96,17 +96,17 @@ def test_synth_list_files_lists_every_file_of_the_code_asset(tmp_path: Path) -> 
 def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Path) -> None:
     app = tmp_path / "app"
     (app / "config").mkdir(parents=True)
-    (app / "svc.py").write_text("from flowfn import on_schedule\n\n@on_schedule('rate(1 hour)')\n"
+    (app / "beacon.py").write_text("from flowfn import on_schedule\n\n@on_schedule('rate(1 hour)')\n"
                                 "def tick():\n    return 1\n")
     (app / "config" / "ca.pem").write_text("cert")
     (app / "config" / "settings.json").write_text("{}")
-    (app / "pkg" / "templates").mkdir(parents=True)
-    (app / "pkg" / "__init__.py").write_text("")
-    (app / "pkg" / "templates" / "page.html").write_text("<p>")
+    (app / "beaconlib" / "templates").mkdir(parents=True)
+    (app / "beaconlib" / "__init__.py").write_text("")
+    (app / "beaconlib" / "templates" / "page.html").write_text("<p>")
     (tmp_path / "elsewhere.json").write_text("{}")
     (app / "config" / "linked.json").symlink_to(tmp_path / "elsewhere.json")
     (app / "pyproject.toml").write_text('[tool.flowfn]\ninclude = ["config"]\n')
-    target, out = str(app / "svc.py"), str(tmp_path / "out")
+    target, out = str(app / "beacon.py"), str(tmp_path / "out")
     refused = CliRunner().invoke(cli, ["synth", target, "--out", out])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     assert "'config' matches config/ca.pem" in refused.output
@@ -117,4 +117,4 @@ def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Pa
     assert "config/ca.pem ships though it looks like a secret (force_include)" in forced.output
     assert f"left out config/linked.json: a symlink to {tmp_path / 'elsewhere.json'}" in forced.output
     assert ("files inside the app's packages that no [tool.flowfn] include names do not ship: "
-            "pkg/templates/page.html") in forced.output
+            "beaconlib/templates/page.html") in forced.output
