@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flowfn.app import App
@@ -99,8 +100,14 @@ def synth_command(
         "--bytecode/--no-bytecode",
         help="Ship compiled .pyc files in the code asset when --python is the running Python, so "
              "cold starts skip compiling.")] = True,
+    list_files: Annotated[bool, typer.Option(
+        "--list-files", help="List every file of the code asset with its size.")] = False,
 ) -> None:
     """Write the app's CloudFormation template and code assets, and list each function's permissions.
+
+    The code asset holds the app's Python modules and packages, the flowfn runtime, and the data
+    files that include = [...] names in the tool.flowfn table of the app folder's pyproject.toml;
+    never hidden files, keys, credentials, state or synth output.
 
     Upload the files under OUT/assets to an S3 bucket and deploy OUT/template.(json|yaml) with the
     parameters AssetBucket (that bucket) and AssetPrefix (the key prefix they went under).
@@ -115,7 +122,7 @@ def synth_command(
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()
     except FlowfnError as exc:
-        raise fail(str(exc)) from None
+        raise fail(escape(str(exc))) from None  # messages quote [tool.flowfn]: not markup
     assets = out / ASSET_DIR
     assets.mkdir(parents=True, exist_ok=True)
     for stale in sorted(assets.iterdir()):
@@ -137,11 +144,33 @@ def synth_command(
         table.add_row(name, "\n".join(r[0] for r in rows), "\n".join(r[1] for r in rows))
     console.print(table)
     nested = f" + {len(synthesis.nested)} nested stacks" if synthesis.nested else ""
-    console.print(f"wrote {out / synthesis.template_file}{nested}, code asset {output.code.name}",
-                  highlight=False, soft_wrap=True)
+    console.print(f"wrote {out / synthesis.template_file}{nested}", highlight=False, soft_wrap=True)
+    code = output.code
+    if list_files:
+        console.print(f"code asset {code.name}:", highlight=False, soft_wrap=True)
+        for name, data in code.entries:
+            console.print(f"  {len(data):>10,}  {name}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"code asset {code.name}: {len(code.entries)} files, "
+                  f"{_kilobytes(len(files[f'{ASSET_DIR}/{code.name}']))} "
+                  f"({_kilobytes(code.size)} unzipped)", highlight=False, soft_wrap=True)
+    for name in code.forced:
+        console.print(f"[yellow]note:[/] {escape(name)} ships though it looks like a secret "
+                      "(force_include)", highlight=False, soft_wrap=True)
+    for link, target in code.left_out:
+        console.print(f"[yellow]note:[/] left out {escape(link)}: a symlink to {escape(target)}",
+                      highlight=False, soft_wrap=True)
+    if code.undeclared:
+        shown = ", ".join(code.undeclared[:5]) + (f" and {len(code.undeclared) - 5} more"
+                                                  if len(code.undeclared) > 5 else "")
+        note = f"files inside the app's packages that no [tool.flowfn] include names do not ship: {shown}"
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     for name in output.missing_layers:
         console.print(f"[yellow]note:[/] dependency layer {name} not built; run with --bundle before "
                       "deploying", highlight=False, soft_wrap=True)
+
+
+def _kilobytes(size: int) -> str:
+    return f"{size / 1000:.1f} kB"
 
 
 @cli.command("graph")

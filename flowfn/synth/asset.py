@@ -1,49 +1,42 @@
-"""The code asset: the app's source and the flowfn runtime in a deterministic zip.
+"""The code asset: the app's modules, the data it declares, and the flowfn runtime, in a deterministic zip.
 
-Entries are sorted, timestamps fixed and modes normalized, so the same sources give the same bytes;
-the asset's name carries a hash of its entries. Tests, caches, hidden files (``.env``, ``.git``)
-and credentials never go in.
+What ships is an allowlist (see :mod:`flowfn.synth.allowlist`): Python modules and packages, plus
+the files ``[tool.flowfn] include`` of the app's ``pyproject.toml`` names. Hidden folders, caches,
+virtualenvs, earlier synth output and anything a symlink reaches outside the app's folder are
+never read. Entries are sorted, timestamps fixed and modes normalized, so the same sources give
+the same bytes; the asset's name carries a hash of its entries.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import importlib.util
 import io
 import marshal
+import os
 import sys
+import tomllib
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from types import CodeType
+from typing import Any
 
 import flowfn
 from flowfn.app import App
+from flowfn.errors import ConfigError
+from flowfn.synth.allowlist import AssetConfig, is_asset_name, parse_config, secret_reason, select
 from flowfn.synth.context import SynthError
 
-_SKIP_DIRS = frozenset({
-    "__pycache__", "tests", "test", "node_modules", "venv", "env", "build", "dist", "site-packages",
-    "cdk.out",
-})
-_SKIP_FILES = ("test_*.py", "*_test.py", "conftest.py", "*.pyc", "*.pyo", "*.pem", "*.key", "*.p12",
-               "*.pfx", "*.crt", "id_rsa*", "id_ed25519*", "id_ecdsa*", "credentials", "credentials.*",
-               "*.env", "*.zip", "*.so.dSYM")
+#: Folders never read, whatever is declared (hidden ones neither): caches, dependencies, output.
+_NEVER_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "cdk.out"})
 #: Parts of flowfn a deployed function never imports.
 _NOT_RUNTIME = frozenset({"cli.py", "testing.py", "deploy.py", "synth", "local"})
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 #: Where Lambda unpacks the code asset; compiled files name their sources there.
 TASK_ROOT = "/var/task"
 _UNCHECKED_HASH = 0b01  # PEP 552: a hash-based .pyc whose source is never re-checked
-
-
-def skipped(rel: PurePosixPath) -> bool:
-    """True for paths that never ship: hidden, tests, caches, virtualenvs, credentials."""
-    for part in rel.parts[:-1]:
-        if part.startswith(".") or part in _SKIP_DIRS or part.endswith(".egg-info"):
-            return True
-    name = rel.name
-    return name.startswith(".") or any(fnmatch.fnmatch(name, pat) for pat in _SKIP_FILES)
 
 
 def write_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:
@@ -69,28 +62,127 @@ def digest(entries: Iterable[tuple[str, bytes]]) -> str:
 
 @dataclass(frozen=True)
 class CodeAsset:
-    """The files of the code zip, as (path in the zip, contents), sorted."""
+    """The files of the code zip, as (path in the zip, contents), sorted.
+
+    ``forced`` lists the app's files that look like secrets and ship because ``force_include``
+    names them; ``left_out`` the symlinks left out, each with where it leads; ``undeclared`` the
+    files inside the app's packages that no ``include`` names (the code may mean to read them).
+    """
 
     entries: tuple[tuple[str, bytes], ...]
+    forced: tuple[str, ...] = ()
+    left_out: tuple[tuple[str, str], ...] = ()
+    undeclared: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return f"code-{digest(self.entries)[:16]}.zip"
 
+    @property
+    def size(self) -> int:
+        """Bytes of all entries, unzipped."""
+        return sum(len(data) for _, data in self.entries)
+
     def zip_bytes(self) -> bytes:
         return write_zip(self.entries)
 
 
-def _walk(root: Path, exclude: Sequence[Path]) -> list[tuple[str, Path]]:
-    found = []
-    excluded = [p.resolve() for p in exclude]
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or any(path.resolve().is_relative_to(e) for e in excluded):
-            continue
-        rel = PurePosixPath(path.relative_to(root).as_posix())
-        if not skipped(rel):
-            found.append((rel.as_posix(), path))
-    return found
+@dataclass(frozen=True)
+class Listing:
+    """The files of an app's folder that may be read: relative path -> path on disk."""
+
+    files: dict[str, Path]
+    left_out: tuple[tuple[str, str], ...]
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _synth_output(folder: str) -> bool:
+    try:
+        return any(is_asset_name(n) for n in os.listdir(os.path.join(folder, "assets")))
+    except OSError:
+        return False
+
+
+def _never(folder: str) -> bool:
+    """Folders never read: hidden, caches, dependencies, virtualenvs, synth and CDK output."""
+    name = os.path.basename(folder)
+    return (name.startswith(".") or name in _NEVER_DIRS or name.endswith(".egg-info")
+            or os.path.isfile(os.path.join(folder, "pyvenv.cfg")) or _synth_output(folder))
+
+
+def _link_problem(base: str, target: str) -> str | None:
+    """Why a symlink to ``target`` (resolved) must not be followed, or None."""
+    if not _inside(target, base):
+        return "leads out of the app's folder"
+    rel = os.path.relpath(target, base)
+    parts = [] if rel == "." else rel.split(os.sep)
+    folders = parts if os.path.isdir(target) else parts[:-1]
+    for depth in range(1, len(folders) + 1):
+        if _never(os.path.join(base, *folders[:depth])):
+            return "leads into a folder that never ships"
+    if not os.path.isdir(target) and secret_reason("/".join(parts)) is not None:
+        return "leads to a file that looks like a secret"
+    return None
+
+
+def list_files(root: Path, exclude: Sequence[Path] = ()) -> Listing:
+    """Every regular file under ``root`` that may ship, without following a symlink out of it.
+
+    ``exclude`` lists folders to skip (the output folder of this synth when it lies inside).
+    """
+    base = os.path.realpath(root)
+    excluded = [os.path.realpath(p) for p in exclude]
+    files: dict[str, Path] = {}
+    left_out: list[tuple[str, str]] = []
+
+    def visit(folder: str, rel: str, real: str) -> None:
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            raise SynthError(f"cannot read {folder} for the code asset ({exc.strerror}); make it "
+                             "readable, or move it out of the app's folder") from None
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            target = os.path.join(real, entry.name)
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                problem = _link_problem(base, target)
+                if problem is not None:
+                    left_out.append((name, f"{target} ({problem})"))
+                    continue
+            if any(_inside(target, e) for e in excluded):
+                continue
+            if entry.is_dir():
+                if _never(entry.path) or _inside(real, target) or (not rel and entry.name == "flowfn"):
+                    continue  # the runtime below is the flowfn that ships; a link to an ancestor loops
+                visit(entry.path, name, target)
+            elif entry.is_file():
+                files[name] = Path(entry.path)
+
+    visit(base, "", base)
+    return Listing(files, tuple(left_out))
+
+
+def read_config(root: Path) -> AssetConfig:
+    """The ``[tool.flowfn]`` declarations of ``root/pyproject.toml``; none when it has none."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return AssetConfig(source=str(path))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "[tool.flowfn]", f"the file is not valid TOML ({exc})",
+                          "correct its syntax (https://toml.io)") from None
+    tool = data.get("tool", {})
+    table = tool.get("flowfn", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(str(path), "tool.flowfn", "it is not a table",
+                          'write it as a [tool.flowfn] section, e.g. include = ["data/*.csv"]')
+    return parse_config(table, str(path))
 
 
 def runtime_files() -> list[tuple[str, Path]]:
@@ -121,33 +213,62 @@ def compiled(rel: str, source: bytes) -> tuple[str, bytes] | None:
     stem = name.removesuffix(".py")
     header = (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH.to_bytes(4, "little")
               + importlib.util.source_hash(source))
+    code = _interned(code)
     return f"{cache}/{stem}.{sys.implementation.cache_tag}.pyc", header + marshal.dumps(code)
 
 
-def collect_code(app: App, *, exclude: Sequence[Path] = (), bytecode: bool = False) -> CodeAsset:
-    """Read the app's folder and the flowfn runtime into a :class:`CodeAsset`.
+def _interned(obj: Any) -> Any:
+    """``obj`` with every string in it interned.
 
+    marshal writes a string as interned when anything in the process has interned it (a module
+    imported meanwhile uses ``"]"`` as a name), so without this the same source could compile to
+    different bytes in one process and the next.
+    """
+    if type(obj) is str:
+        return sys.intern(obj)
+    if type(obj) is tuple:
+        return tuple(_interned(o) for o in obj)
+    if type(obj) is frozenset:
+        return frozenset(_interned(o) for o in obj)
+    if isinstance(obj, CodeType):
+        return obj.replace(co_consts=_interned(obj.co_consts), co_names=_interned(obj.co_names),
+                           co_varnames=_interned(obj.co_varnames), co_freevars=_interned(obj.co_freevars),
+                           co_cellvars=_interned(obj.co_cellvars), co_filename=sys.intern(obj.co_filename),
+                           co_name=sys.intern(obj.co_name), co_qualname=sys.intern(obj.co_qualname))
+    return obj
+
+
+def collect_code(
+    app: App,
+    *,
+    exclude: Sequence[Path] = (),
+    bytecode: bool = False,
+    config: AssetConfig | None = None,
+) -> CodeAsset:
+    """Read the app's modules, its declared data and the flowfn runtime into a :class:`CodeAsset`.
+
+    ``config`` says which data files ship (by default, read from the app folder's pyproject.toml).
     ``exclude`` lists paths to leave out (the output folder when it lies inside the app).
     ``bytecode`` adds a compiled file beside every source (see :func:`compiled`).
+    Raises ConfigError when a declared file looks like a secret and is not forced.
     """
     if app.origin is None:
         raise SynthError(f"{app!r} has no origin folder; load it with flowfn.loader.load_app(...)")
     root = Path(app.origin.root)
-    entries: dict[str, bytes] = {}
-    for rel, path in _walk(root, exclude):
-        if rel.split("/")[0] == "flowfn":
-            continue  # the runtime below is the one that ships
-        entries[rel] = path.read_bytes()
+    listing = list_files(root, exclude)
+    chosen = select(listing.files, config if config is not None else read_config(root))
+    entries = {rel: listing.files[rel].read_bytes() for rel in chosen.files}
     for rel, path in runtime_files():
         entries[rel] = path.read_bytes()
     module_file = app.origin.module.replace(".", "/")
-    if not any(k in (module_file + ".py", module_file + "/__init__.py") for k in entries):
+    if not any(k in (module_file + ".py", module_file + "/__init__.py") for k in chosen.files):
         raise SynthError(
-            f"the code asset of {root} would not hold module {app.origin.module!r}: it is skipped as "
-            "a test, hidden or cache file; rename it or move it out of such a folder"
+            f"the code asset of {root} would not hold module {app.origin.module!r}: only modules at "
+            "the folder's top and in its packages ship, never tests or hidden files; rename it, or "
+            "give its folder an __init__.py"
         )
     if bytecode:
         for rel, source in list(entries.items()):
             if rel.endswith(".py") and (pyc := compiled(rel, source)) is not None:
                 entries[pyc[0]] = pyc[1]
-    return CodeAsset(tuple(sorted(entries.items())))
+    return CodeAsset(tuple(sorted(entries.items())), chosen.forced, listing.left_out, chosen.undeclared)

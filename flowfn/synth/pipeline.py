@@ -7,13 +7,13 @@ pure generator.
 from __future__ import annotations
 
 import importlib.metadata
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowfn.app import App
+from flowfn.synth.allowlist import is_asset_name as is_asset_name  # where the CLI finds it
 from flowfn.synth.asset import CodeAsset, collect_code
 from flowfn.synth.bundle import (
     RUNTIME_DISTRIBUTIONS,
@@ -32,7 +32,6 @@ from flowfn.synth.options import SynthOptions
 MAX_UNZIPPED_BYTES = 262_144_000
 #: Where assets go inside the output folder; upload its files under the AssetPrefix.
 ASSET_DIR = "assets"
-_ASSET_NAME = re.compile(r"^(code|deps|functions)-.+\.(zip|json|yaml)$")
 _FALLBACK_PINS = {"aws-lambda-powertools": "aws-lambda-powertools>=3.0", "pydantic": "pydantic>=2.6"}
 
 
@@ -73,11 +72,6 @@ class Output:
         for arch, path in sorted(self.layers.items()):
             out[f"{ASSET_DIR}/{self.specs[arch].name}"] = path.read_bytes()
         return out
-
-
-def is_asset_name(name: str) -> bool:
-    """True for file names synth gives assets (stale ones may be removed from the output folder)."""
-    return bool(_ASSET_NAME.match(name))
 
 
 def synth_app(

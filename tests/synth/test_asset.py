@@ -1,4 +1,5 @@
-"""The code asset: deterministic, importable, and free of tests, caches and secrets."""
+"""The code asset: deterministic, importable, and free of tests, caches and secrets (the allowlist
+itself: test_allowlist.py)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def tick():
 
 def _app(tmp_path: Path) -> App:
     _write(tmp_path, {
-        "svc.py": APP,
+        "asset_probe.py": APP,
         "helpers/__init__.py": "",
         "helpers/util.py": "def greet():\n    return 'hi'\n",
         "helpers/data.json": "{}",
@@ -43,19 +44,19 @@ def _app(tmp_path: Path) -> App:
         ".env": "SECRET=1\n",
         ".aws/credentials": "[default]\n",
         "deploy.pem": "key",
-        "__pycache__/svc.cpython-311.pyc": "",
+        "__pycache__/asset_probe.cpython-311.pyc": "",
         ".venv/lib/x.py": "",
         "node_modules/a.js": "",
         "out/template.json": "{}",
     })
-    return load_app(str(tmp_path / "svc.py"), fresh=True)
+    return load_app(str(tmp_path / "asset_probe.py"), fresh=True)
 
 
 def test_entries_are_the_app_and_the_runtime_only(tmp_path: Path) -> None:
     asset = collect_code(_app(tmp_path), exclude=[tmp_path / "out"])
     names = [name for name, _ in asset.entries]
     app_files = [n for n in names if not n.startswith("flowfn/")]
-    assert app_files == ["helpers/__init__.py", "helpers/data.json", "helpers/util.py", "svc.py"]
+    assert app_files == ["asset_probe.py", "helpers/__init__.py", "helpers/util.py"]  # data.json: not declared
     assert "flowfn/__init__.py" in names and "flowfn/app.py" in names
     assert not any(n.startswith(("flowfn/synth/", "flowfn/local/")) or n == "flowfn/cli.py" for n in names)
     assert names == sorted(names)
@@ -64,7 +65,7 @@ def test_entries_are_the_app_and_the_runtime_only(tmp_path: Path) -> None:
 def test_zip_is_byte_identical_with_fixed_timestamps(tmp_path: Path) -> None:
     app = _app(tmp_path)
     first = collect_code(app).zip_bytes()
-    os.utime(tmp_path / "svc.py", (0, 0))
+    os.utime(tmp_path / "asset_probe.py", (0, 0))
     again = collect_code(app)
     assert again.zip_bytes() == first
     with zipfile.ZipFile(io.BytesIO(first)) as zf:
@@ -87,12 +88,12 @@ def test_the_app_imports_from_the_unpacked_zip(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(collect_code(app).zip_bytes())) as zf:
         zf.extractall(task)
     probe = (
-        "import sys, svc, flowfn, flowfn.runtime\n"
+        "import sys, asset_probe, flowfn, flowfn.runtime\n"
         "assert flowfn.__file__.startswith(sys.argv[1]), flowfn.__file__\n"
         "heavy = sorted(m for m in ('typer', 'rich', 'moto', 'boto3', 'flowfn.synth', 'flowfn.local')"
         " if m in sys.modules)\n"
         "assert not heavy, heavy\n"
-        "print(svc.tick())\n"
+        "print(asset_probe.tick())\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWFN_")}
     env["PYTHONPATH"] = str(task)
@@ -132,3 +133,12 @@ def test_bytecode_only_for_the_running_python() -> None:
     assert SynthOptions(python=current_python()).ships_bytecode
     assert not SynthOptions(python=other).ships_bytecode
     assert not SynthOptions(python=current_python(), bytecode=False).ships_bytecode
+
+
+def test_bytecode_does_not_depend_on_what_the_process_interned() -> None:
+    from flowfn.synth.asset import compiled
+
+    source = b'MARK = "\\x02"\n'  # a one-character string is one object in the whole process
+    before = compiled("marks.py", source)
+    sys.intern("\x02")  # as a module imported meanwhile may do
+    assert compiled("marks.py", source) == before

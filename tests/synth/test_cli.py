@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -62,3 +63,58 @@ def test_graph_prints_or_writes_mermaid(tmp_path: Path) -> None:
     target = tmp_path / "graph.mmd"
     assert CliRunner().invoke(cli, ["graph", FIXTURE, "--out", str(target)]).exit_code == 0
     assert target.read_text() == result.output
+
+
+def test_synth_prints_the_code_assets_file_count_and_size(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["synth", FIXTURE, "--out", str(tmp_path), "--no-bytecode"])
+    assert result.exit_code == 0, result.output
+    [code] = (tmp_path / "assets").glob("code-*.zip")
+    with zipfile.ZipFile(code) as zf:
+        names = zf.namelist()
+        unzipped = sum(i.file_size for i in zf.infolist())
+    zipped = code.stat().st_size
+    assert (f"code asset {code.name}: {len(names)} files, {zipped / 1000:.1f} kB "
+            f"({unzipped / 1000:.1f} kB unzipped)") in result.output
+    assert "flowfn/runtime/invoke.py" not in result.output  # listed only when asked
+
+
+def test_synth_list_files_lists_every_file_of_the_code_asset(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["synth", FIXTURE, "--out", str(tmp_path), "--list-files"])
+    assert result.exit_code == 0, result.output
+    [code] = (tmp_path / "assets").glob("code-*.zip")
+    with zipfile.ZipFile(code) as zf:
+        listed = {i.filename: i.file_size for i in zf.infolist()}
+    output = result.output.splitlines()
+    first = output.index(f"code asset {code.name}:") + 1
+    rows = [line.split() for line in output[first:first + len(listed) + 1]]
+    lines = {row[1]: row[0] for row in rows[:-1]}
+    assert lines == {name: f"{size:,}" for name, size in listed.items()}
+    assert rows[-1][:3] == ["code", "asset", f"{code.name}:"]  # the summary follows the list
+    assert "app.py" in lines and "requirements.txt" not in lines
+
+
+def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "config").mkdir(parents=True)
+    (app / "beacon.py").write_text("from flowfn import on_schedule\n\n@on_schedule('rate(1 hour)')\n"
+                                "def tick():\n    return 1\n")
+    (app / "config" / "ca.pem").write_text("cert")
+    (app / "config" / "settings.json").write_text("{}")
+    (app / "beaconlib" / "templates").mkdir(parents=True)
+    (app / "beaconlib" / "__init__.py").write_text("")
+    (app / "beaconlib" / "templates" / "page.html").write_text("<p>")
+    (tmp_path / "elsewhere.json").write_text("{}")
+    (app / "config" / "linked.json").symlink_to(tmp_path / "elsewhere.json")
+    (app / "pyproject.toml").write_text('[tool.flowfn]\ninclude = ["config"]\n')
+    target, out = str(app / "beacon.py"), str(tmp_path / "out")
+    refused = CliRunner().invoke(cli, ["synth", target, "--out", out])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "'config' matches config/ca.pem" in refused.output
+    assert 'name it under [tool.flowfn] as force_include = ["config/ca.pem"]' in refused.output
+    (app / "pyproject.toml").write_text('[tool.flowfn]\ninclude = ["config"]\nforce_include = ["config/ca.pem"]\n')
+    forced = CliRunner().invoke(cli, ["synth", target, "--out", out])
+    assert forced.exit_code == 0, forced.output
+    assert "config/ca.pem ships though it looks like a secret (force_include)" in forced.output
+    assert f"left out config/linked.json: a symlink to {tmp_path / 'elsewhere.json'}" in forced.output
+    assert ("files inside the app's packages that no [tool.flowfn] include names do not ship: "
+            "beaconlib/templates/page.html") in forced.output
