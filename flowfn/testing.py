@@ -288,9 +288,21 @@ def run_app(
 ) -> Iterator[Harness]:
     """Run ``app`` in-process for a test; everything stops when the block ends."""
     from flowfn.local.engine import LocalApp, Options
+    from flowfn.local.preflight import check_profile, explain
 
+    check_profile()
     options = Options(endpoint_url=endpoint_url, region=region, retry_now=True, clock_start=start,
                       http_port=0 if http else None, async_retries=async_retries,
                       listeners=list(listeners or []))
-    with LocalApp(app, options) as local:
+    local = LocalApp(app, options)
+    try:
+        local.start()  # stops what it started when it fails
+    except Exception as exc:
+        problem = explain(exc, endpoint_url, "endpoint_url")
+        if problem is not None:
+            raise problem from None
+        raise
+    try:
         yield Harness(local)
+    finally:
+        local.stop()
