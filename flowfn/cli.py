@@ -201,8 +201,8 @@ def run_local_command(
     """Run the whole app on this machine, against an embedded AWS emulator.
 
     Uploads, messages, schedules and HTTP requests reach their handlers as in AWS; each bucket is
-    mirrored to a folder; one line is printed per invocation. No call leaves the machine unless
-    --endpoint-url names another emulator.
+    mirrored to a folder; one line is printed per invocation, and one per event given up after
+    its last attempt. No call leaves the machine unless --endpoint-url names another emulator.
     """
     import json
     import signal
@@ -301,7 +301,9 @@ def invoke_command(
 
     When `flowfn run-local` runs the same app, the invocation uses its emulator, so whatever the
     handler writes or sends flows on through the running app (this is how to fire a schedule from
-    another terminal). Otherwise an embedded emulator lives for this one invocation.
+    another terminal), whatever --state-dir it was started with. Otherwise an embedded emulator
+    lives for this one invocation. Exits 1 when the invocation failed (an HTTP answer of 500 or
+    more included).
     """
     import json
     import sys
@@ -348,7 +350,7 @@ def invoke_command(
     errors.print(invocation_line(record), highlight=False, markup=False, soft_wrap=True)
     if record.result is not None or record.error is None:  # an HTTP 500 still answered
         print(json.dumps(record.result, indent=2, default=str))
-    if record.outcome in ("error", "timeout", "throttled"):
+    if not record.ok:  # raised, timed out, throttled, failed messages, or answered 500 or more
         raise typer.Exit(1)
 
 

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowfn.cli import cli
+from flowfn.local.report import given_up_lines
 from flowfn.testing import Harness, run_app
 
 from .conftest import APPS
@@ -85,6 +86,9 @@ def test_an_s3_event_is_given_up_after_its_retries(app: Harness) -> None:
     assert [inv.given_up for inv in attempts[:2]] == [(), ()]
     (given_up,) = attempts[2].given_up
     assert (given_up.event, given_up.attempts, given_up.destination) == ("drops/worse.txt", 3, "dropped")
+    (line,) = given_up_lines(attempts[2])  # as run-local prints it
+    assert line.endswith("  on_drop  s3  gave up on drops/worse.txt after 3 attempts (retries spent): "
+                         "dropped (deployed, it goes to the FailedEvents queue)")
 
 
 def test_a_failing_schedule_is_retried_twice_then_given_up(app: Harness) -> None:
@@ -109,6 +113,8 @@ def test_a_message_on_its_last_receive_is_reported_moving_to_the_dlq(app: Harnes
     (given_up,) = failed[1].given_up
     assert given_up.event == f"message {poison}"
     assert (given_up.attempts, given_up.destination) == (2, "work-dlq")
+    assert given_up_lines(failed[1])[0].endswith(
+        f"  take  sqs  gave up on message {poison} after 2 receives: it moves to the dead-letter queue work-dlq")
     assert app.messages("work-dlq") == ["poison"]
 
 
