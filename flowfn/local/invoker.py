@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import ctypes
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -408,11 +409,14 @@ class Invoker:
         finished = done.wait(settings.timeout_s)
         duration = (time.monotonic() - begin) * 1000
         if not finished:
+            stack = _stack_of(thread)
             _interrupt(thread)
             with self._cond:
                 self._abandoned.append(thread)
             error: BaseException | None = TimeoutError(
                 f"Task timed out after {settings.timeout_s:.2f} seconds")
+            _log_error(handler, context, f"{error} (where the handler was under 'exception')",
+                       {"exception": stack, "exception_name": "TimeoutError"})
             return Invocation(settings.name, kind, source, event, None, error, "timeout", request_id,
                               started, duration)
         error = outcome.get("error")
@@ -448,15 +452,29 @@ def _status(response: dict[str, Any]) -> int:
 
 def _log_failure(handler: Handler, context: LocalContext, exc: BaseException) -> None:
     """One ERROR line with the traceback, as Lambda logs an exception a handler lets out."""
-    from flowfn.runtime import log
     from flowfn.runtime.stack import exception_keys
+
+    _log_error(handler, context, f"handler {handler.name!r} raised {type(exc).__name__}; the invocation "
+               "failed (traceback under 'exception')", exception_keys(exc))
+
+
+def _log_error(handler: Handler, context: LocalContext, message: str, keys: dict[str, Any]) -> None:
+    """An ERROR line in the invocation's log (its function, request id and trigger)."""
+    from flowfn.runtime import log
 
     token = log.invocation_var.set((handler, context, False))
     try:
-        log.current().error(f"handler {handler.name!r} raised {type(exc).__name__}; the invocation "
-                            "failed (traceback under 'exception')", **exception_keys(exc))
+        log.current().error(message, **keys)
     finally:
         log.invocation_var.reset(token)
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """Where ``thread`` is now, as a traceback reads (most recent call last)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return ""
+    return "Stack (most recent call last):\n" + "".join(traceback.format_stack(frame)).rstrip("\n")
 
 
 def _interrupt(thread: threading.Thread) -> None:

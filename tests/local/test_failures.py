@@ -79,6 +79,15 @@ def test_a_failing_s3_handler_logs_each_traceback(app: Harness, capsys: pytest.C
     assert {line["request_id"] for line in errors} == {inv.request_id for inv in attempts}
 
 
+def test_a_timeout_logs_where_the_handler_was(app: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    timed_out = app.fire("hang")
+    assert timed_out.outcome == "timeout"
+    (line,) = [line for line in error_lines(capsys.readouterr().out) if line.get("function") == "hang"]
+    assert line["message"].startswith("Task timed out after 1.00 seconds")
+    assert line["request_id"] == timed_out.request_id
+    assert "failing_app.py" in line["exception"] and "in hang" in line["exception"]
+
+
 def test_an_s3_event_is_given_up_after_its_retries(app: Harness) -> None:
     app.upload("drops", "worse.txt", b"x")
     app.drain()

@@ -1,5 +1,7 @@
 """An app whose handlers fail in every way a trigger kind can: how failures are counted and shown."""
 
+import time
+
 from flowfn import App, Bucket, HTTPError, Queue, Response
 
 app = App("failing")
@@ -41,3 +43,9 @@ def unavailable(request):
 @app.on_http("GET", "/missing")
 def missing(request):
     raise HTTPError(404, "no such thing")
+
+
+@app.on_schedule("rate(1 day)", enabled=False, timeout_s=1)
+def hang(event):
+    while True:
+        time.sleep(0.01)
