@@ -8,9 +8,10 @@ exception in it, which stops it at its next Python instruction). Reserved concur
 semaphore per function: asynchronous sources wait for a slot, synchronous ones are throttled.
 
 No failure is quiet. An exception that fails the invocation (S3, schedule) is logged as one ERROR
-line with its traceback, as Lambda logs it, and a timeout with the stack it stopped; an HTTP answer of 500 or more fails the invocation
-(the response still goes to the client); and the record of the attempt after which an event is
-given up (retries spent, a message's last receive before its DLQ) says where the event went.
+line with its traceback, as Lambda logs it, and a timeout with the stack it was stopped in; an
+HTTP answer of 500 or more fails the invocation (the response still goes to the client); and the
+record of the attempt after which an event is given up (retries spent, a message's last receive
+before its DLQ) says where the event went.
 """
 
 from __future__ import annotations
