@@ -332,6 +332,10 @@ def invoke_command(
         endpoint_url = running.endpoint_url
         errors.print(f"using the running run-local of {running.app} (pid {running.pid})", style="dim",
                      highlight=False)
+    elif endpoint_url is None:
+        errors.print("no run-local of this app is running: the invocation gets an emulator of its own, "
+                     "gone with what the handler wrote once it returns", style="dim", highlight=False,
+                     soft_wrap=True)
     options = Options(endpoint_url=endpoint_url, sources=False,
                       region=running.region if running else "us-east-1")
     try:

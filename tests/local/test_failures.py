@@ -135,6 +135,7 @@ def test_invoke_exits_non_zero_on_an_http_500(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["invoke", str(APPS / "services.py"), "boom", "--state-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.rstrip().endswith("error 500")
+    assert "no run-local of this app is running" in result.stderr  # not quietly a throwaway emulator
     response = json.loads(result.stdout[result.stdout.index('{\n  "statusCode"'):])
     assert response["statusCode"] == 500  # the response is still printed
 
