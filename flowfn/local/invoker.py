@@ -295,7 +295,7 @@ class Invoker:
         Returns False when the function cannot run (reserved concurrency 0, or ``stop`` set).
         """
         if not self.acquire(handler, stop):
-            self._finish(self._dropped(handler, event, source))
+            self.drop(handler, event, source)
             return False
         self._begin()
         thread = threading.Thread(target=self._async, args=(handler, event, source, stop),
@@ -307,9 +307,7 @@ class Invoker:
         """Invoke as an asynchronous source does, retries included, in this thread (flowfn.testing's
         clock fires schedules so); returns the record of each attempt."""
         if not self.acquire(handler):
-            record = self._dropped(handler, event, source)
-            self._finish(record)
-            return [record]
+            return [self.drop(handler, event, source)]
         self._begin()
         return self._attempts(handler, event, source, None)
 
@@ -350,12 +348,15 @@ class Invoker:
         finally:
             self._end()
 
-    def _dropped(self, handler: Handler, event: dict[str, Any], source: str) -> Invocation:
-        """The record of an asynchronous event that cannot run: throttled, and given up."""
+    def drop(self, handler: Handler, event: dict[str, Any], source: str) -> Invocation:
+        """Record an asynchronous event the function cannot take (reserved concurrency 0, or the
+        run stopping while it waited) as throttled and given up; returns the record."""
         record = self._throttled(handler, event, source, handler.trigger.kind)
         reason = ("reserved concurrency is 0" if handler.settings.reserved_concurrency == 0
                   else "stopping")
-        return replace(record, given_up=(GivenUp(source, 0, "dropped", reason),))
+        record = replace(record, given_up=(GivenUp(source, 0, "dropped", reason),))
+        self._finish(record)
+        return record
 
     @staticmethod
     def _throttled(handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:

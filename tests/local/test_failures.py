@@ -112,6 +112,16 @@ def test_a_failing_schedule_is_retried_twice_then_given_up(app: Harness) -> None
     assert off.outcome == "throttled" and off.given_up[0].destination == "dropped"
 
 
+def test_an_s3_event_for_a_function_that_may_not_run_is_dropped_and_said_so(app: Harness) -> None:
+    app.upload("paused", "a.txt", b"x")
+    app.drain()
+    (inv,) = app.invocations("paused")
+    assert inv.outcome == "throttled"
+    (given_up,) = inv.given_up
+    assert (given_up.event, given_up.destination, given_up.reason) == ("paused/a.txt", "dropped",
+                                                                       "reserved concurrency is 0")
+
+
 def test_a_message_on_its_last_receive_is_reported_moving_to_the_dlq(app: Harness) -> None:
     poison = app.send("work", "poison")
     app.send("work", "fine")

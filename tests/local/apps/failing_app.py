@@ -19,6 +19,11 @@ def nightly(event):
     raise RuntimeError("the nightly job broke")
 
 
+@app.on_s3(Bucket("paused"), reserved_concurrency=0)
+def paused(record):
+    return "never runs"
+
+
 @app.on_schedule("cron(0 3 * * ? *)", reserved_concurrency=0)
 def switched_off(event):
     return "never runs"
