@@ -88,14 +88,17 @@ def _read_state(file: Path) -> RunState | None:
         return None
 
 
-def _point_to(state_file: Path) -> None:
-    """Leave a pointer to ``state_file`` where :func:`find_running` looks for runs elsewhere."""
+def _point_to(state_file: Path, remove: bool = False) -> None:
+    """Leave (or ``remove``) a pointer to ``state_file`` where :func:`find_running` looks for runs."""
     folder = runs_dir()
+    path = state_file.resolve()
+    pointer = folder / f"{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json"
     with contextlib.suppress(OSError):  # only a convenience: invoke --state-dir still finds the run
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = state_file.resolve()
-        name = hashlib.sha256(str(path).encode()).hexdigest()[:16]
-        (folder / f"{name}.json").write_text(json.dumps({"state_file": str(path)}) + "\n")
+        if remove:
+            pointer.unlink()
+        else:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            pointer.write_text(json.dumps({"state_file": str(path)}) + "\n")
 
 
 def _alive(pid: int) -> bool:
@@ -196,6 +199,7 @@ class DevServer:
         if self.state_file is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.state_file.unlink()
+            _point_to(self.state_file, remove=True)
             self.state_file = None
 
     # -- reload -----------------------------------------------------------------------------------
