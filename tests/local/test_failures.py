@@ -18,7 +18,6 @@ import pytest
 from typer.testing import CliRunner
 
 from flowfn.cli import cli
-from flowfn.local.report import given_up_lines
 from flowfn.testing import Harness, run_app
 
 from .conftest import APPS
@@ -89,6 +88,8 @@ def test_a_timeout_logs_where_the_handler_was(app: Harness, capsys: pytest.Captu
 
 
 def test_an_s3_event_is_given_up_after_its_retries(app: Harness) -> None:
+    from flowfn.local.report import given_up_lines
+
     app.upload("drops", "worse.txt", b"x")
     app.drain()
     attempts = app.invocations("on_drop")
@@ -123,6 +124,8 @@ def test_an_s3_event_for_a_function_that_may_not_run_is_dropped_and_said_so(app:
 
 
 def test_a_message_on_its_last_receive_is_reported_moving_to_the_dlq(app: Harness) -> None:
+    from flowfn.local.report import given_up_lines
+
     poison = app.send("work", "poison")
     app.send("work", "fine")
     app.drain()
