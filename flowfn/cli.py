@@ -112,6 +112,9 @@ def synth_command(
     Upload the files under OUT/assets to an S3 bucket and deploy OUT/template.(json|yaml) with the
     parameters AssetBucket (that bucket) and AssetPrefix (the key prefix they went under).
     """
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file; synth writes a folder of files. Name a folder (new or "
+                   "existing), or move the file.", 2)
     application = open_app(app)
     from flowfn.synth import SynthOptions, current_python, synth_app
     from flowfn.synth.pipeline import ASSET_DIR, is_asset_name
@@ -227,8 +230,8 @@ def run_local_command(
     """Run the whole app on this machine, against an embedded AWS emulator.
 
     Uploads, messages, schedules and HTTP requests reach their handlers as in AWS; each bucket is
-    mirrored to a folder; one line is printed per invocation. No call leaves the machine unless
-    --endpoint-url names another emulator.
+    mirrored to a folder; one line is printed per invocation, and one per event given up after
+    its last attempt. No call leaves the machine unless --endpoint-url names another emulator.
     """
     import json
     import signal
@@ -237,35 +240,45 @@ def run_local_command(
 
     from flowfn.local.devserver import DevServer
     from flowfn.local.invoker import Invocation
-    from flowfn.local.report import banner, invocation_line, invocation_record
+    from flowfn.local.report import banner, given_up_lines, invocation_line, invocation_record
 
+    if not 0 <= port <= 65535:
+        raise fail(f"--port {port} is not a port; give one from 1 to 65535, or 0 for any free one", 2)
+    start = _when(clock_start, "--clock-start", code=2)
+    _check_environment(endpoint_url)
     out = errors if json_lines else console
     printing = threading.Lock()
 
     def line(inv: Invocation) -> None:
         with printing:  # invocations end on many threads; one whole line at a time
-            if json_lines:
-                print(json.dumps(invocation_record(inv)), flush=True)
-            else:
-                style = "green" if inv.outcome == "ok" else "red"
-                console.print(invocation_line(inv), style=style, highlight=False, markup=False,
-                              soft_wrap=True)
+            if json_lines:  # one write: handlers' log lines go to stdout from other threads
+                sys.stdout.write(json.dumps(invocation_record(inv)) + "\n")
+                sys.stdout.flush()
+                return
+            style = "green" if inv.outcome == "ok" else "red"
+            for text in (invocation_line(inv), *given_up_lines(inv)):
+                console.print(text, style=style, highlight=False, markup=False, soft_wrap=True)
 
     def report(message: str) -> None:
         out.print(message, style="dim", highlight=False, markup=False, soft_wrap=True)
 
     server = DevServer(app, state_dir=state_dir, http_port=port, endpoint_url=endpoint_url,
-                       region=region, mirror=mirror, reload=reload, clock_start=_when(clock_start),
+                       region=region, mirror=mirror, reload=reload, clock_start=start,
                        on_invocation=line, report=report)
     try:
         server.start()
     except OSError as exc:
         raise fail(f"cannot serve the HTTP API on 127.0.0.1:{port} ({exc.strerror or exc}); "
-                   "choose another --port, or --port 0 for any free one") from None
+                   "choose another --port, or --port 0 for any free one", 2) from None
     except (AppLoadError, FlowfnError) as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        raise _explained(exc, endpoint_url) from None
     info = server.describe()
-    for text in banner(server.local.app.name or "app", app, info, server.local.schedules.wall_now()):
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    custom_dir = None if state_dir == Path(".flowfn") else str(state_dir)
+    for text in banner(server.local.app.name or "app", app, info, server.local.schedules.wall_now(),
+                       state_dir=custom_dir, interactive=interactive):
         out.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def stop(signum: int, frame: object) -> None:
@@ -289,12 +302,17 @@ def run_local_command(
             elif words:
                 report("commands: fire NAME (fire a schedule now)")
 
-    if sys.stdin is not None and sys.stdin.isatty():
+    if interactive:
         threading.Thread(target=commands, name="flowfn-stdin", daemon=True).start()
     try:
         server.wait()
     finally:
         server.stop()
+    for function, source, tries in server.local.invoker.unretried:
+        attempts = "attempt" if tries == 1 else "attempts"
+        out.print(f"{function}: gave up on {source} after {tries} failed {attempts}: its retry was not "
+                  "due before the stop, so it is dropped", style="red", highlight=False, markup=False,
+                  soft_wrap=True)
     out.print("stopped", highlight=False)
 
 
@@ -312,7 +330,9 @@ def invoke_command(
 
     When `flowfn run-local` runs the same app, the invocation uses its emulator, so whatever the
     handler writes or sends flows on through the running app (this is how to fire a schedule from
-    another terminal). Otherwise an embedded emulator lives for this one invocation.
+    another terminal), whatever --state-dir it was started with. Otherwise an embedded emulator
+    lives for this one invocation. Exits 1 when the invocation failed (an HTTP answer of 500 or
+    more included).
     """
     import json
     import sys
@@ -335,11 +355,16 @@ def invoke_command(
         if not isinstance(loaded, dict):
             raise fail(f"--event {event}: a Lambda event is a JSON object, not {type(loaded).__name__}.")
         raw = loaded
+    _check_environment(endpoint_url)
     running = find_running(state_dir, app) if endpoint_url is None else None
     if running is not None:
         endpoint_url = running.endpoint_url
         errors.print(f"using the running run-local of {running.app} (pid {running.pid})", style="dim",
                      highlight=False)
+    elif endpoint_url is None:
+        errors.print("no run-local of this app is running: the invocation gets an emulator of its own, "
+                     "gone with what the handler wrote once it returns", style="dim", highlight=False,
+                     soft_wrap=True)
     options = Options(endpoint_url=endpoint_url, sources=False,
                       region=running.region if running else "us-east-1")
     try:
@@ -353,11 +378,34 @@ def invoke_command(
             record = local.invoker.invoke(handler, payload, source="flowfn invoke", trigger="invoke")
     except (AppLoadError, FlowfnError) as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        raise _explained(exc, endpoint_url) from None
     errors.print(invocation_line(record), highlight=False, markup=False, soft_wrap=True)
-    if record.error is None:
+    if record.result is not None or record.error is None:  # an HTTP 500 still answered
         print(json.dumps(record.result, indent=2, default=str))
-    if record.outcome in ("error", "timeout", "throttled"):
+    if not record.ok:  # raised, timed out, throttled, failed messages, or answered 500 or more
         raise typer.Exit(1)
+
+
+def _check_environment(endpoint_url: str | None) -> None:
+    """The --endpoint-url and AWS profile checks run-local and invoke make before starting."""
+    from flowfn.local.emulator import check_endpoint
+    from flowfn.local.preflight import check_profile
+
+    try:
+        if endpoint_url is not None:
+            check_endpoint(endpoint_url)
+        check_profile()
+    except FlowfnError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def _explained(exc: Exception, endpoint_url: str | None) -> Exception:
+    """One line for a mistake in the environment found while starting (exit 2); else ``exc`` itself."""
+    from flowfn.local.preflight import explain
+
+    problem = explain(exc, endpoint_url)
+    return fail(str(problem), 2) if problem is not None else exc
 
 
 events_cli = typer.Typer(help="Print sample events, shaped as AWS sends them to Lambda.",
@@ -371,13 +419,14 @@ def _emit(event: dict[str, object]) -> None:
     print(json.dumps(event, indent=2))
 
 
-def _when(time: str | None) -> datetime | None:
+def _when(time: str | None, option: str = "--time", code: int = 1) -> datetime | None:
     if time is None:
         return None
     try:
         parsed = datetime.fromisoformat(time.replace("Z", "+00:00"))
     except ValueError:
-        raise fail(f"--time {time!r} is not an ISO 8601 time, such as 2025-01-31T03:00:00Z") from None
+        raise fail(f"{option} {time!r} is not an ISO 8601 time, such as 2025-01-31T03:00:00Z",
+                   code) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -471,5 +520,8 @@ def events_http(
 
 
 def main() -> None:
-    """Console entry point."""
-    cli()
+    """Console entry point: a FlowfnError that no command turned into a line still gets one."""
+    try:
+        cli()
+    except FlowfnError as exc:
+        raise SystemExit(fail(str(exc), 2).exit_code) from None

@@ -32,8 +32,9 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   127.0.0.1 port at ``http_url``.
 - ``clock``: the schedule clock, a virtual one starting at ``start`` (default 2025-01-01 00:00
   UTC, a Wednesday). ``clock.advance(minutes=5)`` or ``clock.advance_to(datetime)`` runs every
-  schedule due on the way, in time order, draining after each; ``clock.now``,
-  ``clock.next_fires()``. ``fire(name)`` runs a schedule handler now.
+  schedule due on the way, in time order, draining after each; a failing fire is retried
+  ``async_retries`` times, as EventBridge's invocations are. ``clock.now``,
+  ``clock.next_fires()``. ``fire(name)`` runs a schedule handler now, once (like ``flowfn invoke``).
 - ``invoke(name, event)``: one direct invocation with a given event.
 - ``drain(timeout=60)``: wait until every consumed queue is empty and no invocation runs. Failed
   SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
@@ -41,13 +42,18 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``async_retries`` times, as Lambda does, without the minutes between. No sleeps needed.
 - ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
   invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
-  ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``); ``failures()``: those that
-  did not succeed; ``clear()`` forgets them.
+  ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``, ``given_up``);
+  ``failures()``: those that did not succeed; ``clear()`` forgets them. An HTTP answer of 500 or
+  more is a failure (``error``, ``error_text()`` ``HTTP 500``; ``result`` holds the response).
+  ``given_up`` lists the events an attempt was the last at, each with its ``event``,
+  ``attempts`` and ``destination``: ``dropped`` after an S3 or schedule event's retries, or the
+  dead-letter queue a message moves to after failing on its last receive.
 - ``client(service)``: a boto3 client bound to the emulator; ``bucket_name(logical)``,
   ``queue_url(logical)``, ``environment(function)``: what handlers see.
 
 Handlers run in threads; a timed-out handler is abandoned (Python cannot kill a thread) and
-stopped at its next Python instruction.
+stopped at its next Python instruction. An AWS_PROFILE naming a profile that does not exist, or an
+``endpoint_url`` with nothing behind it, raises a :class:`~flowfn.errors.FlowfnError` saying so.
 """
 
 from __future__ import annotations
@@ -267,7 +273,7 @@ class Harness:
         ]
 
     def failures(self) -> list[Invocation]:
-        """Invocations that did not fully succeed."""
+        """Invocations that did not fully succeed (an HTTP answer of 500 or more included)."""
         return [r for r in self.local.invoker.records if r.outcome != "ok"]
 
     def clear(self) -> None:
@@ -288,9 +294,21 @@ def run_app(
 ) -> Iterator[Harness]:
     """Run ``app`` in-process for a test; everything stops when the block ends."""
     from flowfn.local.engine import LocalApp, Options
+    from flowfn.local.preflight import check_profile, explain
 
+    check_profile()
     options = Options(endpoint_url=endpoint_url, region=region, retry_now=True, clock_start=start,
                       http_port=0 if http else None, async_retries=async_retries,
                       listeners=list(listeners or []))
-    with LocalApp(app, options) as local:
+    local = LocalApp(app, options)
+    try:
+        local.start()  # stops what it started when it fails
+    except Exception as exc:
+        problem = explain(exc, endpoint_url, "endpoint_url")
+        if problem is not None:
+            raise problem from None
+        raise
+    try:
         yield Harness(local)
+    finally:
+        local.stop()

@@ -8,8 +8,10 @@ typed on standard input. Reports go through callbacks; the CLI prints them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from flowfn.local.engine import LocalApp, Options
 from flowfn.local.invoker import Invocation
 from flowfn.local.mirror import Mirror
 
-__all__ = ["DevServer", "RunState", "find_running", "resolve_target"]
+__all__ = ["DevServer", "RunState", "find_running", "resolve_target", "runs_dir"]
 
 STATE_FILE = "run.json"
 _SKIP_DIRS = {".flowfn", ".venv", "venv", "__pycache__", "node_modules", "site-packages", ".git"}
@@ -49,16 +51,54 @@ class RunState:
 
 
 def find_running(state_dir: Path, target: str) -> RunState | None:
-    """The state of a live ``flowfn run-local`` of ``target`` under ``state_dir``, if any."""
+    """The state of a live ``flowfn run-local`` of ``target``, if any.
+
+    The run under ``state_dir`` first; else one started with another ``--state-dir``, found
+    through the pointer every run leaves in a folder of the user's (see :func:`runs_dir`).
+    """
     wanted = resolve_target(target)
     for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
+        state = _read_state(file)
+        if state is not None and state.target == wanted and _alive(state.pid):
+            return state
+    for pointer in sorted(runs_dir().glob("*.json")):
         try:
-            state = RunState(**json.loads(file.read_text()))
-        except (OSError, ValueError, TypeError):
+            file = Path(json.loads(pointer.read_text())["state_file"])
+        except (OSError, ValueError, TypeError, KeyError):
             continue
-        if state.target == wanted and _alive(state.pid):
+        state = _read_state(file)
+        if (state is None and not file.exists()) or (state is not None and not _alive(state.pid)):
+            with contextlib.suppress(OSError):  # that run has stopped
+                pointer.unlink()
+        elif state is not None and state.target == wanted:
             return state
     return None
+
+
+def runs_dir() -> Path:
+    """Where each running ``flowfn run-local`` leaves a pointer to its state file (one folder per user)."""
+    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    return Path(tempfile.gettempdir()) / f"flowfn-{user}" / "runs"
+
+
+def _read_state(file: Path) -> RunState | None:
+    try:
+        return RunState(**json.loads(file.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _point_to(state_file: Path, remove: bool = False) -> None:
+    """Leave (or ``remove``) a pointer to ``state_file`` where :func:`find_running` looks for runs."""
+    folder = runs_dir()
+    path = state_file.resolve()
+    pointer = folder / f"{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json"
+    with contextlib.suppress(OSError):  # only a convenience: invoke --state-dir still finds the run
+        if remove:
+            pointer.unlink()
+        else:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            pointer.write_text(json.dumps({"state_file": str(path)}) + "\n")
 
 
 def _alive(pid: int) -> bool:
@@ -129,6 +169,7 @@ class DevServer:
         folder.mkdir(parents=True, exist_ok=True)
         self.state_file = folder / STATE_FILE
         self.state_file.write_text(json.dumps(state.__dict__, indent=2) + "\n")
+        _point_to(self.state_file)
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""
@@ -158,6 +199,7 @@ class DevServer:
         if self.state_file is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.state_file.unlink()
+            _point_to(self.state_file, remove=True)
             self.state_file = None
 
     # -- reload -----------------------------------------------------------------------------------
@@ -204,6 +246,7 @@ class DevServer:
             "http_url": local.http_url,
             "buckets": dict(local.bindings.buckets),
             "queues": dict(local.bindings.queue_urls),
+            "dead_letter_queues": [q.logical_name for q in local.app.queues() if q.is_dlq],
             "mirror": str(self.mirror.root) if self.mirror else None,
             "schedules": local.schedules.next_fires(),
             "routes": [h.trigger.describe() for h in local.router.routes],

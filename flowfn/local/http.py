@@ -98,7 +98,7 @@ class Router:
         record = self.invoker.invoke(handler, event, source=f"{method.upper()} {parts.path}", wait=False)
         if record.outcome == "throttled":
             return _plain(429, "Too Many Requests")
-        if record.outcome in ("error", "timeout") or not isinstance(record.result, dict):
+        if not isinstance(record.result, dict):  # failed with no answer: raised, timed out
             result = _plain(500, "Internal Server Error")  # as API Gateway answers a failed function
             result.invocation = record
             return result

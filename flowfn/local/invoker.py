@@ -6,6 +6,12 @@ layer holds exactly the function's variables (see :mod:`flowfn.local.environ`), 
 timeout is reported ``timeout`` and abandoned (Python cannot kill a thread; flowfn raises an
 exception in it, which stops it at its next Python instruction). Reserved concurrency is a
 semaphore per function: asynchronous sources wait for a slot, synchronous ones are throttled.
+
+No failure is quiet. An exception that fails the invocation (S3, schedule) is logged as one ERROR
+line with its traceback, as Lambda logs it, and a timeout with the stack it was stopped in; an
+HTTP answer of 500 or more fails the invocation (the response still goes to the client); and the
+record of the attempt after which an event is given up (retries spent, a message's last receive
+before its DLQ) says where the event went.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from __future__ import annotations
 import contextvars
 import ctypes
 import secrets
+import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,14 +33,34 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local import environ
 from flowfn.local.provision import Bindings
+from flowfn.triggers.http import HttpTrigger
 
-__all__ = ["Invocation", "Invoker", "LocalContext", "Outcome", "function_environment"]
+__all__ = ["FailedResponse", "GivenUp", "Invocation", "Invoker", "LocalContext", "Outcome",
+           "function_environment"]
 
 Outcome = Literal["ok", "error", "timeout", "partial", "throttled"]
 
 
 class FunctionTimedOut(BaseException):
     """Raised inside a handler's thread when its function's timeout has passed."""
+
+
+class FailedResponse(Exception):
+    """The error of an HTTP invocation that answered 500 or more: ``HTTP 500``."""
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """An event that is not tried again after this invocation failed, and where it went."""
+
+    #: What was given up, for people: ``uploads/cat.jpg``, ``03:00:00 UTC``, ``message 5f1c...``.
+    event: str
+    #: How many times it was tried (an SQS message: received).
+    attempts: int
+    #: Where it went: the dead-letter queue a message moves to, or ``dropped``.
+    destination: str
+    #: Why it is not tried again: ``retries spent``, ``last receive``, ``reserved concurrency is 0``.
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,8 @@ class Invocation:
     request_id: str
     started: datetime
     duration_ms: float
+    #: Events this invocation was the last attempt at: each one's fate (see :class:`GivenUp`).
+    given_up: tuple[GivenUp, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -75,6 +104,8 @@ class Invocation:
         """The error as one line (``ValueError: bad input``), or ``""``."""
         if self.error is None:
             return ""
+        if isinstance(self.error, FailedResponse):
+            return str(self.error)
         return "".join(traceback.format_exception_only(self.error)).strip().splitlines()[-1]
 
 
@@ -150,6 +181,9 @@ class Invoker:
         self._abandoned: list[threading.Thread] = []
         #: Seconds before each retry of a failed asynchronous (S3, schedule) invocation.
         self.async_retry_delays: tuple[float, ...] = (60.0, 120.0)
+        #: Failed asynchronous events whose retry was not due yet when the run stopped:
+        #: (function, event, attempts made).
+        self.unretried: list[tuple[str, str, int]] = []
 
     # -- concurrency ----------------------------------------------------------------------------
 
@@ -224,11 +258,14 @@ class Invoker:
     # -- invoking ---------------------------------------------------------------------------------
 
     def invoke(self, handler: Handler, event: dict[str, Any], *, source: str,
-               trigger: str | None = None, slot_held: bool = False, wait: bool = True) -> Invocation:
+               trigger: str | None = None, slot_held: bool = False, wait: bool = True,
+               final: Mapping[str, GivenUp] | None = None) -> Invocation:
         """Run one invocation and return its record.
 
         The caller either holds a slot (``slot_held``), or one is taken here: waiting for it when
-        ``wait``, else recording a ``throttled`` invocation when none is free.
+        ``wait``, else recording a ``throttled`` invocation when none is free. ``final``: the SQS
+        messages of the event that are on their last receive (by message id), and where each goes
+        when it fails now; the record lists those that did fail.
         """
         kind = trigger or handler.trigger.kind
         if not slot_held:
@@ -238,14 +275,14 @@ class Invoker:
                 self._finish(record)
                 return record
         self._begin()
-        return self._counted(handler, event, source, kind)
-
-    def _counted(self, handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
         try:
             try:
                 record = self._run(handler, event, source, kind)
             finally:
                 self.release(handler)
+            if final:
+                gone = tuple(final[i] for i in record.failed_ids if i in final)
+                record = replace(record, given_up=gone) if gone else record
             self._finish(record)
             return record
         finally:
@@ -258,7 +295,7 @@ class Invoker:
         Returns False when the function cannot run (reserved concurrency 0, or ``stop`` set).
         """
         if not self.acquire(handler, stop):
-            self._finish(self._throttled(handler, event, source, handler.trigger.kind))
+            self.drop(handler, event, source)
             return False
         self._begin()
         thread = threading.Thread(target=self._async, args=(handler, event, source, stop),
@@ -266,28 +303,60 @@ class Invoker:
         thread.start()
         return True
 
+    def invoke_async(self, handler: Handler, event: dict[str, Any], *, source: str) -> list[Invocation]:
+        """Invoke as an asynchronous source does, retries included, in this thread (flowfn.testing's
+        clock fires schedules so); returns the record of each attempt."""
+        if not self.acquire(handler):
+            return [self.drop(handler, event, source)]
+        self._begin()
+        return self._attempts(handler, event, source, None)
+
     def _async(self, handler: Handler, event: dict[str, Any], source: str,
                stop: threading.Event | None) -> None:
-        # Lambda retries a failed asynchronous invocation twice, after about one and two minutes.
+        self._attempts(handler, event, source, stop)
+
+    def _attempts(self, handler: Handler, event: dict[str, Any], source: str,
+                  stop: threading.Event | None) -> list[Invocation]:
+        # Called holding a slot, counted by _begin. Lambda retries a failed asynchronous
+        # invocation twice, after about one and two minutes; then the event is given up.
+        records: list[Invocation] = []
+        delays = (0.0, *self.async_retry_delays)
         try:
-            for attempt, delay in enumerate((0.0, *self.async_retry_delays)):
+            for attempt, delay in enumerate(delays):
                 label = source if attempt == 0 else f"{source} (retry {attempt})"
                 if attempt:
-                    if stop is not None and stop.wait(delay):
-                        return  # stopping: the retry is dropped
                     if stop is None:
                         time.sleep(delay)
-                    if not self.acquire(handler, stop):
-                        return
+                    stopped = stop is not None and stop.wait(delay)
+                    if stopped or not self.acquire(handler, stop):
+                        with self._cond:  # stopping: the retry is dropped, and said so
+                            self.unretried.append((handler.name, source, attempt))
+                        return records
                 try:
                     record = self._run(handler, event, label, handler.trigger.kind)
                 finally:
                     self.release(handler)
+                if record.outcome != "ok" and attempt == len(delays) - 1:
+                    spent = "retries spent" if attempt else "not retried"
+                    record = replace(record, given_up=(
+                        GivenUp(source, attempt + 1, "dropped", spent),))
                 self._finish(record)
+                records.append(record)
                 if record.outcome == "ok":
-                    return
+                    return records
+            return records
         finally:
             self._end()
+
+    def drop(self, handler: Handler, event: dict[str, Any], source: str) -> Invocation:
+        """Record an asynchronous event the function cannot take (reserved concurrency 0, or the
+        run stopping while it waited) as throttled and given up; returns the record."""
+        record = self._throttled(handler, event, source, handler.trigger.kind)
+        reason = ("reserved concurrency is 0" if handler.settings.reserved_concurrency == 0
+                  else "stopping")
+        record = replace(record, given_up=(GivenUp(source, 0, "dropped", reason),))
+        self._finish(record)
+        return record
 
     @staticmethod
     def _throttled(handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
@@ -332,6 +401,7 @@ class Invoker:
                     pass
                 except BaseException as exc:  # the function failed, as Lambda reports it
                     outcome["error"] = exc
+                    _log_failure(handler, context, exc)
                 finally:
                     done.set()
 
@@ -341,18 +411,25 @@ class Invoker:
         finished = done.wait(settings.timeout_s)
         duration = (time.monotonic() - begin) * 1000
         if not finished:
+            stack = _stack_of(thread)
             _interrupt(thread)
             with self._cond:
                 self._abandoned.append(thread)
             error: BaseException | None = TimeoutError(
                 f"Task timed out after {settings.timeout_s:.2f} seconds")
+            _log_error(handler, context, f"{error} (where the handler was under 'exception')",
+                       {"exception": stack, "exception_name": "TimeoutError"})
             return Invocation(settings.name, kind, source, event, None, error, "timeout", request_id,
                               started, duration)
         error = outcome.get("error")
         result = outcome.get("result")
         status: Outcome = "error" if error is not None else "ok"
-        if error is None and isinstance(result, dict) and result.get("batchItemFailures"):
-            status = "partial"
+        if error is None and isinstance(result, dict):
+            if result.get("batchItemFailures"):
+                status = "partial"
+            elif isinstance(handler.trigger, HttpTrigger) and _status(result) >= 500:
+                # API Gateway passes the answer on; the invocation failed all the same.
+                status, error = "error", FailedResponse(f"HTTP {_status(result)}")
         return Invocation(settings.name, kind, source, event, result, error, status, request_id,
                           started, duration)
 
@@ -366,6 +443,40 @@ class Invoker:
         with self._cond:
             self._abandoned = [t for t in self._abandoned if t.is_alive()]
             return [t.name for t in self._abandoned]
+
+
+def _status(response: dict[str, Any]) -> int:
+    try:
+        return int(response.get("statusCode", 200))
+    except (TypeError, ValueError):
+        return 200
+
+
+def _log_failure(handler: Handler, context: LocalContext, exc: BaseException) -> None:
+    """One ERROR line with the traceback, as Lambda logs an exception a handler lets out."""
+    from flowfn.runtime.stack import exception_keys
+
+    _log_error(handler, context, f"handler {handler.name!r} raised {type(exc).__name__}; the invocation "
+               "failed (traceback under 'exception')", exception_keys(exc))
+
+
+def _log_error(handler: Handler, context: LocalContext, message: str, keys: dict[str, Any]) -> None:
+    """An ERROR line in the invocation's log (its function, request id and trigger)."""
+    from flowfn.runtime import log
+
+    token = log.invocation_var.set((handler, context, False))
+    try:
+        log.current().error(message, **keys)
+    finally:
+        log.invocation_var.reset(token)
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """Where ``thread`` is now, as a traceback reads (most recent call last)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return ""
+    return "Stack (most recent call last):\n" + "".join(traceback.format_stack(frame)).rstrip("\n")
 
 
 def _interrupt(thread: threading.Thread) -> None:

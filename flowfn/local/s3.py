@@ -177,13 +177,14 @@ class S3Source:
             assert isinstance(trigger, S3Trigger)
             if trigger.bucket.logical_name != logical or not trigger_matches(trigger, event_name, key):
                 continue
-            if handler.settings.reserved_concurrency == 0:
-                continue  # throttled for good: S3's events for it are dropped, as Lambda would
             record = s3_record(
                 event_name=event_name, bucket=physical, key=key, region=self.bindings.target.region,
                 event_time=when, sequencer=sequencer, request_id=secrets.token_hex(8).upper(),
                 configuration_id=configuration_id(handler), size=size, etag=etag,
             )
+            if handler.settings.reserved_concurrency == 0:  # throttled for good: dropped, and said so
+                self.invoker.drop(handler, s3_event([record]), source=f"{logical}/{key}")
+                continue
             delivered &= self.invoker.submit(handler, s3_event([record]), source=f"{logical}/{key}",
                                              stop=self._stop)
         return delivered

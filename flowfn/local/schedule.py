@@ -3,7 +3,8 @@
 Fire times come from the trigger itself (``ScheduleTrigger.next_fires``: aws-croniter for cron,
 fixed steps from the start for rate). Under ``flowfn run-local`` a thread waits for the next fire
 on the wall clock; under flowfn.testing the test moves a virtual clock with :meth:`advance`, and
-each fire due in between runs in time order, without sleeping. Any handler can be fired now.
+each fire due in between runs in time order, without sleeping (a failed fire is retried as
+EventBridge's invocations are, without the minutes between). Any handler can be fired now.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class ScheduleSource:
         return self.invoker.invoke(handler, self.event(handler, moment), source="fired on demand")
 
     def advance_to(self, until: datetime, settle: Callable[[], None] | None = None) -> list[Invocation]:
-        """Move the virtual clock to ``until``, running every fire due on the way in time order.
+        """Move the virtual clock to ``until``, running every fire due on the way in time order,
+        each with the retries of an asynchronous invocation; returns the record of every attempt.
 
         ``settle`` runs after each fire (flowfn.testing drains there, so each fire sees the
         effects of the previous ones).
@@ -145,8 +147,9 @@ class ScheduleSource:
         done = []
         for name, at in self._due(until):
             handler = self.handlers[name]
-            done.append(self.invoker.invoke(handler, self.event(handler, at),
-                                            source=f"{at:%Y-%m-%d %H:%M:%S} UTC"))
+            # EventBridge invokes asynchronously: a failed fire is retried as under run-local.
+            done.extend(self.invoker.invoke_async(handler, self.event(handler, at),
+                                                  source=f"{at:%Y-%m-%d %H:%M:%S} UTC"))
             if settle is not None:
                 settle()
         return done

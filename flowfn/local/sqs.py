@@ -12,12 +12,13 @@ visible again at once: the visibility timeout is fast-forwarded, not skipped.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.provision import Bindings
 from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
 
@@ -66,6 +67,7 @@ class SqsPoller:
         self._found = threading.Condition()
         self._held: set[str] = set()  # ids of the messages pollers are handling
         self._idle_s = 0.0
+        self._redrive: tuple[int, str] | None = None  # (maxReceiveCount, DLQ name), read once
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
         self.pollers = min([DEFAULT_POLLERS, *caps])
 
@@ -143,12 +145,37 @@ class SqsPoller:
         noun = "message" if len(messages) == 1 else "messages"
         record = self.invoker.invoke(self.handler, event, slot_held=True,
                                      source=f"{self.trigger.queue.logical_name} "
-                                            f"({len(messages)} {noun})")
+                                            f"({len(messages)} {noun})",
+                                     final=self._last_receives(sqs, messages))
         try:
             self._settle(sqs, messages, record)
         except Exception as exc:
             self._let_go(messages)
             self.errors.append(exc)
+
+    def _last_receives(self, sqs: Any, messages: list[dict[str, Any]]) -> dict[str, GivenUp]:
+        """Messages on their last receive: failing now, each moves to the dead-letter queue on the
+        next receive (the queue's redrive policy says after how many and where)."""
+        if self._redrive is None:
+            try:
+                raw = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"])
+            except Exception as exc:  # the emulator answered oddly: asked again with the next batch
+                self.errors.append(exc)
+                return {}
+            try:
+                policy = json.loads(raw.get("Attributes", {}).get("RedrivePolicy") or "{}")
+                self._redrive = (int(policy["maxReceiveCount"]),
+                                 str(policy["deadLetterTargetArn"]).rsplit(":", 1)[-1])
+            except (KeyError, ValueError, TypeError):
+                self._redrive = (0, "")  # no dead-letter queue: failed messages come back until expiry
+        limit, dlq = self._redrive
+        final = {}
+        for message in messages:
+            count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            if limit and count >= limit:
+                final[message["MessageId"]] = GivenUp(f"message {message['MessageId']}", count, dlq,
+                                                      "last receive")
+        return final
 
     def _receive(self, sqs: Any, count: int, idle: bool = False,
                  within_s: float | None = None) -> list[dict[str, Any]]:
