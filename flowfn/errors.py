@@ -32,3 +32,24 @@ class AppLoadError(FlowfnError):
 class FrozenAppError(FlowfnError, RuntimeError):
     """A handler was added to an app that synth or run-local has already read."""
 
+
+
+class EventError(FlowfnError, ValueError):
+    """An event whose shape does not fit the function's trigger: not what Lambda delivers to it.
+
+    ``kind`` is the trigger kind (``"sqs"``), ``path`` the field (``"Records[0].messageId"``, "" for
+    the event itself) and ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, kind: str, path: str, problem: str) -> None:
+        self.kind = kind
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"{kind} event: {path or 'the event'} {problem}. Fix: pass the event Lambda delivers "
+            f"for this trigger (`flowfn events {kind}` prints one)."
+        )
+
+    def at(self, prefix: str) -> EventError:
+        """The same error for a field under ``prefix`` (``Records[2]``)."""
+        return EventError(self.kind, f"{prefix}.{self.path}" if self.path else prefix, self.problem)
