@@ -18,7 +18,15 @@ class ConfigError(FlowfnError, ValueError):
         self.argument = argument
         self.problem = problem
         self.fix = fix
+        #: ``file:line`` of the user's code that made the declaration (a handler's decorator), if known.
+        self.where: str | None = None
         super().__init__(f"{subject}, argument {argument!r}: {problem}. Fix: {fix}.")
+
+    def locate(self, filename: str, line: int) -> None:
+        """Name the line of the user's code the declaration was made on; the message starts with it."""
+        if self.where is None:
+            self.where = f"{filename}:{line}"
+            self.args = (f"{self.where}: {self.args[0]}",)
 
 
 class NotBoundError(FlowfnError, RuntimeError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Resource
-from flowfn.triggers.base import Trigger
+from flowfn.triggers.base import Trigger, first_annotation
 
 #: Every event type S3 can send to Lambda.
 S3_EVENT_TYPES = frozenset({
@@ -104,6 +105,32 @@ class S3Trigger(Trigger):
                 f"{self.suffix!r}/{other.suffix!r}); S3 rejects such a configuration"
             )
         return None
+
+    def arguments(self) -> tuple[tuple[str, ...], str]:
+        if self.batch:
+            return ("event", "context"), "with batch=True an S3 trigger passes the whole event as"
+        return ("record", "context"), ("an S3 trigger calls it once per record, unless batch=True "
+                                       "(then with the whole event), passing")
+
+    def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
+        found = first_annotation(fn)
+        if found is None:
+            return
+        name, annotation = found
+        if annotation == "S3Event" and not self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated S3Event, but without batch=True the handler is "
+                "called once per record with an S3Record",
+                f"take ({name}: S3Record, context), or pass batch=True to get the whole S3Event",
+            )
+        if annotation == "S3Record" and self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated S3Record, but with batch=True the handler is "
+                "called once per event with the whole S3Event",
+                f"take ({name}: S3Event, context) and loop over its records, or drop batch=True",
+            )
 
     def check(self, subject: str, settings: Any) -> None:
         creates = any(events_overlap(e, "s3:ObjectCreated:*") for e in self.events)
