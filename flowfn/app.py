@@ -256,11 +256,9 @@ class App:
         ``prefix``/``suffix``: key filters. The function takes ``(record, context)``, one S3 record
         at a time, or the whole S3 event with ``batch=True``. Function settings as in :meth:`add`.
         """
-        evs = (events,) if isinstance(events, str) else tuple(events)
-
         def decorator(fn: F) -> F:
             return self._register(
-                fn, name, lambda subject: make_s3_trigger(bucket, evs, prefix, suffix, batch, subject),
+                fn, name, lambda subject: make_s3_trigger(bucket, events, prefix, suffix, batch, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,

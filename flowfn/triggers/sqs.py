@@ -122,6 +122,9 @@ def make_sqs_trigger(
         raise ConfigError(subject, "batching_window_s", f"batch_size={batch_size} needs a batching "
                           "window; Lambda requires one of at least 1 second above 10 messages",
                           "set batching_window_s=1 or more")
+    if not isinstance(batch, bool):
+        raise ConfigError(subject, "batch", f"{batch!r} is not True or False",
+                          "pass batch=True for the whole batch, or leave it out for one message at a time")
     if model is not None and not (isinstance(model, type) and hasattr(model, "model_validate")):
         raise ConfigError(subject, "model", f"{model!r} is not a pydantic model class",
                           "pass a subclass of pydantic.BaseModel")
