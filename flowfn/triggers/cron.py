@@ -47,7 +47,7 @@ def _value(token: str, f: _Field) -> int:
     if upper in f.names:
         return f.names.index(upper) + 1
     if not (_DIGITS.fullmatch(token) and len(token) <= f.digits):
-        special = next((c for c in "?LW#" if c in upper), None)
+        special = _special(upper)
         if special is not None and special in f.specials:
             raise ExpressionError(f"{f.label} field: {special!r} terms stand alone in their field, "
                                   f"never in a list, range or step (got {token!r})")
@@ -62,6 +62,19 @@ def _value(token: str, f: _Field) -> int:
     if not f.low <= number <= f.high:
         raise ExpressionError(f"{f.label} field: {number} is outside {f.low}-{f.high}")
     return number
+
+
+def _special(upper: str) -> str | None:
+    """Which of ? L W # a token that is no plain value is written with, if any."""
+    if upper in ("?", "L", "LW"):
+        return upper[0]
+    if "#" in upper:
+        return "#"
+    if upper.endswith("W") and upper[:-1].isdigit():
+        return "W"
+    if upper.endswith("L") and (upper[:-1].isdigit() or upper[:-1] in DAYS):
+        return "L"
+    return None
 
 
 def _item(item: str, f: _Field) -> list[int]:

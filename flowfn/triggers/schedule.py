@@ -2,7 +2,8 @@
 
 EventBridge cron has six fields (minutes, hours, day-of-month, month, day-of-week, year), numbers
 days of the week from 1=Sunday, and needs ``?`` in exactly one of the two day fields. It is not
-Unix cron, so expressions are checked here rather than by a Unix cron parser.
+Unix cron, so expressions are read by flowfn's own parser (:mod:`flowfn.triggers.cron`), which also
+works out their fire times: an expression that validates fires at least once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from flowfn.errors import ConfigError
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.cron import DAYS, FIRST_YEAR, LAST_YEAR, MONTHS, Cron, ExpressionError, compile_cron
 
-_MONTHS, _DAYS = MONTHS, DAYS
 _DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December")
@@ -183,13 +183,13 @@ def describe_cron(fields: tuple[str, ...]) -> str:
         if "#" in dow:
             day, nth = dow.split("#")
             ordinal = ("first", "second", "third", "fourth", "fifth")[int(nth) - 1]
-            days = f"on the {ordinal} {_name_of(day, _DAYS, _DAY_NAMES)} of the month"
+            days = f"on the {ordinal} {_name_of(day, DAYS, _DAY_NAMES)} of the month"
         elif dow.upper() == "L":
             days = "on Saturday"
         elif dow.upper().endswith("L"):
-            days = f"on the last {_name_of(dow[:-1], _DAYS, _DAY_NAMES)} of the month"
+            days = f"on the last {_name_of(dow[:-1], DAYS, _DAY_NAMES)} of the month"
         else:
-            days = f"on {_describe_names(dow, _DAYS, _DAY_NAMES)}"
+            days = f"on {_describe_names(dow, DAYS, _DAY_NAMES)}"
     elif dom not in ("?", "*"):
         if dom.upper() == "L":
             days = "on the last day of the month"
@@ -203,7 +203,7 @@ def describe_cron(fields: tuple[str, ...]) -> str:
         days = "every day"
     text = f"{when} {days}"
     if month != "*":
-        text += f" in {_describe_names(month, _MONTHS, _MONTH_NAMES)}"
+        text += f" in {_describe_names(month, MONTHS, _MONTH_NAMES)}"
     if year != "*":
         text += f" in {year}"
     return text

@@ -182,3 +182,28 @@ def test_fire_times_agree_with_aws_croniter(fields: str) -> None:
     # aws-croniter gives up (None) after ten month or year jumps; where it answers, we agree.
     answered = [t for t in theirs if t is not None]
     assert ours[: len(answered)] == answered
+
+
+def _ending_app() -> App:
+    app = App("ending")
+    app.on_schedule("cron(0 0 1 1 ? 2025-2026)", name="new_year")(tick)
+    return app
+
+
+@pytest.mark.slow
+def test_the_local_clock_runs_a_schedule_to_its_last_fire() -> None:
+    from flowfn.testing import run_app
+
+    with run_app(_ending_app(), start=datetime(2025, 6, 1, tzinfo=UTC)) as harness:
+        fired = harness.clock.advance(days=3 * 365)
+        assert [i.event["time"] for i in fired] == ["2026-01-01T00:00:00Z"]
+        assert harness.clock.next_fires() == {}
+
+
+@pytest.mark.slow
+def test_the_local_clock_names_a_schedule_whose_years_are_past() -> None:
+    from flowfn.testing import run_app
+
+    with (pytest.raises(ConfigError, match=r"handler 'new_year', argument 'expression'.*never fires after 2027"),
+          run_app(_ending_app(), start=datetime(2027, 6, 1, tzinfo=UTC))):
+        pass
