@@ -7,6 +7,7 @@ own paths. Nothing else (AttributeError, TypeError, OverflowError ...) may escap
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,23 +155,43 @@ DECORATORS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
 }
 
 
+class Callable_:
+    def __call__(self, event: Any, context: Any = None) -> None: ...
+
+
+def no_arguments() -> None: ...
+def keyword_only(event: Any, *, flag: bool) -> None: ...
+def any_arguments(*args: Any, **kwargs: Any) -> None: ...
+
+
+#: What gets decorated: mostly a fitting function, else other callables and other things.
+decorated = st.one_of(
+    st.just(handler), st.just(handler),
+    st.sampled_from([no_arguments, keyword_only, any_arguments, Callable_(), Callable_, len, print,
+                     functools.partial(handler, None), lambda event: None]),
+    anything,
+)
+
+
 @st.composite
-def declarations(draw: st.DrawFn) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+def declarations(draw: st.DrawFn) -> tuple[str, tuple[Any, ...], dict[str, Any], Any]:
     decorator = draw(st.sampled_from(sorted(DECORATORS)))
     positional, names = DECORATORS[decorator]
     if draw(st.booleans()):  # a wrong value in the first positional place
         positional = (draw(anything), *positional[1:])
     chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
-    return decorator, positional, {name: draw(anything) for name in chosen}
+    return decorator, positional, {name: draw(anything) for name in chosen}, draw(decorated)
 
 
 @FUZZ
 @given(declarations())
-def test_every_argument_is_valid_or_config_error(declaration: tuple[str, tuple[Any, ...], dict[str, Any]]) -> None:
-    decorator, positional, keywords = declaration
+def test_every_argument_is_valid_or_config_error(
+    declaration: tuple[str, tuple[Any, ...], dict[str, Any], Any],
+) -> None:
+    decorator, positional, keywords, fn = declaration
     app = App("t")
     try:
-        getattr(app, decorator)(*positional, **keywords)(handler)
+        getattr(app, decorator)(*positional, **keywords)(fn)
     except ConfigError as exc:
         assert exc.where is not None and exc.where.startswith(__file__)
         return
