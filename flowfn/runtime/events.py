@@ -5,8 +5,9 @@ Lambda users know from Powertools (``bucket_name``, ``object_key``, ``json_body`
 imports Powertools or pydantic: these classes are on every cold start.
 
 Building one is on every event's path, so ``from_raw`` indexes the dicts Lambda delivers directly
-(other shapes take a slower, forgiving path) and leaves derived values (times, sizes) to be worked
-out on first access.
+and leaves derived values (times, sizes) to be worked out on first access. Other shapes take a
+slower path (:mod:`flowfn.runtime.shape`): missing fields get defaults, and a field of the wrong
+shape is an EventError naming the trigger kind and the field, when it is built or first read.
 """
 
 from __future__ import annotations
