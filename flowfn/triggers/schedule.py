@@ -20,6 +20,8 @@ _DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December")
 
+#: Files of the zone database that are not IANA zones (``localtime`` is the machine's own zone).
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 _RATE = re.compile(r"rate\((?P<value>[0-9]+) (?P<unit>[a-z]+)\)")
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86_400}
 #: The longest rate that fires within the years EventBridge schedules span (1970-2199).
@@ -239,6 +241,8 @@ def make_schedule_trigger(
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only here: it costs a cold start ~2 ms
 
         try:
+            if timezone in _NOT_ZONES:
+                raise ValueError(timezone)
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(subject, "timezone", f"{timezone!r} is not an IANA time zone",

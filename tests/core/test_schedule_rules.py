@@ -98,10 +98,10 @@ def test_a_schedule_that_ends_gives_the_fires_it_has() -> None:
 
 
 @pytest.mark.parametrize(
-    ("argument", "value"), [("timezone", 3), ("timezone", b"Europe/Paris"), ("enabled", "yes"),
-                            ("enabled", None)],
+    ("argument", "value"), [("timezone", 3), ("timezone", b"Europe/Paris"), ("timezone", "localtime"),
+                            ("timezone", "../Europe/Paris"), ("enabled", "yes"), ("enabled", None)],
 )
-def test_other_arguments_of_the_wrong_type(argument: str, value: object) -> None:
+def test_other_arguments_of_the_wrong_type_or_value(argument: str, value: object) -> None:
     with pytest.raises(ConfigError) as caught:
         schedule("rate(1 hour)", **{argument: value})
     assert caught.value.argument == argument
