@@ -35,8 +35,8 @@ class Trigger(Frozen):
         """Validate this trigger against the function's settings; raise ConfigError."""
 
     def arguments(self) -> tuple[tuple[str, ...], str]:
-        """What the runtime passes the handler (a prefix of these), and how it calls it, in words."""
-        return self.passes, f"the {self.kind} trigger passes"
+        """What the runtime passes the handler (it may take a prefix), and how it calls it, in words."""
+        return self.passes, f"the {self.kind} trigger passes ({', '.join(self.passes)})"
 
     def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
         """Validate the handler itself (beyond its arity) against this trigger; raise ConfigError."""
@@ -103,28 +103,22 @@ def call_arity(fn: Callable[..., Any], trigger: Trigger, subject: str) -> int:
     """How many positional arguments to pass ``fn``, or ConfigError when it cannot take them."""
     shape = _shape(fn, subject)
     passes, how = trigger.arguments()
-    wanted = ", ".join(passes)
     shapes = " or ".join(
         f"({', '.join(passes[:n])})" for n in range(len(passes), trigger.min_args - 1, -1)
     )
     if shape.kw_required:
         raise ConfigError(
             subject, "fn",
-            f"it has required keyword-only parameters {shape.kw_required}, which the {trigger.kind} "
-            f"trigger never passes ({how} ({wanted}))",
+            f"it has required keyword-only parameters {shape.kw_required}, which are never passed: {how}",
             f"give them defaults, or take {shapes}",
         )
     accepted = len(passes) if shape.varargs else min(shape.positional, len(passes))
     if shape.required > len(passes):
         raise ConfigError(
-            subject, "fn",
-            f"it requires {shape.required} positional arguments, but {how} only ({wanted})",
-            f"take {shapes}",
+            subject, "fn", f"it requires {shape.required} positional arguments, but {how}", f"take {shapes}",
         )
     if accepted < trigger.min_args:
         raise ConfigError(
-            subject, "fn",
-            f"it takes {shape.positional} positional arguments, but {how} ({wanted})",
-            f"take {shapes}",
+            subject, "fn", f"it takes {shape.positional} positional arguments, but {how}", f"take {shapes}",
         )
     return accepted

@@ -108,9 +108,10 @@ class S3Trigger(Trigger):
 
     def arguments(self) -> tuple[tuple[str, ...], str]:
         if self.batch:
-            return ("event", "context"), "with batch=True an S3 trigger passes the whole event as"
-        return ("record", "context"), ("an S3 trigger calls it once per record, unless batch=True "
-                                       "(then with the whole event), passing")
+            return ("event", "context"), ("with batch=True an S3 trigger calls it once per event with "
+                                          "(event, context)")
+        return ("record", "context"), ("an S3 trigger calls it once per record with (record, context), "
+                                       "unless batch=True (then once per event with (event, context))")
 
     def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
         found = first_annotation(fn)

@@ -51,9 +51,10 @@ class SqsTrigger(Trigger):
 
     def arguments(self) -> tuple[tuple[str, ...], str]:
         if self.batch:
-            return ("batch", "context"), "with batch=True an SQS trigger passes the whole batch as"
-        return self.passes, ("an SQS trigger calls it once per message, unless batch=True (then "
-                             "with the whole batch), passing")
+            return ("batch", "context"), ("with batch=True an SQS trigger calls it once per batch with "
+                                          "(batch, context)")
+        return self.passes, ("an SQS trigger calls it once per message with (record, context), unless "
+                             "batch=True (then once per batch with (batch, context))")
 
     def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
         found = first_annotation(fn)

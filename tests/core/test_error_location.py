@@ -97,7 +97,7 @@ def test_s3_signature_error_says_per_record_unless_batch() -> None:
     assert "once per record" in message and "(record, context)" in message and "batch=True" in message
     with pytest.raises(ConfigError) as batch:
         App("t").on_s3(Bucket("uploads"), batch=True)(takes_nothing)
-    assert "whole event" in str(batch.value) and "(event, context)" in str(batch.value)
+    assert "once per event" in str(batch.value) and "(event, context)" in str(batch.value)
 
 
 def per_event(event: S3Event, context: Any) -> None: ...
