@@ -15,7 +15,6 @@ from flowfn.runtime import log, shape
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsRecord
 from flowfn.runtime.http import HTTPError, Request, render, render_error, request_id_of, validation_error
 from flowfn.runtime.invoke import call
-from flowfn.runtime.shape import each_record
 from flowfn.runtime.sqs import process_batch
 from flowfn.runtime.stack import exception_keys
 from flowfn.triggers.base import Trigger
@@ -43,7 +42,7 @@ def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
         except EventError as exc:
             raise exc.at("Records[0]") from None
         return call(handler, record, context)
-    built = each_record("s3", shape.records("s3", event), _s3_record)  # all checked before any runs
+    built = shape.each_record(shape.records("s3", event), _s3_record)  # all checked before any runs
     results = [call(handler, record, context) for record in built]
     if not results:
         log.current().info("S3 event without records: nothing to do", event_keys=sorted(event))

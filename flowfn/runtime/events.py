@@ -202,7 +202,7 @@ class S3Event(_Value):
     def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
         """Build from the event dict Lambda passes."""
         raw = records("s3", event)
-        return cls(records=tuple(each_record("s3", raw, S3Record.from_raw)), raw=as_dict(event))
+        return cls(records=tuple(each_record(raw, S3Record.from_raw)), raw=as_dict(event))
 
     def __iter__(self) -> Iterator[S3Record]:
         return iter(self.records)

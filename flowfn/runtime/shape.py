@@ -8,14 +8,15 @@ helpers run on the slower paths only: events of the shape Lambda delivers never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from flowfn.errors import EventError
 
 __all__ = ["each_record", "mapping", "records", "text", "whole_number"]
 
 _SCALARS = (str, int, float, bool)
+T = TypeVar("T")
 
 
 def _got(value: Any) -> str:
@@ -63,9 +64,9 @@ def records(kind: str, event: Mapping[str, Any]) -> Sequence[Any]:
     raise EventError(kind, "Records", f"must be a list, {_got(value)}")
 
 
-def each_record(kind: str, raw: Sequence[Any], build: Any) -> list[Any]:
+def each_record(raw: Sequence[Any], build: Callable[[Any], T]) -> list[T]:
     """``build(record)`` for each record, an EventError naming the record's index when one is malformed."""
-    built = []
+    built: list[T] = []
     for index, record in enumerate(raw):
         try:
             built.append(build(record))

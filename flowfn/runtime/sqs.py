@@ -18,7 +18,6 @@ from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import call
-from flowfn.runtime.shape import each_record
 from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["process_batch"]
@@ -79,7 +78,7 @@ def process_batch(
 ) -> dict[str, Any]:
     """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
     trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
-    records = tuple(each_record("sqs", shape.records("sqs", event), SqsRecord.from_raw))
+    records = tuple(shape.each_record(shape.records("sqs", event), SqsRecord.from_raw))
     failures = _Failures(_is_fifo(trigger, records), report)
     model = trigger.model
     if trigger.batch:
