@@ -8,6 +8,8 @@ two modules never share one by accident.
 
 from __future__ import annotations
 
+import os.path
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -184,6 +186,7 @@ class App:
         if not callable(fn):
             raise ConfigError(subject, "fn", f"{fn!r} is not callable", "decorate a function")
         arity = call_arity(fn, trigger, subject)
+        trigger.check_handler(fn, subject)
         trigger.check(subject, settings)
         existing = self._handlers.get(settings.name)
         replacing = existing is not None and (existing.module, existing.qualname) == (
@@ -219,10 +222,14 @@ class App:
 
     def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
                   settings: dict[str, Any]) -> F:
-        fn_name = name if name is not None else getattr(fn, "__name__", repr(fn))
-        subject = f"handler {fn_name!r}"
-        trigger = build(subject)
-        self.add(fn, trigger, make_settings(name=fn_name, **settings))
+        try:
+            fn_name = _handler_name(fn, name)
+            subject = f"handler {fn_name!r}"
+            trigger = build(subject)
+            self.add(fn, trigger, make_settings(name=fn_name, **settings))
+        except ConfigError as exc:
+            exc.locate(*_user_line(fn))
+            raise
         return fn
 
     def on_s3(
@@ -249,11 +256,9 @@ class App:
         ``prefix``/``suffix``: key filters. The function takes ``(record, context)``, one S3 record
         at a time, or the whole S3 event with ``batch=True``. Function settings as in :meth:`add`.
         """
-        evs = (events,) if isinstance(events, str) else tuple(events)
-
         def decorator(fn: F) -> F:
             return self._register(
-                fn, name, lambda subject: make_s3_trigger(bucket, evs, prefix, suffix, batch, subject),
+                fn, name, lambda subject: make_s3_trigger(bucket, events, prefix, suffix, batch, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
@@ -370,6 +375,31 @@ class App:
         return decorator
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_line(fn: Any) -> tuple[str, int]:
+    """The file and line of the first caller outside flowfn: the decorator's line, for a handler
+    declared with one (else the function's own first line)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR):
+            return filename, frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    code = getattr(fn, "__code__", None)
+    return (code.co_filename, code.co_firstlineno) if code is not None else ("<unknown>", 0)
+
+
+def _handler_name(fn: Any, name: object) -> str:
+    if name is None:
+        return str(getattr(fn, "__name__", None) or repr(fn))
+    if not isinstance(name, str):
+        raise ConfigError(f"handler {getattr(fn, '__name__', fn)!r}", "name", f"{name!r} is not a string",
+                          "pass name='...' with 1-64 letters, digits, '-' or '_'")
+    return name
+
+
 def module_app(namespace: dict[str, Any]) -> App:
     """The app that module-level decorators fill, kept in the module's own namespace."""
     app = namespace.get(MODULE_APP_ATTR)
@@ -387,8 +417,10 @@ class _ModuleApps(App):
                   settings: dict[str, Any]) -> F:
         namespace = getattr(fn, "__globals__", None)
         if not isinstance(namespace, dict):
-            raise ConfigError(f"handler {fn!r}", "fn", "it is not a plain Python function",
-                              "decorate a function defined with def")
+            error = ConfigError(f"handler {fn!r}", "fn", "it is not a plain Python function",
+                                "decorate a function defined with def")
+            error.locate(*_user_line(fn))
+            raise error
         return module_app(namespace)._register(fn, name, build, settings)
 
 

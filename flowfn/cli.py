@@ -69,7 +69,11 @@ def list_command(app: AppArg) -> None:
     table.add_column("trigger")
     table.add_column("may touch")
     table.add_column("schedule (next fires)")
-    for row in rows(application, datetime.now(UTC)):
+    try:
+        listed = rows(application, datetime.now(UTC))
+    except FlowfnError as exc:
+        raise fail(str(exc)) from None
+    for row in listed:
         table.add_row(row.function, row.trigger, "\n".join(row.touches) or "-",
                       "\n".join(row.when) or "-")
     console.print(table)

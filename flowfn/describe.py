@@ -46,6 +46,7 @@ def rows(app: App, now: datetime) -> list[Row]:
         when: list[str] = []
         if isinstance(handler.trigger, ScheduleTrigger):
             when.append(handler.trigger.english())
+            handler.trigger.first_fire(now, f"handler {handler.name!r}")  # ConfigError when none
             when.extend(
                 t.strftime("%Y-%m-%d %H:%M UTC") for t in handler.trigger.next_fires(now, 3)
             )

@@ -18,7 +18,15 @@ class ConfigError(FlowfnError, ValueError):
         self.argument = argument
         self.problem = problem
         self.fix = fix
+        #: ``file:line`` of the user's code that made the declaration (a handler's decorator), if known.
+        self.where: str | None = None
         super().__init__(f"{subject}, argument {argument!r}: {problem}. Fix: {fix}.")
+
+    def locate(self, filename: str, line: int) -> None:
+        """Name the line of the user's code the declaration was made on; the message starts with it."""
+        if self.where is None:
+            self.where = f"{filename}:{line}"
+            self.args = (f"{self.where}: {self.args[0]}",)
 
 
 class NotBoundError(FlowfnError, RuntimeError):
@@ -32,3 +40,24 @@ class AppLoadError(FlowfnError):
 class FrozenAppError(FlowfnError, RuntimeError):
     """A handler was added to an app that synth or run-local has already read."""
 
+
+
+class EventError(FlowfnError, ValueError):
+    """An event whose shape does not fit the function's trigger: not what Lambda delivers to it.
+
+    ``kind`` is the trigger kind (``"sqs"``), ``path`` the field (``"Records[0].messageId"``, "" for
+    the event itself) and ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, kind: str, path: str, problem: str) -> None:
+        self.kind = kind
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"{kind} event: {path or 'the event'} {problem}. Fix: pass the event Lambda delivers "
+            f"for this trigger (`flowfn events {kind}` prints one)."
+        )
+
+    def at(self, prefix: str) -> EventError:
+        """The same error for a field under ``prefix`` (``Records[2]``)."""
+        return EventError(self.kind, f"{prefix}.{self.path}" if self.path else prefix, self.problem)

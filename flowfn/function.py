@@ -93,6 +93,9 @@ def make_settings(
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(subject, "log_level", f"{log_level!r} is not a log level",
                           "use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    if environment is not None and not isinstance(environment, Mapping):
+        raise ConfigError(subject, "environment", f"{environment!r} is not a mapping of names to values",
+                          "pass a dict such as environment={'STAGE': 'prod'}")
     env = dict(environment or {})
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
@@ -114,6 +117,12 @@ def make_settings(
             f"the variables take {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte total",
             "move large values to a bucket object or SSM parameter and keep only its name here",
         )
+    if isinstance(uses, Grant):
+        raise ConfigError(subject, "uses", f"{uses.describe()} is one grant, not a list of them",
+                          f"wrap it in a list: uses=[{uses.resource.logical_name}.{uses.access.value}()]")
+    if uses is not None and (not isinstance(uses, Iterable) or isinstance(uses, (str, bytes, Mapping))):
+        raise ConfigError(subject, "uses", f"{uses!r} is not a list of grants",
+                          "list grants such as uses=[uploads.read(), thumbnails.write(), jobs.send()]")
     grants = tuple(uses or ())
     for grant in grants:
         if not isinstance(grant, Grant):

@@ -9,9 +9,10 @@ import importlib
 import os.path
 import sys
 from types import ModuleType
+from typing import Any
 
 from flowfn.app import MODULE_APP_ATTR, App, AppOrigin
-from flowfn.errors import AppLoadError
+from flowfn.errors import AppLoadError, ConfigError
 from flowfn.resources import Resource
 
 __all__ = ["find_app", "load_app"]
@@ -162,10 +163,28 @@ def _import(module_name: str, target: str) -> ModuleType:
         raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
     except AppLoadError:
         raise
+    except ConfigError as exc:
+        # A declaration flowfn refused: its message, at the user's line, is the whole story.
+        if exc.where is None:
+            frame = _user_frame(exc)
+            if frame is not None:
+                exc.locate(frame.filename, frame.lineno or 0)
+        raise AppLoadError(str(exc)) from exc
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_frame(exc: BaseException) -> Any:
+    import traceback  # only on failure: it costs a Lambda cold start over a millisecond
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename and not f.filename.startswith(_PACKAGE_DIR)]
+    return user[-1] if user else None
 
 
 def _where(exc: BaseException) -> str:

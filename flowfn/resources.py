@@ -104,6 +104,8 @@ def check_bucket_name(name: str, subject: str, argument: str) -> None:
             "with a letter or digit, for example 'photo-uploads'",
         )
 
+    if not isinstance(name, str):
+        raise ConfigError(subject, argument, f"{name!r} is not a string", "pass the bucket's name as a str")
     if not 3 <= len(name) <= 63:
         raise bad(f"is {len(name)} characters long; S3 bucket names are 3-63")
     if not re.fullmatch(r"[a-z0-9.-]+", name):
@@ -123,6 +125,9 @@ def check_bucket_name(name: str, subject: str, argument: str) -> None:
 
 
 def _check_prefix(owner: Resource, method: str, prefix: str) -> str:
+    if not isinstance(prefix, str):
+        raise ConfigError(f"{owner!r}.{method}()", "prefix", f"{prefix!r} is not a string",
+                          "give a key prefix such as 'reports/', or leave it out for the whole bucket")
     if "*" in prefix or "?" in prefix:
         raise ConfigError(
             f"{owner!r}.{method}()",
@@ -158,6 +163,9 @@ class Bucket(Resource):
         self.logical_name = name
         self.existing = None
         if existing is not None:
+            if not isinstance(existing, str):
+                raise ConfigError(subject, "existing", f"{existing!r} is not a string",
+                                  "pass the existing bucket's name or ARN as a str")
             match = _BUCKET_ARN.match(existing)
             physical = match.group("name") if match else existing
             check_bucket_name(physical, subject, "existing")
@@ -243,6 +251,14 @@ class Queue(Resource):
         _is_dlq: bool = False,
     ) -> None:
         subject = f"Queue({name!r})"
+        if not isinstance(name, str):
+            raise ConfigError(subject, "name", f"{name!r} is not a string", "pass the queue's name as a str")
+        if existing is not None and not isinstance(existing, str):
+            raise ConfigError(subject, "existing", f"{existing!r} is not a string",
+                              "pass the existing queue's ARN, URL or name as a str")
+        if not isinstance(content_based_deduplication, bool):
+            raise ConfigError(subject, "content_based_deduplication",
+                              f"{content_based_deduplication!r} is not True or False", "pass True or False")
         self.existing = None
         if existing is not None:
             match = _QUEUE_ARN.match(existing) or _QUEUE_URL.match(existing)

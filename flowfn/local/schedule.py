@@ -35,8 +35,8 @@ class ScheduleSource:
         self.handlers = {h.name: h for h in app.handlers if isinstance(h.trigger, ScheduleTrigger)}
         self.now = start.astimezone(UTC)
         self._next: dict[str, datetime] = {
-            name: self._after(handler, self.now) for name, handler in self.handlers.items()
-            if self._trigger(handler).enabled
+            name: self._trigger(handler).first_fire(self.now, f"handler {name!r}")
+            for name, handler in self.handlers.items() if self._trigger(handler).enabled
         }
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -49,8 +49,9 @@ class ScheduleSource:
         assert isinstance(trigger, ScheduleTrigger)
         return trigger
 
-    def _after(self, handler: Handler, moment: datetime) -> datetime:
-        return self._trigger(handler).next_fires(moment, 1)[0]
+    def _after(self, handler: Handler, moment: datetime) -> datetime | None:
+        fires = self._trigger(handler).next_fires(moment, 1)
+        return fires[0] if fires else None  # None: a cron schedule whose years ran out
 
     def queues(self) -> list[str]:
         return []
@@ -119,10 +120,14 @@ class ScheduleSource:
         fires: list[tuple[str, datetime]] = []
         with self._lock:
             for name, at in list(self._next.items()):
-                while at <= until:
-                    fires.append((name, at))
-                    at = self._after(self.handlers[name], at)
-                self._next[name] = at
+                upcoming: datetime | None = at
+                while upcoming is not None and upcoming <= until:
+                    fires.append((name, upcoming))
+                    upcoming = self._after(self.handlers[name], upcoming)
+                if upcoming is None:
+                    del self._next[name]
+                else:
+                    self._next[name] = upcoming
             self.now = max(self.now, until)
         return sorted(fires, key=lambda fire: (fire[1], fire[0]))
 

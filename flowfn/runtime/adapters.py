@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowfn.errors import EventError
 from flowfn.function import Handler
-from flowfn.runtime import log
+from flowfn.runtime import log, shape
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsRecord
-from flowfn.runtime.http import HTTPError, Request, render, render_error, validation_error
+from flowfn.runtime.http import HTTPError, Request, render, render_error, request_id_of, validation_error
 from flowfn.runtime.invoke import call
 from flowfn.runtime.sqs import process_batch
 from flowfn.runtime.stack import exception_keys
@@ -33,10 +34,16 @@ def _run_s3(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     trigger: S3Trigger = handler.trigger  # type: ignore[assignment]  # ADAPTERS chose by its type
     if trigger.batch:
         return call(handler, S3Event.from_raw(event), context)
-    records = event.get("Records") or ()
-    if type(records) is list and len(records) == 1:  # how S3 notifies: one record per event
-        return call(handler, _s3_record(records[0]), context)
-    results = [call(handler, _s3_record(raw), context) for raw in records]
+    records = event.get("Records")
+    if type(records) is list and len(records) == 1 and type(records[0]) is dict:
+        # How S3 notifies: one record per event.
+        try:
+            record = _s3_record(records[0])
+        except EventError as exc:
+            raise exc.at("Records[0]") from None
+        return call(handler, record, context)
+    built = shape.each_record(shape.records("s3", event), _s3_record)  # all checked before any runs
+    results = [call(handler, record, context) for record in built]
     if not results:
         log.current().info("S3 event without records: nothing to do", event_keys=sorted(event))
         return None
@@ -66,9 +73,12 @@ def _run_schedule(handler: Handler, event: Mapping[str, Any], context: object) -
 
 
 def _run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
-    request_id = _request_id(context) or str((event.get("requestContext") or {}).get("requestId", ""))
     try:
-        request = Request.from_raw(event)
+        request = Request.from_raw(event)  # a malformed event raises EventError: no request to answer
+    except HTTPError as exc:  # a body that cannot be read: 400
+        return render_error(exc, _request_id(context) or request_id_of(event))
+    request_id = _request_id(context) or request.request_id
+    try:
         return render(call(handler, request, context))
     except Exception as exc:
         if not validation_error(exc) and not isinstance(exc, HTTPError):
@@ -114,7 +124,7 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
             f"it runs {', '.join(t.__name__ for t in ADAPTERS)}"
         )
     if type(event) is not dict and not isinstance(event, Mapping):
-        raise TypeError(f"handler {handler.name!r}: the event is {type(event).__name__}, not a dict")
+        raise EventError(handler.trigger.kind, "", f"must be an object (a dict), got {type(event).__name__}")
     # What this invocation's log lines carry; their keys are worked out only when one is written.
     name = handler.settings.name
     cold = name not in _warm

@@ -5,8 +5,9 @@ Lambda users know from Powertools (``bucket_name``, ``object_key``, ``json_body`
 imports Powertools or pydantic: these classes are on every cold start.
 
 Building one is on every event's path, so ``from_raw`` indexes the dicts Lambda delivers directly
-(other shapes take a slower, forgiving path) and leaves derived values (times, sizes) to be worked
-out on first access.
+and leaves derived values (times, sizes) to be worked out on first access. Other shapes take a
+slower path (:mod:`flowfn.runtime.shape`): missing fields get defaults, and a field of the wrong
+shape is an EventError naming the trigger kind and the field, when it is built or first read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
+
+from flowfn.errors import EventError
+from flowfn.runtime.shape import each_record, mapping, records, text, whole_number
 
 __all__ = [
     "S3Event",
@@ -45,8 +49,12 @@ def parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+def _event_time(kind: str, path: str, value: Any) -> datetime | None:
+    # parse_time, with an EventError naming the field for a value that is not such a time.
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError):
+        raise EventError(kind, path, f"must be an ISO-8601 time, got {value!r}"[:200]) from None
 
 
 def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +125,8 @@ class S3Record(_Value):
             event_name = record["eventName"]
         except (KeyError, TypeError, AttributeError):
             return cls._from_other(record)
-        if type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str:
+        if (type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str
+                or type(obj) is not dict):
             return cls._from_other(record)
         self = _new(cls)
         self.bucket_name = bucket_name
@@ -130,13 +139,16 @@ class S3Record(_Value):
 
     @classmethod
     def _from_other(cls, record: Mapping[str, Any]) -> S3Record:
-        # Fields missing or of other types than Lambda sends: defaults, and strings made of them.
-        s3 = _mapping(record.get("s3"))
-        obj = _mapping(s3.get("object") or s3.get("get_object"))
+        # Fields missing or of other scalar types than Lambda sends: defaults, and strings made of
+        # them. A list or object in the wrong place is an EventError naming the field.
+        record = mapping("s3", "", record)
+        s3 = mapping("s3", "s3", record.get("s3"))
+        obj = mapping("s3", "s3.object", s3.get("object") or s3.get("get_object"))
         self = _new(cls)
-        self.bucket_name = str(_mapping(s3.get("bucket")).get("name", ""))
-        self.object_key = decode_s3_key(str(obj.get("key", "")))
-        self.event_name = str(record.get("eventName", ""))
+        bucket = mapping("s3", "s3.bucket", s3.get("bucket"))
+        self.bucket_name = text("s3", "s3.bucket.name", bucket.get("name"))
+        self.object_key = decode_s3_key(text("s3", "s3.object.key", obj.get("key")))
+        self.event_name = text("s3", "eventName", record.get("eventName"))
         self.raw = as_dict(record)
         self._object = obj
         self._event_time = _UNSET
@@ -145,27 +157,24 @@ class S3Record(_Value):
     @property
     def size(self) -> int | None:
         """The object's size in bytes; None for removals."""
-        size = self._object.get("size")
-        return int(size) if size is not None else None
+        return whole_number("s3", "s3.object.size", self._object.get("size"))
 
     @property
     def etag(self) -> str | None:
         """The object's ETag, or None."""
-        etag: str | None = self._object.get("eTag") or None
-        return etag
+        return text("s3", "s3.object.eTag", self._object.get("eTag")) or None
 
     @property
     def version_id(self) -> str | None:
         """The object version in a versioned bucket, else None."""
-        version: str | None = self._object.get("versionId") or None
-        return version
+        return text("s3", "s3.object.versionId", self._object.get("versionId")) or None
 
     @property
     def event_time(self) -> datetime | None:
         """When the event happened (UTC); parsed on first access."""
         value: datetime | None = self._event_time
         if value is _UNSET:
-            value = self._event_time = parse_time(self.raw.get("eventTime"))
+            value = self._event_time = _event_time("s3", "eventTime", self.raw.get("eventTime"))
         return value
 
     @property
@@ -192,7 +201,8 @@ class S3Event(_Value):
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
         """Build from the event dict Lambda passes."""
-        return cls(records=tuple(map(S3Record.from_raw, event.get("Records") or ())), raw=as_dict(event))
+        raw = records("s3", event)
+        return cls(records=tuple(each_record(raw, S3Record.from_raw)), raw=as_dict(event))
 
     def __iter__(self) -> Iterator[S3Record]:
         return iter(self.records)
@@ -243,11 +253,12 @@ class SqsRecord(_Value):
             message_attributes = record["messageAttributes"]
         except (KeyError, TypeError):
             return cls._from_other(record)
-        if type(record) is not dict or type(attributes) is not dict or type(message_attributes) is not dict:
+        if (type(record) is not dict or type(attributes) is not dict or type(message_attributes) is not dict
+                or type(message_id) is not str or type(body) is not str):
             return cls._from_other(record)
         self = _new(cls)
-        self.message_id = message_id or ""
-        self.body = body or ""
+        self.message_id = message_id
+        self.body = body
         self.raw = self._source = record
         self._json = _NO_JSON
         self._sent = _UNSET
@@ -255,17 +266,18 @@ class SqsRecord(_Value):
 
     @classmethod
     def _from_other(cls, record: Mapping[str, Any]) -> SqsRecord:
-        # Fields missing or of other types than Lambda sends: empty defaults.
-        get = record.get
-        attributes, message_attributes = get("attributes"), get("messageAttributes")
+        # Fields missing or of other scalar types than Lambda sends: empty defaults, and strings made
+        # of them. A list or object in the wrong place is an EventError naming the field.
+        get = mapping("sqs", "", record).get
         self = _new(cls)
-        self.message_id = get("messageId") or ""
-        self.body = get("body") or ""
+        self.message_id = text("sqs", "messageId", get("messageId"))
+        self.body = text("sqs", "body", get("body"))
         self.raw = as_dict(record)
         self._source = {
-            "receiptHandle": get("receiptHandle"), "eventSourceARN": get("eventSourceARN"),
-            "attributes": attributes if isinstance(attributes, dict) else {},
-            "messageAttributes": message_attributes if isinstance(message_attributes, dict) else {},
+            "receiptHandle": text("sqs", "receiptHandle", get("receiptHandle")),
+            "eventSourceARN": text("sqs", "eventSourceARN", get("eventSourceARN")),
+            "attributes": dict(mapping("sqs", "attributes", get("attributes"))),
+            "messageAttributes": dict(mapping("sqs", "messageAttributes", get("messageAttributes"))),
         }
         self._json = _NO_JSON
         self._sent = _UNSET
@@ -274,7 +286,7 @@ class SqsRecord(_Value):
     @property
     def receipt_handle(self) -> str:
         """The handle that deletes this message."""
-        return self._source.get("receiptHandle") or ""
+        return text("sqs", "receiptHandle", self._source.get("receiptHandle"))
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -291,7 +303,7 @@ class SqsRecord(_Value):
     @property
     def queue_arn(self) -> str:
         """The queue's ARN."""
-        return self._source.get("eventSourceARN") or ""
+        return text("sqs", "eventSourceARN", self._source.get("eventSourceARN"))
 
     @property
     def json_body(self) -> Any:
@@ -309,26 +321,38 @@ class SqsRecord(_Value):
     @property
     def receive_count(self) -> int:
         """How many times SQS has handed this message out, this time included."""
-        return int(self._source["attributes"].get("ApproximateReceiveCount", "1"))
+        count = self._source["attributes"].get("ApproximateReceiveCount")
+        if type(count) is str and count.isdecimal():
+            return int(count)
+        number = whole_number("sqs", "attributes.ApproximateReceiveCount", count)
+        return 1 if number is None else number
 
     @property
     def sent_timestamp(self) -> datetime | None:
         """When the message was sent (UTC); worked out on first access."""
         value = self._sent
         if value is _UNSET:
-            millis = self.attributes.get("SentTimestamp")
-            value = self._sent = datetime.fromtimestamp(int(millis) / 1000, UTC) if millis else None
+            sent = self.attributes.get("SentTimestamp") or None
+            millis = whole_number("sqs", "attributes.SentTimestamp", sent)
+            try:
+                value = self._sent = datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+            except (OverflowError, OSError, ValueError):
+                raise EventError("sqs", "attributes.SentTimestamp", f"is no time, got {millis}") from None
         return value
 
     @property
     def message_group_id(self) -> str | None:
         """The FIFO message group, or None for a standard queue."""
-        return self._source["attributes"].get("MessageGroupId") or None
+        group = self._source["attributes"].get("MessageGroupId")
+        if group is None or type(group) is str:
+            return group or None
+        return text("sqs", "attributes.MessageGroupId", group) or None
 
     @property
     def message_deduplication_id(self) -> str | None:
         """The FIFO deduplication id, or None."""
-        return self.attributes.get("MessageDeduplicationId") or None
+        dedup = self.attributes.get("MessageDeduplicationId")
+        return text("sqs", "attributes.MessageDeduplicationId", dedup) or None
 
 
 class SqsBatch:
@@ -397,33 +421,41 @@ class ScheduledEvent(_Value):
         self = _new(cls)
         self.raw = self._source = event if type(event) is dict else as_dict(event)
         self._time = _UNSET
+        for key in ("id", "region", "account"):
+            text("schedule", key, event.get(key))
+        resources = event.get("resources")
+        if resources is not None:
+            if not isinstance(resources, (list, tuple)):
+                raise EventError("schedule", "resources", f"must be a list, got {type(resources).__name__}")
+            if resources:
+                text("schedule", "resources[0]", resources[0])
         return self
 
     @property
     def id(self) -> str:
         """The event's id."""
-        return str(self._source.get("id", ""))
+        return text("schedule", "id", self._source.get("id"))
 
     @property
     def time(self) -> datetime | None:
         """The scheduled time of this fire (UTC); parsed on first access."""
         value: datetime | None = self._time
         if value is _UNSET:
-            value = self._time = parse_time(self._source.get("time"))
+            value = self._time = _event_time("schedule", "time", self._source.get("time"))
         return value
 
     @property
     def rule_arn(self) -> str:
         """The ARN of the rule or schedule that fired, "" when the event names none."""
         resources = self._source.get("resources") or []
-        return str(resources[0]) if resources else ""
+        return text("schedule", "resources[0]", resources[0]) if resources else ""
 
     @property
     def region(self) -> str:
         """The region the rule is in."""
-        return str(self._source.get("region", ""))
+        return text("schedule", "region", self._source.get("region"))
 
     @property
     def account(self) -> str:
         """The account the rule belongs to."""
-        return str(self._source.get("account", ""))
+        return text("schedule", "account", self._source.get("account"))

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from flowfn.errors import EventError
 from flowfn.runtime.events import as_dict
+from flowfn.runtime.shape import mapping, text
 
-__all__ = ["HTTPError", "Request", "Response", "render", "render_error"]
+__all__ = ["HTTPError", "Request", "Response", "render", "render_error", "request_id_of"]
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -80,34 +82,42 @@ class Request:
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> Request:
-        """Build from an HTTP API payload 2.0 event; HTTPError(400) when its body cannot be read."""
-        context = event.get("requestContext") or {}
-        http = context.get("http") or {}
-        raw_body = event.get("body")
+        """Build from an HTTP API payload 2.0 event; HTTPError(400) when its body cannot be read.
+
+        A field of the wrong shape (a list where text belongs, headers that are no object ...) is
+        an EventError naming it.
+        """
+        get = event.get
+        context = mapping("http", "requestContext", get("requestContext"))
+        http = mapping("http", "requestContext.http", context.get("http"))
+        raw_body = get("body")
         if raw_body is None:
             body = b""
-        elif event.get("isBase64Encoded"):
+        elif get("isBase64Encoded"):
             try:
-                body = base64.b64decode(raw_body, validate=True)
+                body = base64.b64decode(text("http", "body", raw_body), validate=True)
             except ValueError:
                 raise HTTPError(400, "the request body is not valid base64") from None
         else:
-            body = str(raw_body).encode()
+            body = text("http", "body", raw_body).encode("utf-8", "surrogatepass")
         cookies: dict[str, str] = {}
-        for item in event.get("cookies") or ():
-            name, _, value = str(item).partition("=")
+        raw_cookies = get("cookies") or ()
+        if not isinstance(raw_cookies, (list, tuple)):
+            raise EventError("http", "cookies", f"must be a list, got {type(raw_cookies).__name__}")
+        for index, item in enumerate(raw_cookies):
+            name, _, value = text("http", f"cookies[{index}]", item).partition("=")
             cookies[name.strip()] = value.strip()
         return cls(
-            method=str(http.get("method", "")).upper(),
-            path=str(event.get("rawPath") or http.get("path") or "/"),
-            route_key=str(event.get("routeKey") or context.get("routeKey") or ""),
-            path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
-            query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
-            headers={str(k): str(v) for k, v in (event.get("headers") or {}).items()},  # lowered by __init__
+            method=text("http", "requestContext.http.method", http.get("method")).upper(),
+            path=text("http", "rawPath", get("rawPath") or http.get("path") or "/"),
+            route_key=text("http", "routeKey", get("routeKey") or context.get("routeKey")),
+            path_params=_strings("pathParameters", get("pathParameters")),
+            query=_strings("queryStringParameters", get("queryStringParameters")),
+            headers=_strings("headers", get("headers")),  # lowered by __init__
             cookies=cookies,
             body=body,
-            request_id=str(context.get("requestId", "")),
-            raw_query=str(event.get("rawQueryString") or ""),
+            request_id=request_id_of(event),
+            raw_query=text("http", "rawQueryString", get("rawQueryString")),
             raw=as_dict(event),
         )
 
@@ -151,6 +161,16 @@ class Request:
     def source_ip(self) -> str:
         """The client's IP address as API Gateway saw it."""
         return str(((self.raw.get("requestContext") or {}).get("http") or {}).get("sourceIp", ""))
+
+
+def _strings(path: str, value: Any) -> dict[str, str]:
+    return {str(k): text("http", f"{path}.{k}", v) for k, v in mapping("http", path, value).items()}
+
+
+def request_id_of(event: Mapping[str, Any]) -> str:
+    """API Gateway's request id in an HTTP API event ("" when it names none)."""
+    context = mapping("http", "requestContext", event.get("requestContext"))
+    return text("http", "requestContext.requestId", context.get("requestId"))
 
 
 class Response:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowfn.function import Handler
+from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import call
 from flowfn.triggers.sqs import SqsTrigger
@@ -77,7 +78,7 @@ def process_batch(
 ) -> dict[str, Any]:
     """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
     trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
-    records = tuple(map(SqsRecord.from_raw, event.get("Records") or ()))
+    records = tuple(shape.each_record(shape.records("sqs", event), SqsRecord.from_raw))
     failures = _Failures(_is_fifo(trigger, records), report)
     model = trigger.model
     if trigger.batch:

@@ -34,6 +34,29 @@ class Trigger(Frozen):
     def check(self, subject: str, settings: Any) -> None:
         """Validate this trigger against the function's settings; raise ConfigError."""
 
+    def arguments(self) -> tuple[tuple[str, ...], str]:
+        """What the runtime passes the handler (it may take a prefix), and how it calls it, in words."""
+        return self.passes, f"the {self.kind} trigger passes ({', '.join(self.passes)})"
+
+    def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
+        """Validate the handler itself (beyond its arity) against this trigger; raise ConfigError."""
+
+
+def first_annotation(fn: Callable[..., Any]) -> tuple[str, str] | None:
+    """The name of ``fn``'s first positional parameter and its annotation's bare class name
+    (``"S3Event"`` for ``S3Event``, ``"flowfn.S3Event"`` or ``"S3Event | None"``), if it has one."""
+    code = getattr(fn, "__code__", None)
+    annotations = getattr(fn, "__annotations__", None)
+    if code is None or not code.co_argcount or not isinstance(annotations, dict):
+        return None
+    name = code.co_varnames[0]
+    annotation = annotations.get(name)
+    if annotation is None:
+        return None
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    bare = str(text).split("|")[0].strip().strip("'\"").rsplit(".", 1)[-1]
+    return (name, bare) if bare else None
+
 
 class _Shape:
     """The positional-parameter shape of a callable: what call_arity needs to know."""
@@ -79,30 +102,23 @@ def _shape(fn: Callable[..., Any], subject: str) -> _Shape:
 def call_arity(fn: Callable[..., Any], trigger: Trigger, subject: str) -> int:
     """How many positional arguments to pass ``fn``, or ConfigError when it cannot take them."""
     shape = _shape(fn, subject)
-    wanted = ", ".join(trigger.passes)
+    passes, how = trigger.arguments()
     shapes = " or ".join(
-        f"({', '.join(trigger.passes[:n])})" for n in range(len(trigger.passes), trigger.min_args - 1, -1)
+        f"({', '.join(passes[:n])})" for n in range(len(passes), trigger.min_args - 1, -1)
     )
     if shape.kw_required:
         raise ConfigError(
             subject, "fn",
-            f"it has required keyword-only parameters {shape.kw_required}, which a {trigger.kind} "
-            f"trigger never passes",
+            f"it has required keyword-only parameters {shape.kw_required}, which are never passed: {how}",
             f"give them defaults, or take {shapes}",
         )
-    accepted = len(trigger.passes) if shape.varargs else min(shape.positional, len(trigger.passes))
-    if shape.required > len(trigger.passes):
+    accepted = len(passes) if shape.varargs else min(shape.positional, len(passes))
+    if shape.required > len(passes):
         raise ConfigError(
-            subject, "fn",
-            f"it requires {shape.required} positional arguments, but a {trigger.kind} trigger "
-            f"passes only ({wanted})",
-            f"take {shapes}",
+            subject, "fn", f"it requires {shape.required} positional arguments, but {how}", f"take {shapes}",
         )
     if accepted < trigger.min_args:
         raise ConfigError(
-            subject, "fn",
-            f"it takes {shape.positional} positional arguments, but a {trigger.kind} trigger "
-            f"passes ({wanted})",
-            f"take {shapes}",
+            subject, "fn", f"it takes {shape.positional} positional arguments, but {how}", f"take {shapes}",
         )
     return accepted

@@ -83,10 +83,13 @@ class HttpTrigger(Trigger):
 
 
 def make_http_trigger(method: str, path: str, subject: str) -> HttpTrigger:
-    upper = method.upper() if isinstance(method, str) else method
+    upper = method.upper() if isinstance(method, str) else None
     if upper not in HTTP_METHODS:
         raise ConfigError(subject, "method", f"{method!r} is not an HTTP method",
                           f"use one of {', '.join(HTTP_METHODS)}")
+    if not isinstance(path, str):
+        raise ConfigError(subject, "path", f"{path!r} is not a string",
+                          "write a path such as '/thumbnails/{name}' or '/files/{key+}'")
     try:
         parse_path(path)
     except ValueError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Resource
-from flowfn.triggers.base import Trigger
+from flowfn.triggers.base import Trigger, first_annotation
 
 #: Every event type S3 can send to Lambda.
 S3_EVENT_TYPES = frozenset({
@@ -105,6 +106,33 @@ class S3Trigger(Trigger):
             )
         return None
 
+    def arguments(self) -> tuple[tuple[str, ...], str]:
+        if self.batch:
+            return ("event", "context"), ("with batch=True an S3 trigger calls it once per event with "
+                                          "(event, context)")
+        return ("record", "context"), ("an S3 trigger calls it once per record with (record, context), "
+                                       "unless batch=True (then once per event with (event, context))")
+
+    def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
+        found = first_annotation(fn)
+        if found is None:
+            return
+        name, annotation = found
+        if annotation == "S3Event" and not self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated S3Event, but without batch=True the handler is "
+                "called once per record with an S3Record",
+                f"take ({name}: S3Record, context), or pass batch=True to get the whole S3Event",
+            )
+        if annotation == "S3Record" and self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated S3Record, but with batch=True the handler is "
+                "called once per event with the whole S3Event",
+                f"take ({name}: S3Event, context) and loop over its records, or drop batch=True",
+            )
+
     def check(self, subject: str, settings: Any) -> None:
         creates = any(events_overlap(e, "s3:ObjectCreated:*") for e in self.events)
         if not creates:
@@ -128,7 +156,7 @@ class S3Trigger(Trigger):
 
 
 def make_s3_trigger(
-    bucket: Bucket, events: list[str] | tuple[str, ...] | str, prefix: str, suffix: str,
+    bucket: Bucket, events: Iterable[str] | str, prefix: str, suffix: str,
     batch: bool, subject: str,
 ) -> S3Trigger:
     if not isinstance(bucket, Bucket):
@@ -136,11 +164,26 @@ def make_s3_trigger(
                           "declare it with Bucket('name') and pass that object")
     if isinstance(events, str):
         events = [events]
+    if not isinstance(events, Iterable) or isinstance(events, (bytes, Mapping)):
+        raise ConfigError(subject, "events", f"{events!r} is not a list of event types",
+                          "pass events=['created'] or events=['s3:ObjectCreated:Put', 'removed']")
+    events = list(events)
     if not events:
         raise ConfigError(subject, "events", "no event types given", "pass events=['created']")
+    for event in events:
+        if not isinstance(event, str):
+            raise ConfigError(subject, "events", f"{event!r} is not an event type name",
+                              f"use one of {sorted(S3_EVENT_ALIASES)} or an S3 name such as "
+                              "'s3:ObjectCreated:Put'")
     normalized = tuple(sorted({normalize_event(e, subject) for e in events}))
+    if not isinstance(batch, bool):
+        raise ConfigError(subject, "batch", f"{batch!r} is not True or False",
+                          "pass batch=True for the whole event, or leave it out for one record at a time")
     for argument, value in (("prefix", prefix), ("suffix", suffix)):
-        if len(value.encode()) > _FILTER_MAX:
+        if not isinstance(value, str):
+            raise ConfigError(subject, argument, f"{value!r} is not a string",
+                              f"pass {argument}='...' (a literal key {argument}), or leave it out")
+        if len(value.encode("utf-8", "surrogatepass")) > _FILTER_MAX:
             raise ConfigError(subject, argument, f"is {len(value.encode())} bytes long",
                               "S3 keys are at most 1024 bytes; shorten it")
         if "*" in value:

@@ -2,7 +2,8 @@
 
 EventBridge cron has six fields (minutes, hours, day-of-month, month, day-of-week, year), numbers
 days of the week from 1=Sunday, and needs ``?`` in exactly one of the two day fields. It is not
-Unix cron, so expressions are checked here rather than by a Unix cron parser.
+Unix cron, so expressions are read by flowfn's own parser (:mod:`flowfn.triggers.cron`), which also
+works out their fire times: an expression that validates fires at least once.
 """
 
 from __future__ import annotations
@@ -11,107 +12,41 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.triggers.base import Trigger
+from flowfn.triggers.cron import DAYS, FIRST_YEAR, LAST_YEAR, MONTHS, Cron, ExpressionError, compile_cron
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December")
 
-
-class _Field(Frozen):
-    label: str
-    low: int
-    high: int
-    names: tuple[str, ...] = ()
-    special: str = ""  # which of ? L W # the field admits
-
-
-_FIELDS = (
-    _Field("minutes", 0, 59),
-    _Field("hours", 0, 23),
-    _Field("day-of-month", 1, 31, special="?LW"),
-    _Field("month", 1, 12, names=_MONTHS),
-    _Field("day-of-week", 1, 7, names=_DAYS, special="?L#"),
-    _Field("year", 1970, 2199),
-)
-
-_RATE = re.compile(r"rate\((?P<value>\d+) (?P<unit>[a-z]+)\)")
+#: Files of the zone database that are not IANA zones (``localtime`` is the machine's own zone).
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+_RATE = re.compile(r"rate\((?P<value>[0-9]+) (?P<unit>[a-z]+)\)")
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86_400}
-
-
-class ExpressionError(ValueError):
-    """A schedule expression EventBridge would refuse; the message says why."""
-
-
-def _value(token: str, f: _Field) -> int:
-    upper = token.upper()
-    if upper in f.names:
-        return f.names.index(upper) + 1
-    if not token.isdigit():
-        raise ExpressionError(f"{f.label} field: {token!r} is not a number"
-                              + (f" or one of {', '.join(f.names)}" if f.names else ""))
-    number = int(token)
-    if not f.low <= number <= f.high:
-        raise ExpressionError(f"{f.label} field: {number} is outside {f.low}-{f.high}")
-    return number
-
-
-def _check_field(text: str, f: _Field) -> None:
-    if text == "?":
-        if "?" not in f.special:
-            raise ExpressionError(f"{f.label} field: '?' is allowed only in the day fields")
-        return
-    for item in text.split(","):
-        if not item:
-            raise ExpressionError(f"{f.label} field: empty item in {text!r}")
-        if "L" in f.special and item.upper() == "L":
-            continue
-        if f.label == "day-of-month" and item.upper() in ("LW",):
-            continue
-        if f.label == "day-of-month" and item.upper().endswith("W"):
-            _value(item[:-1], f)
-            continue
-        if f.label == "day-of-week" and item.upper().endswith("L"):
-            _value(item[:-1], f)
-            continue
-        if "#" in item:
-            if "#" not in f.special:
-                raise ExpressionError(f"{f.label} field: '#' is allowed only in day-of-week")
-            day, _, nth = item.partition("#")
-            _value(day, f)
-            if not (nth.isdigit() and 1 <= int(nth) <= 5):
-                raise ExpressionError(f"day-of-week field: {item!r} needs a week of 1-5 after '#'")
-            continue
-        base, slash, step = item.partition("/")
-        if slash and not (step.isdigit() and int(step) >= 1):
-            raise ExpressionError(f"{f.label} field: {item!r} needs a positive step after '/'")
-        if base == "*":
-            continue
-        start, dash, end = base.partition("-")
-        _value(start, f)
-        if dash:
-            _value(end, f)
+#: The longest rate that fires within the years EventBridge schedules span (1970-2199).
+MAX_RATE_SECONDS = int((datetime(LAST_YEAR + 1, 1, 1) - datetime(FIRST_YEAR, 1, 1)).total_seconds())
 
 
 def parse_cron(body: str) -> tuple[str, ...]:
-    """Check the six fields inside ``cron(...)``; return them, or raise ExpressionError."""
+    """Check the six fields inside ``cron(...)``; return them, or raise ExpressionError.
+
+    Besides the syntax, the expression must fire at least once in 1970-2199 (``cron(0 0 31 2 ? *)``
+    never does).
+    """
+    return _compile(body)[0]
+
+
+def _compile(body: str) -> tuple[tuple[str, ...], Cron]:
+    odd = next((c for c in body if not " " <= c <= "~"), None)
+    if odd is not None:
+        raise ExpressionError(f"{odd!r} is not a character cron fields hold (digits, names, "
+                              "spaces and , - * ? / L W #)")
     fields = tuple(body.split())
     if len(fields) != 6:
         hint = " (EventBridge adds a year field to Unix cron's five)" if len(fields) == 5 else ""
         raise ExpressionError(f"cron needs 6 fields, got {len(fields)}{hint}")
-    for text, f in zip(fields, _FIELDS, strict=True):
-        _check_field(text, f)
-    dom, dow = fields[2], fields[4]
-    if (dom == "?") == (dow == "?"):
-        raise ExpressionError(
-            "exactly one of day-of-month and day-of-week must be '?' "
-            f"(got {dom!r} and {dow!r})"
-        )
-    return fields
+    return fields, compile_cron(fields)
 
 
 def parse_rate(expression: str) -> int:
@@ -129,7 +64,13 @@ def parse_rate(expression: str) -> int:
         raise ExpressionError(f"EventBridge wants the singular for 1: rate(1 {singular})")
     if value > 1 and unit == singular:
         raise ExpressionError(f"EventBridge wants the plural above 1: rate({value} {singular}s)")
-    return value * _RATE_UNITS[singular]
+    seconds = value * _RATE_UNITS[singular]
+    if seconds > MAX_RATE_SECONDS:
+        most = MAX_RATE_SECONDS // _RATE_UNITS[singular]
+        raise ExpressionError(f"{value} {unit} is longer than the {LAST_YEAR + 1 - FIRST_YEAR} years "
+                              f"EventBridge schedules span ({FIRST_YEAR}-{LAST_YEAR}): it would never "
+                              f"fire; the most is {most} {singular}s")
+    return seconds
 
 
 class ScheduleTrigger(Trigger):
@@ -165,7 +106,7 @@ class ScheduleTrigger(Trigger):
         zone = self.timezone or "UTC"
         if self.is_rate:
             value, unit = self.expression[5:-1].split()
-            text = f"every {unit}" if value == "1" else f"every {value} {unit}"
+            text = f"every {unit}" if int(value) == 1 else f"every {int(value)} {unit}"
         else:
             text = describe_cron(self.cron_fields)
         return f"{text} ({zone})" + ("" if self.enabled else ", disabled")
@@ -174,6 +115,7 @@ class ScheduleTrigger(Trigger):
         """The next ``count`` fire times strictly after ``after``, in UTC.
 
         A rate schedule counts from ``after`` (EventBridge counts from when the rule is created).
+        A cron schedule whose years run out gives fewer, or none once its last fire is past.
         """
         after = after.astimezone(UTC)
         if self.is_rate:
@@ -181,14 +123,28 @@ class ScheduleTrigger(Trigger):
             return [after + step * (i + 1) for i in range(count)]
         from zoneinfo import ZoneInfo
 
-        from aws_croniter import AwsCroniter  # imported here: costly, and never needed at run time
-
         zone = ZoneInfo(self.timezone) if self.timezone else UTC
-        local = after.astimezone(zone).replace(tzinfo=None) + timedelta(seconds=1)
-        local = local.replace(microsecond=0)
-        itr = AwsCroniter(" ".join(self.cron_fields))
-        naive = itr.get_next(local.replace(tzinfo=UTC), n=count)
-        return [t.replace(tzinfo=zone).astimezone(UTC) for t in naive]
+        cron = _compile(self.expression[len("cron("):-1])[1]
+        fires: list[datetime] = []
+        local: datetime | None = after.astimezone(zone).replace(tzinfo=None)
+        while len(fires) < count and local is not None:
+            local = cron.next_after(local)
+            if local is not None:
+                fires.append(local.replace(tzinfo=zone).astimezone(UTC))
+        return fires
+
+    def first_fire(self, after: datetime, subject: str) -> datetime:
+        """The first fire strictly after ``after``; ConfigError naming ``subject`` when there is none
+        (a cron schedule whose years are all past)."""
+        fires = self.next_fires(after, 1)
+        if not fires:
+            raise ConfigError(
+                subject, "expression",
+                f"{self.expression!r} never fires after {after.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
+                "its last fire time is past",
+                "give it a year field that reaches the future, such as * or a range ending later",
+            )
+        return fires[0]
 
 
 def _list(items: list[str]) -> str:
@@ -229,14 +185,18 @@ def describe_cron(fields: tuple[str, ...]) -> str:
         if "#" in dow:
             day, nth = dow.split("#")
             ordinal = ("first", "second", "third", "fourth", "fifth")[int(nth) - 1]
-            days = f"on the {ordinal} {_name_of(day, _DAYS, _DAY_NAMES)} of the month"
-        elif dow.upper().endswith("L") and len(dow) > 1:
-            days = f"on the last {_name_of(dow[:-1], _DAYS, _DAY_NAMES)} of the month"
+            days = f"on the {ordinal} {_name_of(day, DAYS, _DAY_NAMES)} of the month"
+        elif dow.upper() == "L":
+            days = "on Saturday"
+        elif dow.upper().endswith("L"):
+            days = f"on the last {_name_of(dow[:-1], DAYS, _DAY_NAMES)} of the month"
         else:
-            days = f"on {_describe_names(dow, _DAYS, _DAY_NAMES)}"
+            days = f"on {_describe_names(dow, DAYS, _DAY_NAMES)}"
     elif dom not in ("?", "*"):
         if dom.upper() == "L":
             days = "on the last day of the month"
+        elif dom.upper() == "LW":
+            days = "on the last weekday of the month"
         elif dom.upper().endswith("W"):
             days = f"on the weekday nearest day {dom[:-1]} of the month"
         else:
@@ -245,7 +205,7 @@ def describe_cron(fields: tuple[str, ...]) -> str:
         days = "every day"
     text = f"{when} {days}"
     if month != "*":
-        text += f" in {_describe_names(month, _MONTHS, _MONTH_NAMES)}"
+        text += f" in {_describe_names(month, MONTHS, _MONTH_NAMES)}"
     if year != "*":
         text += f" in {year}"
     return text
@@ -271,10 +231,18 @@ def make_schedule_trigger(
             "see EventBridge's syntax: cron(minutes hours day-of-month month day-of-week year), "
             "for example cron(0 3 * * ? *) for 03:00 UTC daily, or rate(5 minutes)",
         ) from None
+    if timezone is not None and not isinstance(timezone, str):
+        raise ConfigError(subject, "timezone", f"{timezone!r} is not a string",
+                          "pass an IANA zone name such as 'Europe/Paris', or leave it out for UTC")
+    if not isinstance(enabled, bool):
+        raise ConfigError(subject, "enabled", f"{enabled!r} is not True or False",
+                          "pass enabled=True or enabled=False")
     if timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only here: it costs a cold start ~2 ms
 
         try:
+            if timezone in _NOT_ZONES:
+                raise ValueError(timezone)
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(subject, "timezone", f"{timezone!r} is not an IANA time zone",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Queue, Resource
-from flowfn.triggers.base import Trigger
+from flowfn.triggers.base import Trigger, first_annotation
 
 MAX_BATCH_STANDARD = 10_000
 MAX_BATCH_FIFO = 10
@@ -48,6 +48,40 @@ class SqsTrigger(Trigger):
                 "between them at random"
             )
         return None
+
+    def arguments(self) -> tuple[tuple[str, ...], str]:
+        if self.batch:
+            return ("batch", "context"), ("with batch=True an SQS trigger calls it once per batch with "
+                                          "(batch, context)")
+        return self.passes, ("an SQS trigger calls it once per message with (record, context), unless "
+                             "batch=True (then once per batch with (batch, context))")
+
+    def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
+        found = first_annotation(fn)
+        if found is None:
+            return
+        name, annotation = found
+        if annotation == "SqsBatch" and not self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated SqsBatch, but without batch=True the handler is "
+                "called once per message",
+                f"take ({name}: SqsRecord, context), or pass batch=True to get the whole SqsBatch",
+            )
+        if annotation == "SqsRecord" and self.model is not None and not self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated SqsRecord, but with model={self.model.__name__} "
+                f"the handler is called with each validated {self.model.__name__}",
+                f"take ({name}: {self.model.__name__}, context), or drop model= to get SqsRecord",
+            )
+        if annotation == "SqsRecord" and self.batch:
+            raise ConfigError(
+                subject, "fn",
+                f"its parameter {name!r} is annotated SqsRecord, but with batch=True the handler is "
+                "called once per batch with an SqsBatch",
+                f"take ({name}: SqsBatch, context) and loop over it, or drop batch=True",
+            )
 
     def check(self, subject: str, settings: Any) -> None:
         vt = self.queue.visibility_timeout_s
@@ -89,6 +123,9 @@ def make_sqs_trigger(
         raise ConfigError(subject, "batching_window_s", f"batch_size={batch_size} needs a batching "
                           "window; Lambda requires one of at least 1 second above 10 messages",
                           "set batching_window_s=1 or more")
+    if not isinstance(batch, bool):
+        raise ConfigError(subject, "batch", f"{batch!r} is not True or False",
+                          "pass batch=True for the whole batch, or leave it out for one message at a time")
     if model is not None and not (isinstance(model, type) and hasattr(model, "model_validate")):
         raise ConfigError(subject, "model", f"{model!r} is not a pydantic model class",
                           "pass a subclass of pydantic.BaseModel")

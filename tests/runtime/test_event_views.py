@@ -110,7 +110,7 @@ def test_sqs_record_reads_the_delivered_record(reference: Events) -> None:
 
 
 def test_sqs_record_of_other_shapes_gets_defaults() -> None:
-    record = SqsRecord.from_raw({"messageId": "m", "body": None, "attributes": "nope"})
+    record = SqsRecord.from_raw({"messageId": "m", "body": None, "attributes": None})
     assert (record.message_id, record.body, record.receipt_handle, record.queue_arn) == ("m", "", "", "")
     assert (record.attributes, record.message_attributes, record.sent_timestamp) == ({}, {}, None)
     proxied = SqsRecord.from_raw(MappingProxyType({"messageId": "p", "body": "b", "attributes": {},
