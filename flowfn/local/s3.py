@@ -161,7 +161,10 @@ class S3Source:
         etag = obj.get("eTag") if created else None
         change = ObjectChange(logical, key, event_name, size, etag)
         for observer in self.observers:
-            observer(change)
+            try:
+                observer(change)
+            except Exception as exc:  # the mirror's trouble never holds back the handlers
+                self.errors.append(exc)
         when = _parse_time(raw.get("eventTime"))
         sequencer = f"{next(_sequence):018X}"
         delivered = True
