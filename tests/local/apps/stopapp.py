@@ -36,6 +36,9 @@ def counted(record):
     """Runs for each object `burst` writes (on the next start when it wrote them while stopping)."""
 
 
-@app.on_sqs(flaky, timeout_s=1)
+@app.on_sqs(flaky, timeout_s=1, uses=[out.write()])
 def flake(record):
-    raise ValueError(f"receive {record.receive_count}")
+    """Fails every time, leaving a mark per receive: out/flaky/<body>-<receive count>."""
+    key = f"flaky/{record.body}-{record.receive_count}"
+    boto3.client("s3").put_object(Bucket=out.name, Key=key, Body=b"")
+    raise ValueError(key)
