@@ -26,6 +26,7 @@ from flowfn.local import queuestate
 from flowfn.local.engine import LocalApp, Options
 from flowfn.local.invoker import Invocation
 from flowfn.local.mirror import Mirror
+from flowfn.local.s3 import NOTIFICATION_QUEUE
 
 __all__ = ["DevServer", "RunState", "find_running", "resolve_target"]
 
@@ -149,13 +150,19 @@ class DevServer:
     def _queues_file(self, local: LocalApp) -> Path:
         return self.app_dir(local.app.name or "app") / queuestate.FILE
 
+    def _held_queues(self, local: LocalApp) -> dict[str, str]:
+        queues = local.held_queues()
+        if self.mirror is None:  # the objects are not kept: notifications about them are not either
+            queues.pop(NOTIFICATION_QUEUE, None)
+        return queues
+
     def _restore_queues(self, local: LocalApp) -> None:
         if self._restored or not local.emulator.embedded:
             return
         self._restored = True
         file = self._queues_file(local)
         try:
-            done = queuestate.restore(local.target.client("sqs"), local.held_queues(), file)
+            done = queuestate.restore(local.target.client("sqs"), self._held_queues(local), file)
         except Exception as exc:
             self.report(f"could not restore the messages saved in {file} ({type(exc).__name__}: {exc}); "
                         "they stay in that file and are restored at the next start")
@@ -176,7 +183,7 @@ class DevServer:
         try:
             arns = {arn: local.bindings.queue_urls[name] for name, arn in local.bindings.queue_arns.items()}
             held = queuestate.unsettled(local.invoker.records, arns)
-            saved = queuestate.save(local.target.client("sqs"), local.held_queues(), held, file)
+            saved = queuestate.save(local.target.client("sqs"), self._held_queues(local), held, file)
         except Exception as exc:
             self.report(f"could not save the queued messages ({type(exc).__name__}: {exc}): they are lost")
             return

@@ -219,8 +219,8 @@ class Mirror:
                     continue
                 done.append(f"deleted {bucket}/{key}")
             for ident in [ident for ident in self._reported if ident not in present]:
-                if ident not in self._synced and unmirrorable(ident[1]) is None:
-                    self._reported.pop(ident, None)  # an odd file that is gone: say it again if back
+                if self._reported[ident].startswith("not uploaded"):
+                    self._reported.pop(ident)  # an odd file that is gone: say it again if back
         for message in done:
             self.report(message)
         self._flush()
@@ -245,7 +245,9 @@ class Mirror:
         try:
             with self._lock:
                 if reason is not None:
-                    if not removed:
+                    if removed:
+                        self._reported.pop(ident, None)
+                    else:
                         self._not_mirrored(ident, reason)
                 elif removed:
                     self._removed(ident, path)

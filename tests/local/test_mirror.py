@@ -130,7 +130,11 @@ def stopapp(tmp_path: Path) -> Any:
 
 def test_objects_the_mirror_cannot_be_files_stay_in_the_bucket_and_still_notify(stopapp: Any) -> None:
     run = stopapp()
+    outside = run.state.parent / "outside"
+    outside.mkdir()
+    (run.folders / "files" / "link").symlink_to(outside, target_is_directory=True)
     odd = {
+        "link/through.txt": "outside the folder",
         "./dot.txt": "a '.' or '..' segment",
         "dir//double.txt": "an empty segment",
         "a/../inside.txt": "a '.' or '..' segment",
@@ -159,7 +163,9 @@ def test_objects_the_mirror_cannot_be_files_stay_in_the_bucket_and_still_notify(
     assert run.stop() == 0
     # Nothing was written outside the folder, whatever the key.
     assert not (run.state / "stopapp" / "buckets" / "escape.txt").exists()
-    assert sorted(p.name for p in (run.folders / "files").iterdir()) == ["conf", "deep", "dropped.txt", "last.txt"]
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in (run.folders / "files").iterdir()) == [
+        "conf", "deep", "dropped.txt", "last.txt", "link"]
     for key, reason in odd.items():
         lines = [line for line in run.err if f"not mirrored: {'files/' + key!r}" in line]
         assert len(lines) == 1, (key, run.err)
