@@ -258,11 +258,11 @@ class Mirror:
 
     def _removed(self, ident: Ident, path: Path) -> None:
         self._reported.pop(ident, None)
-        if ident in self._synced or path.is_file():
+        synced = self._synced.pop(ident, None)
+        self._seen.pop(ident, None)
+        if synced is not None and _signature(path) == synced:  # a file changed here since is kept
             with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 path.unlink()
-        self._synced.pop(ident, None)
-        self._seen.pop(ident, None)
 
     def _copy(self, ident: Ident, path: Path) -> None:
         bucket, key = ident

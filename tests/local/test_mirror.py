@@ -210,3 +210,22 @@ def test_a_file_written_in_two_parts_is_uploaded_once_whole(stopapp: Any) -> Non
     assert run.s3.get_object(Bucket="files", Key="big.txt")["Body"].read() == b"first half;second half"
     assert run.stop() == 0
     assert [s["source"] for s in run.seen if s["function"] == "seen"].count("files/big.txt") == 1
+
+
+def test_a_file_changed_here_is_kept_when_its_object_is_deleted_meanwhile(stopapp: Any) -> None:
+    run = stopapp()
+    path = run.folders / "files" / "keep.txt"
+    run.s3.put_object(Bucket="files", Key="keep.txt", Body=b"from the bucket")
+    wait_for(lambda: path.exists() and path.read_bytes() == b"from the bucket", 20, "the copy")
+    with open(path, "wb") as writer:  # open for writing: not uploaded until closed
+        writer.write(b"edited here")
+        writer.flush()
+        run.s3.delete_object(Bucket="files", Key="keep.txt")
+        run.s3.put_object(Bucket="files", Key="later.txt", Body=b"")  # notified after the delete
+        wait_for((run.folders / "files" / "later.txt").exists, 20, "the notification after the delete")
+    run.wait_invoked("seen", "files/later.txt")
+    wait_for(lambda: [s["source"] for s in run.collect()].count("files/keep.txt") == 2, 20,
+             "the edited file to be uploaded")
+    assert path.read_bytes() == b"edited here"
+    assert run.s3.get_object(Bucket="files", Key="keep.txt")["Body"].read() == b"edited here"
+    assert run.stop() == 0
