@@ -119,6 +119,7 @@ class DevServer:
 
             self.local.options.on_provisioned.append(seed)
         self.local.options.on_ready.append(self._restore_queues)
+        self.local.options.on_stopped.append(self._last_scan)
         self.local.options.on_stopped.append(self._save_queues)
         self.local.start()
         try:
@@ -149,6 +150,15 @@ class DevServer:
 
     def _queues_file(self, local: LocalApp) -> Path:
         return self.app_dir(local.app.name or "app") / queuestate.FILE
+
+    def _last_scan(self, local: LocalApp) -> None:
+        # Files dropped just before the stop are uploaded now: their notifications are kept for
+        # the next start (files there at start are uploaded without firing anything).
+        if self.mirror is not None:
+            try:
+                self.mirror.scan(last=True)
+            except Exception as exc:
+                self.report(f"mirror: {type(exc).__name__}: {exc}")
 
     def _held_queues(self, local: LocalApp) -> dict[str, str]:
         queues = local.held_queues()

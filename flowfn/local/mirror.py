@@ -179,11 +179,12 @@ class Mirror:
         self._reported.pop(ident, None)
         return True
 
-    def scan(self) -> None:
+    def scan(self, last: bool = False) -> None:
         """Upload files that are new or changed and whole; delete objects whose file was removed.
 
         Runs under the lock :meth:`on_change` takes, so a file being written from the bucket is
-        never mistaken for one the user removed.
+        never mistaken for one the user removed. The ``last`` scan, at stop, does not wait for a
+        file to hold still (a file some process writes still waits, for the next start).
         """
         done: list[str] = []
         with self._lock:
@@ -198,7 +199,9 @@ class Mirror:
                 if signature is None or signature == self._synced.get(ident):
                     continue
                 seen = self._seen.get(ident)
-                if seen is None or seen[0] != signature:
+                if last:
+                    ready.append((bucket, key, path, signature))
+                elif seen is None or seen[0] != signature:
                     self._seen[ident] = (signature, now)
                 elif now - seen[1] >= self.quiet_s:
                     ready.append((bucket, key, path, signature))
@@ -320,6 +323,7 @@ class Mirror:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop scanning (objects written in the bucket are still copied into the folders)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -24,6 +24,7 @@ def test_objects_written_while_stopping_reach_the_folder_and_fire_at_the_next_st
     run: StopApp = stopapp()
     run.sqs.send_message(QueueUrl=run.run_state["queues"]["kick"], MessageBody="75")
     wait_for((run.folders / "out" / "started.txt").exists, 20, "burst to start")
+    (run.folders / "files" / "late.txt").write_text("dropped as run-local stops")
     assert run.stop(signal.SIGTERM) == 0, run.err  # burst naps, then writes 75 objects while run-local stops
     assert [s["outcome"] for s in run.seen if s["function"] == "burst"] == ["ok"]
     written = sorted(p.name for p in (run.folders / "out" / "burst").iterdir())
@@ -34,8 +35,12 @@ def test_objects_written_while_stopping_reach_the_folder_and_fire_at_the_next_st
     wanted = {f"out/burst/{n:02d}.txt" for n in range(75)}
     wait_for(lambda: set(_count(again.collect(), "counted")) | set(first) >= wanted, 30,
              "counted to run for every object burst wrote")
+    # The file dropped as it stopped was uploaded then, or at the latest now, and seen once.
+    wait_for(lambda: (_count(run.seen, "seen") + _count(again.collect(), "seen"))["files/late.txt"], 20,
+             "seen to run for the file dropped while stopping")
     assert again.stop() == 0
     assert _count(again.seen, "counted") + first == Counter(dict.fromkeys(wanted, 1))
+    assert (_count(run.seen, "seen") + _count(again.seen, "seen"))["files/late.txt"] == 1
 
 
 def test_queued_messages_dead_letters_and_receive_counts_survive_a_restart(stopapp: Any) -> None:
