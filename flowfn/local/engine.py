@@ -293,7 +293,10 @@ class LocalApp:
         running = bool(self._sources)
         self._stop_sources(final=True)
         if running and self._s3 is not None and self._s3.queue_url and self.options.observers:
-            self._s3.observe_waiting()
+            try:
+                self._s3.observe_waiting()
+            except Exception as exc:  # the hooks still run: they save what is queued
+                self._s3.errors.append(exc)
         for hook in self.options.on_stopped:
             hook(self)
 

@@ -54,6 +54,10 @@ def test_queued_messages_dead_letters_and_receive_counts_survive_a_restart(stopa
     for n, group in enumerate(["a", "b", "a", "b", "a"]):
         run.sqs.send_message(QueueUrl=queues["ordered.fifo"], MessageBody=f"{group}{n}",
                              MessageGroupId=group, MessageDeduplicationId=f"dedup-{n}")
+    # The first of group a is received once (and at once visible again): its count is 1.
+    (first,) = run.sqs.receive_message(QueueUrl=queues["ordered.fifo"], MaxNumberOfMessages=1,
+                                       VisibilityTimeout=0)["Messages"]
+    assert first["Body"] == "a0"
     run.sqs.send_message(QueueUrl=queues["flaky"], MessageBody="m1")
 
     def depth(name: str) -> int:
@@ -86,13 +90,13 @@ def test_queued_messages_dead_letters_and_receive_counts_survive_a_restart(stopa
             "raw": {"DataType": "Binary", "BinaryValue": bytes([n, 255])},
         }
     ordered = _receive_all(sqs, queues["ordered.fifo"])
-    by_group: dict[str, list[tuple[str, str]]] = {}
+    by_group: dict[str, list[tuple[str, str, str]]] = {}
     for message in ordered:
         attrs = message["Attributes"]
         by_group.setdefault(attrs["MessageGroupId"], []).append(
-            (message["Body"], attrs["MessageDeduplicationId"]))
-    assert by_group == {"a": [("a0", "dedup-0"), ("a2", "dedup-2"), ("a4", "dedup-4")],
-                        "b": [("b1", "dedup-1"), ("b3", "dedup-3")]}
+            (message["Body"], attrs["MessageDeduplicationId"], attrs["ApproximateReceiveCount"]))
+    assert by_group == {"a": [("a0", "dedup-0", "2"), ("a2", "dedup-2", "1"), ("a4", "dedup-4", "1")],
+                        "b": [("b1", "dedup-1", "1"), ("b3", "dedup-3", "1")]}
     assert again.stop() == 0
     assert any("saved 10 messages" in line for line in run.err), run.err
     assert any("restored 10 messages" in line for line in again.err), again.err
