@@ -13,6 +13,7 @@ kick = Queue("kick")
 flaky = Queue("flaky", visibility_timeout_s=1, max_receive_count=3)
 parked = Queue("parked")
 ordered = Queue("ordered.fifo")
+sticky = Queue("sticky", visibility_timeout_s=60, max_receive_count=5)
 
 
 @app.on_s3(files, uses=[files.read()])
@@ -36,9 +37,20 @@ def counted(record):
     """Runs for each object `burst` writes (on the next start when it wrote them while stopping)."""
 
 
-@app.on_sqs(flaky, timeout_s=1, uses=[out.write()])
-def flake(record):
-    """Fails every time, leaving a mark per receive: out/flaky/<body>-<receive count>."""
+def _mark_and_fail(record):
+    """Leave a mark per receive, out/flaky/<body>-<receive count>, and fail."""
     key = f"flaky/{record.body}-{record.receive_count}"
     boto3.client("s3").put_object(Bucket=out.name, Key=key, Body=b"")
     raise ValueError(key)
+
+
+@app.on_sqs(flaky, timeout_s=1, uses=[out.write()])
+def flake(record):
+    """Fails every time; its message comes back a second later."""
+    _mark_and_fail(record)
+
+
+@app.on_sqs(sticky, timeout_s=1, uses=[out.write()])
+def stick(record):
+    """Fails every time; its message comes back a minute later."""
+    _mark_and_fail(record)
