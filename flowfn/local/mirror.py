@@ -10,10 +10,12 @@ are switched on, so they are there without firing anything again.
 The mirror never destroys data. An object whose key cannot be a file here (a ``folder/`` marker,
 ``a//b``, a ``.`` or ``..`` segment, a NUL, a name too long, a key that is also the folder of
 another key, a hidden or temporary name the folder ignores) stays in the bucket untouched and is
-reported once as not mirrored, with the reason; only objects the mirror itself put in step with a
-file are ever deleted, and only when that file is gone from a folder that could be read. A file
-that cannot be uploaded (a name that is not UTF-8) is reported once and the rest still sync.
-Nothing is ever written outside the mirror folder, whatever the key.
+reported once as not mirrored, with the reason (the folder is what outlives the run: such an
+object lasts as long as the emulator). Only objects the mirror itself put in step with a file are
+ever deleted, and only when that file is gone from a folder that could be read; an object deleted
+in the bucket takes its file along only when the file is still as the mirror left it. A file that
+cannot be uploaded (a name that is not UTF-8) is reported once and the rest still sync. Nothing is
+ever written outside the mirror folder, whatever the key.
 """
 
 from __future__ import annotations
@@ -301,7 +303,8 @@ class Mirror:
 
     def _not_mirrored(self, ident: Ident, reason: str) -> None:
         bucket, key = ident
-        self._say(ident, f"not mirrored: {f'{bucket}/{key}'!r} stays in the bucket: {reason}")
+        self._say(ident, f"not mirrored: {f'{bucket}/{key}'!r} stays in the bucket, while run-local "
+                         f"runs: {reason}")
 
     def _say(self, ident: Ident, message: str) -> None:
         """Report ``message`` about ``ident`` unless it is what was said about it last."""
