@@ -71,7 +71,8 @@ def find_running(state_dir: Path, target: str) -> RunState | None:
 def _counted(counts: dict[str, int]) -> str:
     """``5 messages (jobs: 3, jobs-dlq: 2)``."""
     total = sum(counts.values())
-    parts = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    parts = ", ".join(f"{'S3 notifications' if name == NOTIFICATION_QUEUE else name}: {n}"
+                      for name, n in counts.items())
     return f"{total} message{'s' if total != 1 else ''} ({parts})"
 
 
