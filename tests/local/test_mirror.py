@@ -57,7 +57,11 @@ class StopApp:
             thread.start()
         self.folders = state / "stopapp" / "buckets"
         run = state / "stopapp" / "run.json"
-        text = wait_for(lambda: run.exists() and run.read_text().strip(), 60, "run-local to start")
+        try:
+            text = wait_for(lambda: run.exists() and run.read_text().strip(), 60, "run-local to start")
+        except BaseException:
+            self.stop()
+            raise
         self.run_state: dict[str, Any] = json.loads(text)
         creds = {"endpoint_url": self.run_state["endpoint_url"], "region_name": "us-east-1",
                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
