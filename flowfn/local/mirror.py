@@ -223,6 +223,8 @@ class Mirror:
                     self._say((bucket, key), f"not deleted: {f'{bucket}/{key}'!r}: {exc}")
                     continue
                 done.append(f"deleted {bucket}/{key}")
+            for ident in [ident for ident in self._seen if ident not in present]:
+                self._seen.pop(ident)
             for ident in [ident for ident in self._reported if ident not in present]:
                 if self._reported[ident].startswith("not uploaded"):
                     self._reported.pop(ident)  # an odd file that is gone: say it again if back
