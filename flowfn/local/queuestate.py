@@ -223,6 +223,10 @@ def restore(sqs: Any, queues: dict[str, str], path: Path) -> Restored:
         restored.counts[name] = len(entries)
     if leftover:
         restored.kept_in = path.with_name("queues-not-restored.json")
+        if restored.kept_in.exists():  # kept from an earlier start: add to it
+            earlier = json.loads(restored.kept_in.read_text()).get("queues", {})
+            leftover = {name: [*earlier.get(name, []), *leftover.get(name, [])]
+                        for name in {**earlier, **leftover}}
         restored.kept_in.write_text(json.dumps({"version": _VERSION, "queues": leftover}, indent=1) + "\n")
     path.unlink()
     return restored

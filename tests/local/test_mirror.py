@@ -38,12 +38,12 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
 class StopApp:
     """`flowfn run-local --json tests/local/apps/stopapp.py` in a subprocess; both streams read."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, app: Path = APPS / "stopapp.py", name: str = "stopapp") -> None:
         self.state = state
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWFN_"))}
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [*CLI, "run-local", str(APPS / "stopapp.py"), "--port", "0", "--json", "--no-reload",
+            [*CLI, "run-local", str(app), "--port", "0", "--json", "--no-reload",
              "--state-dir", str(state)],
             cwd=state.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=env, errors="replace",
@@ -55,8 +55,8 @@ class StopApp:
                         threading.Thread(target=self._stderr, daemon=True)]
         for thread in self.threads:
             thread.start()
-        self.folders = state / "stopapp" / "buckets"
-        run = state / "stopapp" / "run.json"
+        self.folders = state / name / "buckets"
+        run = state / name / "run.json"
         try:
             text = wait_for(lambda: run.exists() and run.read_text().strip(), 60, "run-local to start")
         except BaseException:
@@ -122,8 +122,8 @@ class StopApp:
 def stopapp(tmp_path: Path) -> Any:
     started: list[StopApp] = []
 
-    def start() -> StopApp:
-        run = StopApp(tmp_path / "state")
+    def start(*args: Any) -> StopApp:
+        run = StopApp(tmp_path / "state", *args)
         started.append(run)
         return run
 

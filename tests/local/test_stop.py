@@ -3,8 +3,10 @@ folder, and queued messages, dead letters and receive counts are there again at 
 
 from __future__ import annotations
 
+import json
 import signal
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +123,33 @@ def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
         if not got.get("Messages"):
             return found
         found.extend(got["Messages"])
+
+
+APP = """
+from flowfn import App, Queue
+
+app = App("renamed")
+{queue} = Queue("{queue}")
+
+
+@app.on_sqs({queue}, reserved_concurrency=0)  # never runs: its messages wait
+def never(record):
+    pass
+"""
+
+
+def test_messages_of_a_queue_the_app_no_longer_declares_are_kept_aside_and_said(
+    stopapp: Any, tmp_path: Path,
+) -> None:
+    app = tmp_path / "renamed.py"
+    app.write_text(APP.format(queue="before"))
+    run: StopApp = stopapp(app, "renamed")
+    run.sqs.send_message(QueueUrl=run.run_state["queues"]["before"], MessageBody="kept")
+    assert run.stop() == 0
+    app.write_text(APP.format(queue="after"))
+    again: StopApp = stopapp(app, "renamed")
+    assert again.stop() == 0
+    said = [line for line in again.err if line.startswith("not restored")]
+    kept = tmp_path / "state" / "renamed" / "queues-not-restored.json"
+    assert said == [f"not restored: 1 message (before: 1), queues the app no longer declares; they are in {kept}"]
+    assert [m["body"] for m in json.loads(kept.read_text())["queues"]["before"]] == ["kept"]
