@@ -3,6 +3,11 @@
 Mirror folders for buckets, reload when the app's code changes, a state file other terminals
 find the run by (``flowfn invoke`` uses the running emulator through it), and a few commands
 typed on standard input. Reports go through callbacks; the CLI prints them.
+
+A stop loses nothing: in-flight invocations finish, the objects they wrote reach the folders,
+and, with the embedded emulator (which keeps queues in memory), every message still queued or
+dead-lettered is saved to ``<state dir>/<app>/queues.json`` and sent again at the next start
+(:mod:`flowfn.local.queuestate`). Another emulator keeps its own queues.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flowfn.local import queuestate
 from flowfn.local.engine import LocalApp, Options
 from flowfn.local.invoker import Invocation
 from flowfn.local.mirror import Mirror
+from flowfn.local.s3 import NOTIFICATION_QUEUE
 
 __all__ = ["DevServer", "RunState", "find_running", "resolve_target", "runs_dir"]
 
@@ -101,6 +108,14 @@ def _point_to(state_file: Path, remove: bool = False) -> None:
             pointer.write_text(json.dumps({"state_file": str(path)}) + "\n")
 
 
+def _counted(counts: dict[str, int]) -> str:
+    """``5 messages (jobs: 3, jobs-dlq: 2)``."""
+    total = sum(counts.values())
+    parts = ", ".join(f"{'S3 notifications' if name == NOTIFICATION_QUEUE else name}: {n}"
+                      for name, n in counts.items())
+    return f"{total} message{'s' if total != 1 else ''} ({parts})"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -131,6 +146,7 @@ class DevServer:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.state_file: Path | None = None
+        self._restored = False
 
     def start(self) -> None:
         """Start everything; raises (and stops what started) when the app cannot run."""
@@ -143,6 +159,9 @@ class DevServer:
                 self.mirror.seed(local)
 
             self.local.options.on_provisioned.append(seed)
+        self.local.options.on_ready.append(self._restore_queues)
+        self.local.options.on_stopped.append(self._last_scan)
+        self.local.options.on_stopped.append(self._save_queues)
         self.local.start()
         try:
             self._write_state()
@@ -170,6 +189,62 @@ class DevServer:
         self.state_file = folder / STATE_FILE
         self.state_file.write_text(json.dumps(state.__dict__, indent=2) + "\n")
         _point_to(self.state_file)
+
+    def _queues_file(self, local: LocalApp) -> Path:
+        return self.app_dir(local.app.name or "app") / queuestate.FILE
+
+    def _last_scan(self, local: LocalApp) -> None:
+        # Files dropped just before the stop are uploaded now: their notifications are kept for
+        # the next start (files there at start are uploaded without firing anything).
+        if self.mirror is not None:
+            try:
+                self.mirror.scan(last=True)
+            except Exception as exc:
+                self.report(f"mirror: {type(exc).__name__}: {exc}")
+
+    def _held_queues(self, local: LocalApp) -> dict[str, str]:
+        queues = local.held_queues()
+        if self.mirror is None:  # the objects are not kept: notifications about them are not either
+            queues.pop(NOTIFICATION_QUEUE, None)
+        return queues
+
+    def _restore_queues(self, local: LocalApp) -> None:
+        if self._restored or not local.emulator.embedded:
+            return
+        self._restored = True
+        file = self._queues_file(local)
+        try:
+            done = queuestate.restore(local.target.client("sqs"), self._held_queues(local), file)
+        except Exception as exc:
+            self.report(f"could not restore the messages saved in {file} ({type(exc).__name__}: {exc}); "
+                        "they stay in that file and are restored at the next start")
+            return
+        if done.total:
+            self.report(f"restored {_counted(done.counts)} saved at the last stop")
+        if done.short:
+            self.report(f"{done.short} restored FIFO messages have fewer receives than they had: "
+                        "a message of their group was in hand")
+        if done.dropped:
+            self.report(f"not restored: {_counted(done.dropped)}, queues the app no longer declares; "
+                        f"they are in {done.kept_in}")
+
+    def _save_queues(self, local: LocalApp) -> None:
+        if not local.emulator.embedded:
+            return
+        file = self._queues_file(local)
+        try:
+            arns = {arn: local.bindings.queue_urls[name] for name, arn in local.bindings.queue_arns.items()}
+            held = queuestate.unsettled(local.invoker.records, arns)
+            saved = queuestate.save(local.target.client("sqs"), self._held_queues(local), held, file)
+        except Exception as exc:
+            self.report(f"could not save the queued messages ({type(exc).__name__}: {exc}): they are lost")
+            return
+        if saved.total:
+            self.report(f"saved {_counted(saved.counts)} to {file}; the next run-local of this app "
+                        "restores them")
+        if saved.unread:
+            self.report(f"not saved: {saved.unread} messages the emulator would not hand out "
+                        "(delayed, or held by another client); they are lost")
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""

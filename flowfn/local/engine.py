@@ -32,7 +32,7 @@ from flowfn.local.emulator import (
 from flowfn.local.http import HttpServer, Router
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.provision import Bindings, bucket_name, provision, queue_name, teardown
-from flowfn.local.s3 import ObjectChange, S3Source
+from flowfn.local.s3 import NOTIFICATION_QUEUE, ObjectChange, S3Source
 from flowfn.local.schedule import ScheduleSource
 from flowfn.local.sqs import SqsPoller
 from flowfn.triggers.base import Trigger
@@ -92,6 +92,12 @@ class Options:
     sources: bool = True
     #: Called after the emulator has the buckets, before notifications start (the mirror seeds here).
     on_provisioned: list[Callable[[LocalApp], None]] = field(default_factory=list)
+    #: Called once every queue exists and notifications are on, before any source starts (after
+    #: a reload too); run-local restores saved messages here.
+    on_ready: list[Callable[[LocalApp], None]] = field(default_factory=list)
+    #: Called on stop once sources have stopped, in-flight invocations have finished and observers
+    #: have seen the objects they wrote, while the emulator still runs; run-local saves queues here.
+    on_stopped: list[Callable[[LocalApp], None]] = field(default_factory=list)
 
 
 SourceFactory = Callable[["LocalApp", list[Handler]], list[Source]]
@@ -136,6 +142,7 @@ class LocalApp:
         self._schedules: ScheduleSource | None = None
         self._router: Router | None = None
         self._server: HttpServer | None = None
+        self._server_stopped = False
         self._sqs: Any = None
         self._clock_offset: timedelta | None = None
         self._token = secrets.token_hex(4)
@@ -200,7 +207,7 @@ class LocalApp:
                 self._server = HttpServer(self.router, self.options.http_port)
                 self._server.start()
                 self._stack.callback(self._stop_server)
-            self._stack.callback(self._stop_sources)
+            self._stack.callback(self._shutdown)
         except BaseException:
             self.stop()
             raise
@@ -257,13 +264,17 @@ class LocalApp:
             sources.extend(factory(self, handlers))
         if self.options.clock_start is None and self._schedules.handlers:
             sources.append(self._schedules)
+        for hook in self.options.on_ready:
+            hook(self)
         for source in sources:
             source.start()
         self._sources = sources
 
-    def _stop_sources(self) -> None:
+    def _stop_sources(self, final: bool = False) -> None:
         for source in self._sources:  # all stop receiving at once; then each is joined
             source.signal_stop()
+        if final:
+            self._stop_server()  # no request starts while the running ones finish
         for source in reversed(self._sources):
             source.stop()
         self._sources = []
@@ -275,13 +286,37 @@ class LocalApp:
                 self._invoker.wait_change(0.05)
             self._invoker.join_abandoned(2.0)
 
+    def _shutdown(self) -> None:
+        """The final stop: sources stop taking work and in-flight invocations finish; then the
+        objects those wrote meanwhile reach the observers (the mirror), from notifications left
+        queued for the next start; then the ``on_stopped`` hooks run."""
+        running = bool(self._sources)
+        self._stop_sources(final=True)
+        if running and self._s3 is not None and self._s3.queue_url and self.options.observers:
+            try:
+                self._s3.observe_waiting()
+            except Exception as exc:  # the hooks still run: they save what is queued
+                self._s3.errors.append(exc)
+        for hook in self.options.on_stopped:
+            hook(self)
+
+    def held_queues(self) -> dict[str, str]:
+        """Queues whose messages outlive a stop, name -> URL: the app's queues, then their
+        dead-letter queues, then flowfn's S3 notification queue (as ``NOTIFICATION_QUEUE``)."""
+        queues = sorted(self.app.queues(), key=lambda q: q.is_dlq)
+        held = {q.logical_name: self.bindings.queue_urls[q.logical_name] for q in queues}
+        if self._s3 is not None and self._s3.queue_url:
+            held[NOTIFICATION_QUEUE] = self._s3.queue_url
+        return held
+
     def _clean_shared_state(self) -> None:
         # Another embedded run keeps the process-wide state alive: leave nothing behind in it.
         if isinstance(self.emulator, EmbeddedMoto) and EmbeddedMoto.shared() and self._bindings:
             teardown(self._bindings, [self._s3.queue_url] if self._s3 and self._s3.queue_url else [])
 
     def _stop_server(self) -> None:
-        if self._server is not None:
+        if self._server is not None and not self._server_stopped:
+            self._server_stopped = True
             self._server.stop()
 
     def stop(self) -> None:

@@ -153,7 +153,24 @@ class S3Source:
                 self._sqs.delete_message(QueueUrl=self.queue_url,
                                          ReceiptHandle=message["ReceiptHandle"])
 
-    def _deliver(self, raw: dict[str, Any]) -> bool:
+    def observe_waiting(self) -> int:
+        """Show the observers the changes whose notifications wait in the queue (objects written
+        while stopping), leaving the notifications queued; returns how many waited."""
+        held: list[str] = []
+        try:
+            while True:
+                got = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=0, VisibilityTimeout=60)
+                if not got.get("Messages"):
+                    return len(held)
+                for message in got["Messages"]:
+                    held.append(message["ReceiptHandle"])
+                    for record in json.loads(message["Body"]).get("Records", []):
+                        self._deliver(record, invoke=False)
+        finally:
+            make_visible(self._sqs, self.queue_url, held)
+
+    def _deliver(self, raw: dict[str, Any], invoke: bool = True) -> bool:
         physical = raw["s3"]["bucket"]["name"]
         logical = self._by_physical.get(physical)
         if logical is None:
@@ -168,7 +185,12 @@ class S3Source:
         etag = obj.get("eTag") if created else None
         change = ObjectChange(logical, key, event_name, size, etag)
         for observer in self.observers:
-            observer(change)
+            try:
+                observer(change)
+            except Exception as exc:  # the mirror's trouble never holds back the handlers
+                self.errors.append(exc)
+        if not invoke:
+            return False
         when = _parse_time(raw.get("eventTime"))
         sequencer = f"{next(_sequence):018X}"
         delivered = True
