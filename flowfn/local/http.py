@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -312,7 +313,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except _Refused as refused:
             self._refuse(refused)
             return False
-        return super().handle_expect_100()
+        super().handle_expect_100()
+        self.wfile.flush()  # the client waits for it before sending the body
+        return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors http.server finds (a bad request line, too many headers): JSON, as API Gateway answers."""
@@ -384,6 +387,11 @@ class _Server(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._readers: set[_ClientReader] = set()
         self._stopping = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is no error of the server's: nothing to print."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def track(self, reader: _ClientReader, live: bool) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -43,6 +44,12 @@ def parse_json(request):  # type: ignore[no-untyped-def]
 @app.on_http("GET", "/ping")
 def ping(request):  # type: ignore[no-untyped-def]
     return "pong"
+
+
+@app.on_http("GET", "/slow")
+def slow(request):  # type: ignore[no-untyped-def]
+    time.sleep(0.2)
+    return "x" * 100_000
 
 
 Response = tuple[int, dict[str, str], bytes]
@@ -128,6 +135,15 @@ def test_a_client_expecting_100_continue_gets_the_413_instead(address: tuple[str
         client.send(post("/echo", f"Content-Length: {MAX_BODY_BYTES + 1}\r\nExpect: 100-continue\r\n"))
         assert client.response()[0] == 413
         assert client.closed_by_server()
+
+
+def test_a_client_expecting_100_continue_gets_it_then_sends_its_body(address: tuple[str, int]) -> None:
+    with Client(address) as client:
+        client.send(post("/echo", "Content-Length: 5\r\nExpect: 100-continue\r\n"))
+        assert client.file.readline().startswith(b"HTTP/1.1 100")
+        assert client.file.readline() == b"\r\n"
+        status, _, body = client.send(b"hello").response()
+        assert status == 200 and json.loads(body)["length"] == 5
 
 
 def test_a_client_that_sends_a_body_over_10_mb_reads_413(address: tuple[str, int]) -> None:
@@ -247,6 +263,22 @@ def test_a_client_that_trickles_its_headers_gets_408(impatient: tuple[str, int])
                 break
             time.sleep(0.05)
         assert client.response()[0] == 408
+
+
+def test_a_client_that_leaves_before_its_answer_leaves_no_traceback(
+        harness: Harness, address: tuple[str, int], capfd: pytest.CaptureFixture[str]) -> None:
+    before = len(harness.invocations("slow"))
+    for _ in range(2):
+        with Client(address) as client:
+            client.send(b"GET /slow HTTP/1.1\r\n\r\n")
+            client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset
+    deadline = time.monotonic() + 30
+    while len(harness.invocations("slow")) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the answers are written to the closed connections
+    with Client(address) as client:
+        assert client.send(b"GET /ping HTTP/1.1\r\n\r\n").response()[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
 
 
 # -- JSON and load ------------------------------------------------------------------------------
