@@ -450,9 +450,10 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop taking connections, close idle ones, and return once every answer under way is sent."""
         self._server.shutdown()
-        self._server.server_close()
         self._server.close_idle()
+        self._server.server_close()  # joins the connection threads
         if self._thread is not None:
             self._thread.join()
             self._thread = None

@@ -281,6 +281,26 @@ def test_a_client_that_leaves_before_its_answer_leaves_no_traceback(
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_stopping_closes_idle_connections_and_finishes_answers_under_way(harness: Harness) -> None:
+    server = HttpServer(harness.local.router)
+    server.start()
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with Client((host, int(port))) as idle, Client((host, int(port))) as busy:
+        assert idle.send(b"GET /ping HTTP/1.1\r\n\r\n").response()[0] == 200  # kept alive
+        busy.send(b"GET /slow HTTP/1.1\r\n\r\n")
+        deadline = time.monotonic() + 30
+        while not harness.local.invoker.inflight:  # the handler has started
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        stopping = threading.Thread(target=server.stop, daemon=True)
+        stopping.start()
+        status, _, body = busy.response()
+        assert (status, len(body)) == (200, 100_000)
+        stopping.join(30)
+        assert not stopping.is_alive()
+        assert idle.closed_by_server() and busy.closed_by_server()
+
+
 # -- JSON and load ------------------------------------------------------------------------------
 
 
