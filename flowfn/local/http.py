@@ -2,10 +2,11 @@
 
 :class:`Router` picks the route as API Gateway does (the most specific match wins) and turns
 the handler's payload 2.0 response into status, headers and body; flowfn.testing calls it
-directly. :class:`HttpServer` serves it on 127.0.0.1 with a thread per connection, so requests
-are handled concurrently and a failing handler answers 500 without stopping the server. At its
-edges it answers as API Gateway does: bodies over 10 MB get 413 unread, malformed framing 400,
-chunked bodies are decoded, and idle or slow clients are disconnected.
+directly. :class:`HttpServer` serves it on 127.0.0.1 with a thread per open connection (reused
+from one connection to the next), so requests are handled concurrently and a failing handler
+answers 500 without stopping the server. At its edges it answers as API Gateway does (see
+``wire``): bodies over 10 MB get 413 unread, malformed framing 400, chunked bodies are decoded,
+and idle or slow clients are disconnected.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import base64
 import contextlib
 import io
 import json
-import re
+import queue
 import secrets
 import socket
 import sys
@@ -22,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,16 +31,18 @@ from urllib.parse import unquote, urlsplit
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.wire import (
+    CLIENT_TIMEOUT_S,
+    MAX_BODY_BYTES,
+    ClientReader,
+    Refused,
+    body_length,
+    read_chunked,
+)
 from flowfn.triggers.http import HttpTrigger, http_event, match_path, route_priority
 
 __all__ = ["CLIENT_TIMEOUT_S", "MAX_BODY_BYTES", "HttpResult", "HttpServer", "Router"]
 
-#: API Gateway's payload limit: a larger request body is refused with 413, unread.
-MAX_BODY_BYTES = 10 * 1024 * 1024
-#: How long a connection may stay idle, and how long a request may take to arrive in full.
-CLIENT_TIMEOUT_S = 20.0
-_MAX_LINE = 65536  # the longest chunk-size or trailer line, as http.server limits header lines
-_MAX_TRAILERS = 100
 _LINGER_S = 1.0  # after a refusal, how long (and how much) of what the client still sends is dropped
 _LINGER_BYTES = 2 * MAX_BODY_BYTES
 
@@ -142,135 +144,10 @@ def _response(payload: dict[str, Any], record: Invocation) -> HttpResult:
     return HttpResult(status, headers + [("set-cookie", c) for c in cookies], body, record, cookies)
 
 
-class _Refused(Exception):
-    """The request is answered ``status`` before its body is read, and its connection closed."""
-
-    def __init__(self, status: int, details: str) -> None:
-        super().__init__(status, details)
-        self.status = status
-        self.details = details
-
-
 def _error(status: int, details: str | None) -> HttpResult:
     """An answer of the server itself: API Gateway's message for the status, and what was wrong."""
     payload = {"message": HTTPStatus(status).phrase, **({"details": details} if details else {})}
     return HttpResult(status, [("content-type", "application/json")], json.dumps(payload).encode())
-
-
-def _body_length(headers: Message) -> int | None:
-    """The declared length of the request body, or None when it comes in chunks.
-
-    Raises _Refused: 400 for a malformed, negative or absurd Content-Length, or one sent with
-    Transfer-Encoding; 413 for a body over API Gateway's limit; 501 for another transfer coding.
-    """
-    lengths = [v.strip() for v in headers.get_all("content-length") or ()]
-    codings = [c.strip().lower() for v in headers.get_all("transfer-encoding") or () for c in v.split(",")]
-    if codings:
-        if codings != ["chunked"]:
-            raise _Refused(501, f"Transfer-Encoding {', '.join(codings)!r} is not supported; send the body "
-                                "with a Content-Length or Transfer-Encoding: chunked")
-        if lengths:
-            raise _Refused(400, "the request has both Content-Length and Transfer-Encoding; send one")
-        return None
-    if not lengths:
-        return 0
-    if len(set(lengths)) > 1 or not re.fullmatch(r"[0-9]{1,18}", lengths[0]):
-        raise _Refused(400, f"Content-Length {', '.join(lengths)!r} is not a number of bytes")
-    length = int(lengths[0])
-    if length > MAX_BODY_BYTES:
-        raise _Refused(413, f"the body is {length} bytes; API Gateway takes at most {MAX_BODY_BYTES}")
-    return length
-
-
-def _read_chunked(rfile: io.BufferedIOBase) -> bytes:
-    """A ``Transfer-Encoding: chunked`` body, decoded; trailers are read and dropped."""
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        line = _line(rfile, "chunk size")
-        size_text = line.split(b";", 1)[0].strip()
-        if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_text):
-            raise _Refused(400, f"malformed chunk size {line[:40].decode('latin-1')!r}")
-        size = int(size_text, 16)
-        if size == 0:
-            break
-        total += size
-        if total > MAX_BODY_BYTES:
-            raise _Refused(413, f"the chunked body exceeds API Gateway's limit of {MAX_BODY_BYTES} bytes")
-        data = rfile.read(size)
-        if len(data) < size:
-            raise _Refused(400, "the connection ended inside a chunk")
-        if rfile.read(2) != b"\r\n":
-            raise _Refused(400, f"chunk data is not followed by CRLF after {size} bytes")
-        parts.append(data)
-    for _ in range(_MAX_TRAILERS):
-        line = _line(rfile, "trailer")
-        if not line.strip():
-            return b"".join(parts)
-        if b":" not in line:
-            raise _Refused(400, f"malformed trailer {line[:40].decode('latin-1')!r}")
-    raise _Refused(400, f"more than {_MAX_TRAILERS} trailers")
-
-
-def _line(rfile: io.BufferedIOBase, what: str) -> bytes:
-    line = rfile.readline(_MAX_LINE + 1)
-    if len(line) > _MAX_LINE:
-        raise _Refused(400, f"a {what} line is longer than {_MAX_LINE} bytes")
-    if not line.endswith(b"\n"):
-        raise _Refused(400, f"the connection ended before the chunked body did (reading a {what} line)")
-    return line
-
-
-class _ClientReader(io.RawIOBase):
-    """A connection's reading side, under the client timeout.
-
-    Waiting for a request (the connection is idle) may take ``client_timeout_s``; from its first
-    byte, the request must arrive in full (request line, headers, body) within ``client_timeout_s``.
-    """
-
-    def __init__(self, sock: socket.socket, server: _Server) -> None:
-        super().__init__()
-        self.sock = sock
-        self.server = server
-        self.deadline: float | None = None  # set while a request is being read
-        self.timeout: float | None = None  # the socket's; set only when it changes (each set costs)
-        self.idle = False
-        self.expired = False  # a request under way ran out of time
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        timeout = self.server.client_timeout_s
-        if self.deadline is None:
-            if not self.server.admit(self):
-                return 0  # the server stops: no new request on this connection
-        else:
-            timeout = self.deadline - time.monotonic()
-            if timeout <= 0:
-                self.expired = True
-                raise TimeoutError("the request did not arrive in time")
-        self.set_timeout(timeout)
-        try:
-            count = self.sock.recv_into(buffer)
-        except TimeoutError:
-            self.expired = self.deadline is not None
-            raise
-        finally:
-            self.idle = False
-        if count and self.deadline is None:
-            self.deadline = time.monotonic() + self.server.client_timeout_s
-        return count
-
-    def request_read(self) -> None:
-        """The request is in: the handler's time is not the client's, and writes get the full timeout."""
-        self.deadline = None
-        self.set_timeout(self.server.client_timeout_s)
-
-    def set_timeout(self, timeout: float) -> None:
-        if timeout != self.timeout:
-            self.sock.settimeout(timeout)
-            self.timeout = timeout
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -278,12 +155,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     wbufsize = -1  # headers and body leave in one write (flushed after each request)
     disable_nagle_algorithm = True
-    reader: _ClientReader
+    reader: ClientReader
 
     def setup(self) -> None:
         super().setup()
         self.rfile.close()
-        self.reader = _ClientReader(self.connection, self.server)
+        self.reader = ClientReader(self.connection, self.server.client_timeout_s, self.server.admit)
         self.rfile = io.BufferedReader(self.reader, 65536)
         self.server.track(self.reader, True)
 
@@ -309,8 +186,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def handle_expect_100(self) -> bool:
         """Answer ``Expect: 100-continue`` with the refusal when the body would be refused anyway."""
         try:
-            _body_length(self.headers)
-        except _Refused as refused:
+            body_length(self.headers)
+        except Refused as refused:
             self._refuse(refused)
             return False
         super().handle_expect_100()
@@ -323,11 +200,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         try:
-            length = _body_length(self.headers)
-            body = _read_chunked(self.rfile) if length is None else self.rfile.read(length) if length else b""
+            length = body_length(self.headers)
+            body = read_chunked(self.rfile) if length is None else self.rfile.read(length) if length else b""
             if length and len(body) < length:
-                raise _Refused(400, f"the connection ended after {len(body)} of {length} body bytes")
-        except _Refused as refused:
+                raise Refused(400, f"the connection ended after {len(body)} of {length} body bytes")
+        except Refused as refused:
             self._refuse(refused)
             return
         self.reader.request_read()
@@ -352,7 +229,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(result.body)
 
-    def _refuse(self, refused: _Refused) -> None:
+    def _refuse(self, refused: Refused) -> None:
         """Answer before the body is read, then close without reading it into memory.
 
         The client may still be sending: what arrives in the next second is read and dropped, so
@@ -385,22 +262,51 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
         self.client_timeout_s = client_timeout_s
         self._lock = threading.Lock()
-        self._readers: set[_ClientReader] = set()
+        self._readers: set[ClientReader] = set()
         self._stopping = False
+        self._work: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._waiting = 0  # workers waiting for a connection
+        self._workers: set[threading.Thread] = set()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a waiting worker thread, or start one: threads are reused, since
+        starting one per connection costs more than many a request."""
+        with self._lock:
+            if self._waiting:
+                self._waiting -= 1
+                self._work.put((request, client_address))
+                return
+        worker = threading.Thread(target=self._work_loop, args=(request, client_address),
+                                  name=f"flowfn-http-{self.server_address[1]}", daemon=True)
+        with self._lock:
+            self._workers.add(worker)
+        worker.start()
+
+    def _work_loop(self, request: Any, client_address: Any) -> None:
+        item: tuple[Any, Any] | None = (request, client_address)
+        while item is not None:
+            self.process_request_thread(*item)  # handles, reports errors, closes the connection
+            with self._lock:
+                if self._stopping:
+                    break
+                self._waiting += 1
+            item = self._work.get()
+        with self._lock:
+            self._workers.discard(threading.current_thread())
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-answer is no error of the server's: nothing to print."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 
-    def track(self, reader: _ClientReader, live: bool) -> None:
+    def track(self, reader: ClientReader, live: bool) -> None:
         with self._lock:
             if live:
                 self._readers.add(reader)
             else:
                 self._readers.discard(reader)
 
-    def admit(self, reader: _ClientReader) -> bool:
+    def admit(self, reader: ClientReader) -> bool:
         """A connection starts waiting for its next request; False once the server stops."""
         with self._lock:
             reader.idle = not self._stopping
@@ -414,6 +320,17 @@ class _Server(ThreadingHTTPServer):
                 if reader.idle:
                     with contextlib.suppress(OSError):
                         reader.sock.shutdown(socket.SHUT_RDWR)
+            for _ in range(self._waiting):
+                self._work.put(None)
+            self._waiting = 0
+
+    def server_close(self) -> None:
+        """Close the listening socket and wait for every connection's worker to end."""
+        super().server_close()
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join()
 
 
 class HttpServer:

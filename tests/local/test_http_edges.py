@@ -299,6 +299,7 @@ def test_stopping_closes_idle_connections_and_finishes_answers_under_way(harness
         stopping.join(30)
         assert not stopping.is_alive()
         assert idle.closed_by_server() and busy.closed_by_server()
+    assert not [t for t in threading.enumerate() if t.name == f"flowfn-http-{port}"]  # nothing left running
 
 
 # -- JSON and load ------------------------------------------------------------------------------
