@@ -353,6 +353,7 @@ def ping(request):
 """
 
 
+@pytest.mark.slow
 def test_the_listen_backlog_holds_50_clients_arriving_at_once(tmp_path: Path) -> None:
     (tmp_path / "ping.py").write_text(PING_APP)
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}

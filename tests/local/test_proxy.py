@@ -10,10 +10,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,13 +110,13 @@ def call_remote(request):  # type: ignore[no-untyped-def]
     return {"error": None}
 
 
-def _post(url: str, path: str, body: bytes) -> tuple[int, bytes]:
+def _request(url: str, method: str, path: str, body: bytes) -> tuple[int, bytes]:
     """A request straight to the local server (http.client ignores proxy variables)."""
     parts = url.split("//", 1)[1]
     host, port = parts.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=15)
     try:
-        conn.request("POST", path, body=body)
+        conn.request(method, path, body=body)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -124,7 +126,7 @@ def _post(url: str, path: str, body: bytes) -> tuple[int, bytes]:
 def test_flowfn_testing_and_handlers_reach_the_emulator_without_the_proxy(proxy: FakeProxy) -> None:
     with run_app(app, http=True) as harness:
         assert harness.http_url is not None
-        status, body = _post(harness.http_url, "/notes/a.txt", b"hello")
+        status, body = _request(harness.http_url, "POST", "/notes/a.txt", b"hello")
         assert status == 200, body
         seen_by_handler = json.loads(body)
         harness.drain()
@@ -143,6 +145,7 @@ def test_flowfn_testing_and_handlers_reach_the_emulator_without_the_proxy(proxy:
     assert os.environ["NO_PROXY"] == "corp.example" and "no_proxy" not in os.environ
 
 
+@pytest.mark.slow
 def test_flowfn_invoke_reaches_its_emulator_without_the_proxy(proxy: FakeProxy, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
@@ -154,6 +157,51 @@ def test_flowfn_invoke_reaches_its_emulator_without_the_proxy(proxy: FakeProxy, 
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stderr.splitlines() if "nightly" in line)
     assert line.split()[-1] == "ok", done.stderr  # its put_object reached the emulator
+    assert proxy.seen == []
+
+
+NOTES_APP = """
+import boto3
+from flowfn import App, Bucket
+
+app = App("proxynotes")
+notes = Bucket("proxy-notes")
+
+@app.on_http("PUT", "/notes/{name}", uses=[notes.write()])
+def put_note(request):
+    boto3.client("s3").put_object(Bucket=notes.name, Key=request.path_params["name"], Body=request.body)
+    return {"stored": request.path_params["name"]}
+"""
+
+
+@pytest.mark.slow
+def test_run_local_serves_and_mirrors_without_the_proxy(proxy: FakeProxy, tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text(NOTES_APP)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from flowfn.cli import main; main()", "run-local", "notes.py", "--port", "0",
+         "--json", "--no-reload", "--state-dir", "state"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        run = tmp_path / "state" / "proxynotes" / "run.json"
+        mirrored = tmp_path / "state" / "proxynotes" / "buckets" / "proxy-notes" / "a.txt"
+        deadline = time.monotonic() + 60
+        while not (run.exists() and run.read_text().strip()):
+            assert proc.poll() is None and time.monotonic() < deadline, "run-local did not start"
+            time.sleep(0.05)
+        status, body = _request(json.loads(run.read_text())["http_url"], "PUT", "/notes/a.txt", b"hello")
+        assert status == 200, body
+        while not (mirrored.exists() and mirrored.read_bytes() == b"hello"):  # the mirror's own client
+            assert proc.poll() is None and time.monotonic() < deadline, "the object was not mirrored"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert proc.returncode == 0, err
     assert proxy.seen == []
 
 
