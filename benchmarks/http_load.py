@@ -27,12 +27,12 @@ app = App("httpload")
 
 
 @app.on_http("GET", "/items/{item_id}")
-def get_item(request):  # type: ignore[no-untyped-def]
+def get_item(request):
     return {"id": request.path_params["item_id"], "q": request.query.get("q")}
 
 
 @app.on_http("POST", "/items")
-def create_item(request):  # type: ignore[no-untyped-def]
+def create_item(request):
     return {"created": request.json()}
 
 

@@ -86,7 +86,7 @@ REMOTE = "http://emulator.example:4566"
 
 
 @app.on_http("POST", "/notes/{name}", uses=[notes.write(), work.send()])
-def write_note(request):  # type: ignore[no-untyped-def]
+def write_note(request):
     name = request.path_params["name"]
     boto3.client("s3").put_object(Bucket=notes.name, Key=name, Body=request.body)
     boto3.client("sqs").send_message(QueueUrl=work.url, MessageBody=name)
@@ -94,14 +94,14 @@ def write_note(request):  # type: ignore[no-untyped-def]
 
 
 @app.on_sqs(work, uses=[notes.read(), notes.write()])
-def copy_note(record):  # type: ignore[no-untyped-def]
+def copy_note(record):
     s3 = boto3.client("s3")
     body = s3.get_object(Bucket=notes.name, Key=record.body)["Body"].read()
     s3.put_object(Bucket=notes.name, Key=f"copies/{record.body}", Body=body)
 
 
 @app.on_http("GET", "/remote")
-def call_remote(request):  # type: ignore[no-untyped-def]
+def call_remote(request):
     client = boto3.client("s3", endpoint_url=REMOTE, config=Config(retries={"total_max_attempts": 1}))
     try:
         client.list_buckets()
