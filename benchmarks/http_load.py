@@ -1,11 +1,12 @@
 """HTTP load: the local HTTP server under many clients at once.
 
-A small app runs under ``flowfn.testing`` with its HTTP API on a free loopback port. A separate
-process (so that the clients do not share the server's interpreter lock), one asyncio loop, sends
-2,000 requests from 50 concurrent clients, half GET and half POST with a small JSON body, twice:
-on keep-alive connections opened all at once, and with a new connection per request (where a
-short listen backlog drops connections). Every answer is checked; errors are counted, and p50 and p99
-latency printed.
+A small app (``apps/http_load_app.py``) runs under ``flowfn.testing`` with its HTTP API on a
+free loopback port. A separate process (so that the clients do not share the server's
+interpreter lock), one asyncio loop, sends 2,000 requests from 50 concurrent clients, half GET
+and half POST with a small JSON body, twice: on keep-alive connections opened all at once, and
+with a new connection per request (where a short listen backlog drops connections). Every
+answer is checked; wrong answers, connection errors and failed invocations are counted, and p50
+and p99 latency printed.
 """
 
 from __future__ import annotations
@@ -16,24 +17,10 @@ import subprocess
 import sys
 import time
 
-from _common import PYTHON, Row, percentile
+from _common import HERE, PYTHON, Row, percentile
 
-from flowfn import App
-from flowfn.testing import run_app
-
+APP = str(HERE / "apps" / "http_load_app.py")
 REQUESTS, CLIENTS = 2000, 50
-
-app = App("httpload")
-
-
-@app.on_http("GET", "/items/{item_id}")
-def get_item(request):
-    return {"id": request.path_params["item_id"], "q": request.query.get("q")}
-
-
-@app.on_http("POST", "/items")
-def create_item(request):
-    return {"created": request.json()}
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int,
@@ -96,8 +83,10 @@ def load(port: int, requests: int, clients: int, close: bool) -> dict[str, objec
 
 
 def run(requests: int = REQUESTS, clients: int = CLIENTS) -> list[Row]:
+    from flowfn.testing import run_app
+
     rows: list[Row] = []
-    with run_app(app, http=True) as harness:
+    with run_app(APP, http=True) as harness:
         assert harness.http_url is not None
         port = int(harness.http_url.rsplit(":", 1)[1])
         for close, label in ((False, "keep-alive connections"), (True, "a new connection per request")):
