@@ -1,6 +1,6 @@
 """Run every benchmark and write the results table into benchmarks/README.md.
 
-    make bench                      # all six, then the table is rewritten
+    make bench                      # all of them, then the table is rewritten
     python benchmarks/run.py cold   # only those whose name contains "cold"
 
 Each benchmark also runs alone: ``python benchmarks/cold_start.py``.
