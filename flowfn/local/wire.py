@@ -23,6 +23,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 CLIENT_TIMEOUT_S = 20.0
 _MAX_LINE = 65536  # the longest chunk-size or trailer line, as http.server limits header lines
 _MAX_TRAILERS = 100
+_TOO_LARGE_FIX = ("Send large files straight to S3 (for example with a presigned URL) and pass their key "
+                  "instead.")
 
 
 class Refused(Exception):
@@ -56,7 +58,8 @@ def body_length(headers: Message) -> int | None:
         raise Refused(400, f"Content-Length {', '.join(lengths)!r} is not a number of bytes")
     length = int(lengths[0])
     if length > MAX_BODY_BYTES:
-        raise Refused(413, f"the body is {length} bytes; API Gateway takes at most {MAX_BODY_BYTES}")
+        raise Refused(413, f"the body is {length} bytes; API Gateway takes at most {MAX_BODY_BYTES} "
+                           f"(10 MB). {_TOO_LARGE_FIX}")
     return length
 
 
@@ -74,7 +77,8 @@ def read_chunked(rfile: io.BufferedIOBase) -> bytes:
             break
         total += size
         if total > MAX_BODY_BYTES:
-            raise Refused(413, f"the chunked body exceeds API Gateway's limit of {MAX_BODY_BYTES} bytes")
+            raise Refused(413, f"the chunked body exceeds API Gateway's limit of {MAX_BODY_BYTES} bytes "
+                               f"(10 MB). {_TOO_LARGE_FIX}")
         data = rfile.read(size)
         if len(data) < size:
             raise Refused(400, "the connection ended inside a chunk")

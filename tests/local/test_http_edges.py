@@ -126,7 +126,8 @@ def test_a_declared_body_over_10_mb_gets_413_before_it_is_sent(address: tuple[st
         status, headers, body = client.send(post("/echo", f"Content-Length: {11 * 1024 * 1024}\r\n")).response()
         assert status == 413 and headers["connection"] == "close"
         assert json.loads(body) == {"message": "Request Entity Too Large", "details": (
-            f"the body is {11 * 1024 * 1024} bytes; API Gateway takes at most {MAX_BODY_BYTES}")}
+            f"the body is {11 * 1024 * 1024} bytes; API Gateway takes at most {MAX_BODY_BYTES} (10 MB). "
+            "Send large files straight to S3 (for example with a presigned URL) and pass their key instead.")}
         assert client.closed_by_server()
 
 
