@@ -45,6 +45,8 @@ __all__ = ["CLIENT_TIMEOUT_S", "MAX_BODY_BYTES", "HttpResult", "HttpServer", "Ro
 
 _LINGER_S = 1.0  # after a refusal, how long (and how much) of what the client still sends is dropped
 _LINGER_BYTES = 2 * MAX_BODY_BYTES
+_SPARE_WORKERS = 8  # connection threads kept waiting for the next connection
+_MAX_IDLE_WORKERS = 64  # beyond this many waiting, a thread whose connection closed ends
 
 
 @dataclass
@@ -265,34 +267,60 @@ class _Server(ThreadingHTTPServer):
         self._readers: set[ClientReader] = set()
         self._stopping = False
         self._work: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
-        self._waiting = 0  # workers waiting for a connection
+        self._waiting = 0  # workers waiting for a connection, or started to
         self._workers: set[threading.Thread] = set()
+        self._ended: list[threading.Thread] = []  # workers that ended while stopping, to join
+        self._changed = threading.Condition(self._lock)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Hand the connection to a waiting worker thread, or start one: threads are reused, since
-        starting one per connection costs more than many a request."""
+    def start_workers(self) -> None:
         with self._lock:
-            if self._waiting:
-                self._waiting -= 1
-                self._work.put((request, client_address))
-                return
-        worker = threading.Thread(target=self._work_loop, args=(request, client_address),
-                                  name=f"flowfn-http-{self.server_address[1]}", daemon=True)
-        with self._lock:
-            self._workers.add(worker)
-        worker.start()
+            self._waiting += _SPARE_WORKERS
+        self._spawn(_SPARE_WORKERS)
 
-    def _work_loop(self, request: Any, client_address: Any) -> None:
-        item: tuple[Any, Any] | None = (request, client_address)
-        while item is not None:
-            self.process_request_thread(*item)  # handles, reports errors, closes the connection
+    def _spawn(self, count: int) -> None:
+        for _ in range(count):
+            worker = threading.Thread(target=self._work_loop, name=f"flowfn-http-{self.server_address[1]}",
+                                      daemon=True)
             with self._lock:
                 if self._stopping:
+                    return
+                self._workers.add(worker)
+            try:
+                worker.start()
+            except RuntimeError:  # no more threads: the workers there are serve the queue
+                with self._lock:
+                    self._workers.discard(worker)
+                    self._waiting -= 1
+                    self._changed.notify_all()
+                return
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Queue the connection for a waiting worker thread.
+
+        The accept loop never starts a thread (under load, starting one waits for the interpreter
+        lock several times): a worker that takes a connection first starts replacements when
+        fewer than ``_SPARE_WORKERS`` are left waiting, so a burst of connections is spread over
+        many threads at once.
+        """
+        self._work.put((request, client_address))
+
+    def _work_loop(self) -> None:
+        while (item := self._work.get()) is not None:
+            with self._lock:
+                self._waiting -= 1
+                missing = 0 if self._stopping else max(0, _SPARE_WORKERS - self._waiting)
+                self._waiting += missing
+            self._spawn(missing)
+            self.process_request_thread(*item)  # handles, reports errors, closes the connection
+            with self._lock:
+                if self._stopping or self._waiting >= _MAX_IDLE_WORKERS:
                     break
                 self._waiting += 1
-            item = self._work.get()
         with self._lock:
             self._workers.discard(threading.current_thread())
+            if self._stopping:
+                self._ended.append(threading.current_thread())
+                self._changed.notify_all()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-answer is no error of the server's: nothing to print."""
@@ -320,16 +348,17 @@ class _Server(ThreadingHTTPServer):
                 if reader.idle:
                     with contextlib.suppress(OSError):
                         reader.sock.shutdown(socket.SHUT_RDWR)
-            for _ in range(self._waiting):
+            for _ in self._workers:  # every worker waiting, or about to, ends
                 self._work.put(None)
-            self._waiting = 0
 
     def server_close(self) -> None:
         """Close the listening socket and wait for every connection's worker to end."""
         super().server_close()
         with self._lock:
-            workers = list(self._workers)
-        for worker in workers:
+            while self._workers:  # some may not have started yet: they end at once when they do
+                self._changed.wait()
+            ended, self._ended = self._ended, []
+        for worker in ended:
             worker.join()
 
 
@@ -362,6 +391,7 @@ class HttpServer:
         self._server.router = router
 
     def start(self) -> None:
+        self._server.start_workers()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="flowfn-http", daemon=True)
         self._thread.start()
