@@ -33,14 +33,16 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
 def is_loopback(host: str) -> bool:
-    """True for a host name or address on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    """True for a host name or address on this machine (``localhost``, 127.0.0.0/8, ``::1``, and
+    ``0.0.0.0``, which a client connecting to it reaches this machine through)."""
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified
 
 
 class Emulator(Protocol):

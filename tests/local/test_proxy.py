@@ -25,6 +25,7 @@ from botocore.config import Config
 
 from flowfn import App, Bucket, Queue
 from flowfn.local import environ
+from flowfn.local.emulator import is_loopback
 from flowfn.testing import run_app
 
 from .conftest import APPS
@@ -221,3 +222,12 @@ def test_no_proxy_inside_a_layer_adds_the_loopback_hosts_to_the_users_list(
         assert os.environ["no_proxy"] == os.environ["NO_PROXY"]
         assert os.environ["no_proxy"].startswith(expected_start)
         assert sum(1 for key in os.environ if key in ("NO_PROXY", "no_proxy")) == 2
+
+
+@pytest.mark.parametrize(("host", "local"), [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("localhost", True), ("api.localhost", True), ("::1", True),
+    ("[::1]", True), ("0.0.0.0", True), ("LOCALHOST", True),
+    ("10.0.0.1", False), ("emulator.example", False), ("localhost.example.com", False), ("", False),
+])
+def test_loopback_hosts(host: str, local: bool) -> None:
+    assert is_loopback(host) is local
