@@ -43,7 +43,7 @@ from flowfn.triggers.http import HttpTrigger, http_event, match_path, route_prio
 
 __all__ = ["CLIENT_TIMEOUT_S", "MAX_BODY_BYTES", "HttpResult", "HttpServer", "Router"]
 
-_LINGER_S = 1.0  # after a refusal, how long (and how much) of what the client still sends is dropped
+_LINGER_S = 2.0  # after a refusal, how long (and how much) of what the client still sends is dropped
 _LINGER_BYTES = 2 * MAX_BODY_BYTES
 _SPARE_WORKERS = 8  # connection threads kept waiting for the next connection
 _MAX_IDLE_WORKERS = 64  # beyond this many waiting, a thread whose connection closed ends
@@ -234,8 +234,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _refuse(self, refused: Refused) -> None:
         """Answer before the body is read, then close without reading it into memory.
 
-        The client may still be sending: what arrives in the next second is read and dropped, so
-        that closing does not reset the connection before the client has read the answer.
+        The client may still be sending: what arrives in the next two seconds (up to 20 MB) is read
+        and dropped, so that closing does not reset the connection before the client has read the
+        answer.
         """
         self._answer(_error(refused.status, refused.details), close=True)
         self.wfile.flush()
@@ -244,7 +245,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_WR)
             while left > 0 and (wait := end - time.monotonic()) > 0:
                 self.connection.settimeout(wait)
-                chunk = self.connection.recv(65536)
+                chunk = self.connection.recv(1 << 20)  # dropped at once: memory stays flat
                 if not chunk:
                     break
                 left -= len(chunk)
