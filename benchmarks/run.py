@@ -1,6 +1,6 @@
 """Run every benchmark and write the results table into benchmarks/README.md.
 
-    make bench                      # all six, then the table is rewritten
+    make bench                      # all of them, then the table is rewritten
     python benchmarks/run.py cold   # only those whose name contains "cold"
 
 Each benchmark also runs alone: ``python benchmarks/cold_start.py``.
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cold_start
 import dev_loop
+import http_load
 import local_e2e
 import memory
 import synth_scale
@@ -33,6 +34,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("synth at scale", synth_scale.run),
     ("memory", memory.run),
     ("developer loop", dev_loop.run),
+    ("http load", http_load.run),
 ]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 HEADER = ["benchmark", "case", "flowfn", "spread", "reference", "ratio", "target", ""]

@@ -4,10 +4,15 @@ An :class:`Emulator` is an endpoint URL with a lifecycle. :class:`EmbeddedMoto` 
 threaded server on a free loopback port and is the default; :class:`RemoteEmulator` points at an
 emulator the user runs (``--endpoint-url``), and flowfn neither starts, resets nor stops it.
 Everything else (provisioning, sources, handlers' boto3 clients) only sees ``endpoint_url``.
+
+Traffic to an emulator on a loopback address never goes through a proxy: flowfn's own clients
+are made without one, and handlers see the loopback hosts in ``NO_PROXY`` (see ``environ``).
+A user's ``HTTP_PROXY``/``HTTPS_PROXY`` still applies to every other endpoint.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from dataclasses import dataclass
@@ -16,10 +21,28 @@ from urllib.parse import urlsplit
 
 from flowfn.errors import FlowfnError
 
-__all__ = ["DUMMY_ACCOUNT", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmulator", "endpoint_for"]
+__all__ = ["DUMMY_ACCOUNT", "LOOPBACK_HOSTS", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmulator",
+           "endpoint_for", "is_loopback"]
 
 #: The account moto serves by default; local ARNs use it.
 DUMMY_ACCOUNT = "123456789012"
+
+#: Host names that reach this machine, as ``NO_PROXY`` lists them (urllib compares ``[::1]`` with
+#: its brackets, requests without).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host name or address on this machine (``localhost``, 127.0.0.0/8, ``::1``, and
+    ``0.0.0.0``, which a client connecting to it reaches this machine through)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class Emulator(Protocol):
@@ -197,6 +220,9 @@ class AwsTarget:
         """A boto3 client bound to the emulator with dummy credentials."""
         from botocore.config import Config
 
+        # proxies={} makes botocore skip HTTP(S)_PROXY; None lets it read them (remote emulators).
+        local = is_loopback(urlsplit(self.endpoint_url).hostname or "")
+        proxies: dict[str, str] | None = {} if local else None
         with _session_lock:
             return _shared_session().client(
                 service,
@@ -205,7 +231,7 @@ class AwsTarget:
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
                 config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=64,
-                              connect_timeout=5, read_timeout=30),
+                              connect_timeout=5, read_timeout=30, proxies=proxies),
             )
 
 

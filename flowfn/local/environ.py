@@ -7,6 +7,11 @@ held in a context variable, over the real environment with some variables hidden
 function's ``FLOWFN_*`` bindings, service-specific endpoint overrides, the user's AWS profile).
 Outside an invocation the view is the real environment, unchanged. Writes outside an invocation
 go to the real environment; writes inside one stay in that invocation's layer.
+
+Inside a layer, ``NO_PROXY`` and ``no_proxy`` always name the loopback hosts (and the emulator's
+host when it is one) on top of the user's own list, so a handler's clients reach the emulator
+directly even when ``HTTP_PROXY``/``HTTPS_PROXY`` are set; clients of remote endpoints keep the
+proxy. botocore and urllib decide per endpoint, from these variables, when a client is created.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flowfn.local.emulator import LOOPBACK_HOSTS, is_loopback
 
 __all__ = ["Layer", "active_layer", "installed", "layer"]
 
@@ -42,6 +50,10 @@ class Layer:
         return key in self.removed or key in _HIDDEN_NAMES or key.startswith(_HIDDEN_PREFIXES)
 
 
+#: Read inside a layer as the user's list plus the loopback hosts (urllib prefers the lower case).
+_NO_PROXY = ("no_proxy", "NO_PROXY")
+
+
 _LAYER: ContextVar[Layer | None] = ContextVar("flowfn_env_layer", default=None)
 
 
@@ -59,12 +71,35 @@ class _LayeredEnviron(os._Environ[str]):
 
     def __getitem__(self, key: str) -> str:
         current = _LAYER.get()
+        if current is not None and key in _NO_PROXY:
+            return self._no_proxy(current)
+        return self._lookup(current, key)
+
+    def _lookup(self, current: Layer | None, key: str) -> str:
         if current is not None:
             if key in current.values:
                 return current.values[key]
             if current.hides(key):
                 raise KeyError(key)
         return super().__getitem__(key)
+
+    def _no_proxy(self, current: Layer) -> str:
+        """The user's no-proxy list as urllib reads it (``no_proxy`` first), plus the loopback hosts."""
+        own = ""
+        for key in _NO_PROXY:
+            try:
+                own = self._lookup(current, key)
+                break
+            except KeyError:
+                continue
+        if own.strip() == "*":
+            return own
+        names = [n.strip() for n in own.split(",") if n.strip()]
+        extra = list(LOOPBACK_HOSTS)
+        endpoint = urlsplit(current.values.get("AWS_ENDPOINT_URL", "")).hostname
+        if endpoint and is_loopback(endpoint):
+            extra.append(endpoint)
+        return ",".join(names + [n for n in extra if n not in names])
 
     def __setitem__(self, key: str, value: str) -> None:
         current = _LAYER.get()
@@ -91,8 +126,9 @@ class _LayeredEnviron(os._Environ[str]):
         if current is None:
             yield from super().__iter__()
             return
-        seen = set(current.values)
-        yield from current.values
+        yield from _NO_PROXY
+        seen = set(current.values) | set(_NO_PROXY)
+        yield from (key for key in current.values if key not in _NO_PROXY)
         for key in list(super().__iter__()):
             if key not in seen and not current.hides(key):
                 yield key

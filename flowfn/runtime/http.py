@@ -137,6 +137,9 @@ class Request:
             return json.loads(self.body)
         except ValueError as exc:
             raise HTTPError(400, "the request body is not valid JSON", str(exc)) from None
+        except RecursionError:
+            raise HTTPError(400, "the request body is not valid JSON",
+                            "arrays or objects nested too deeply to parse") from None
 
     def parse(self, model: type[M]) -> M:
         """The JSON body validated into a pydantic ``model``.
