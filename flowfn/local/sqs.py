@@ -7,21 +7,36 @@ messages that succeeded and leaves the failed ones for the visibility timeout, a
 are received again; the emulator moves a message to the dead-letter queue once it has been
 received ``max_receive_count`` times. With ``retry_now`` (flowfn.testing) failed messages are made
 visible again at once: the visibility timeout is fast-forwarded, not skipped.
+
+In a FIFO queue a message group is handled in send order, through failures, timeouts and expired
+visibility timeouts: the poller never hands a handler a group's message while an earlier one of
+the group is unresolved (in flight, or failed and waiting to be received again). moto needs help
+there. It marks a received message "pending" and holds back the rest of its group while any is;
+a message stops being pending only when a receive meets it visible again, and that receive then
+delivers whichever message of the group comes after the last pending one: after a visibility
+timeout expires, a group's last failed message comes first. So when a batch fails, the poller
+makes the group's later failed messages visible at once, which clears their mark while the
+group's first failed message keeps the group waiting; when that one's timeout expires, the
+group comes back from it, in order. :class:`GroupOrder` checks every receive against what the
+poller knows is unresolved and hands back, unprocessed, a message that came too early.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.provision import Bindings
 from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
 
-__all__ = ["DEFAULT_POLLERS", "SqsPoller", "make_visible"]
+__all__ = ["DEFAULT_POLLERS", "GroupOrder", "SqsPoller", "make_visible", "queued_bodies"]
 
 #: Concurrent batches per queue when neither max_concurrency nor reserved concurrency caps it.
 DEFAULT_POLLERS = 5
@@ -39,6 +54,115 @@ def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
             {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
             for i, h in enumerate(receipt_handles[start:start + 10])
         ])
+
+
+def queued_bodies(url: str, region: str) -> list[str]:
+    """Bodies of every message in a queue of the embedded emulator, in queue order, read from
+    moto's state in this process without receiving them.
+
+    Receiving cannot list a FIFO queue: SQS hands out nothing more of a group while some of it is
+    in flight, and every receive counts toward the dead-letter queue.
+    """
+    from moto.sqs.models import sqs_backends
+
+    account, name = urlsplit(url).path.strip("/").split("/")[-2:]
+    queue = sqs_backends[account][region].queues[name]
+    return [message.body for message in list(queue._messages)]
+
+
+def _group(message: dict[str, Any]) -> str:
+    return str(message["Attributes"]["MessageGroupId"])
+
+
+def _receives(message: dict[str, Any]) -> int:
+    return int(message["Attributes"].get("ApproximateReceiveCount", 1))
+
+
+def heads(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split FIFO messages into the first of each group and the rest, keeping their order."""
+    first: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for message in messages:
+        group = _group(message)
+        (rest if group in seen else first).append(message)
+        seen.add(group)
+    return first, rest
+
+
+class GroupOrder:
+    """What a FIFO queue's poller knows of each message group: the messages it has received and
+    that are not resolved yet (deleted after success, or due for the dead-letter queue), in the
+    order they were first received, which is the order they were sent.
+
+    Not thread-safe: the poller calls it while it holds its turn at the queue.
+    """
+
+    def __init__(self, max_receives: int | None) -> None:
+        self.max_receives = max_receives
+        self._numbers = itertools.count()
+        self._open: dict[str, dict[str, int]] = {}  # group -> {message id: first-received number}
+        self._receives: dict[str, int] = {}  # message id -> receive count when last received
+        self._waited: dict[str, tuple[str, int]] = {}  # id handed back -> (blocker, its receives)
+
+    def unresolved(self, group: str) -> list[str]:
+        """Ids of the group's unresolved messages, earliest first."""
+        known = self._open.get(group, {})
+        return sorted(known, key=known.__getitem__)
+
+    def admit(self, messages: list[dict[str, Any]], in_flight: set[str],
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Split one receive into the messages a handler may have now and those to hand back.
+
+        A message goes back when an earlier message of its group is unresolved and not ahead of
+        it in this receive. Messages ``in_flight`` (received again after their visibility timeout
+        while a handler still has them) are in neither list.
+        """
+        fresh: list[dict[str, Any]] = []
+        back: list[dict[str, Any]] = []
+        ahead: set[str] = set()  # taken from this receive
+        for message in messages:
+            mid, group = message["MessageId"], _group(message)
+            known = self._open.setdefault(group, {})
+            number = known.setdefault(mid, next(self._numbers))
+            self._receives[mid] = _receives(message)
+            blocker = self._blocker(group, number, ahead)
+            if blocker is not None and self._waited.get(mid) == (blocker, self._receives[blocker]):
+                # Handed back once for it, and it has not been received since: it left the
+                # queue some other way (purged, or deleted by another consumer).
+                self.forget(blocker, group)
+                blocker = self._blocker(group, number, ahead)
+            if mid in in_flight:
+                continue
+            if blocker is None:
+                fresh.append(message)
+                ahead.add(mid)
+                self._waited.pop(mid, None)
+            else:
+                back.append(message)
+                self._waited[mid] = (blocker, self._receives[blocker])
+                self.returned([message])
+        return fresh, back
+
+    def _blocker(self, group: str, number: int, ahead: set[str]) -> str | None:
+        earlier = [(n, mid) for mid, n in self._open[group].items() if n < number and mid not in ahead]
+        return min(earlier)[1] if earlier else None
+
+    def returned(self, messages: Iterable[dict[str, Any]]) -> None:
+        """Messages going back to the queue: those received for the last time are resolved (the
+        emulator moves them to the dead-letter queue instead of handing them out again)."""
+        for message in messages:
+            if self.max_receives is not None and _receives(message) >= self.max_receives:
+                self.forget(message["MessageId"], _group(message))
+
+    def forget(self, mid: str, group: str | None = None) -> None:
+        """Message ``mid`` is resolved."""
+        for name in [group] if group is not None else list(self._open):
+            known = self._open.get(name, {})
+            if known.pop(mid, None) is not None and not known:
+                del self._open[name]
+        self._receives.pop(mid, None)
+        self._waited.pop(mid, None)
 
 
 class SqsPoller:
@@ -66,6 +190,8 @@ class SqsPoller:
         self._found = threading.Condition()
         self._held: set[str] = set()  # ids of the messages pollers are handling
         self._idle_s = 0.0
+        queue = trigger.queue
+        self._order = GroupOrder(queue.max_receive_count) if queue.fifo else None
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
         self.pollers = min([DEFAULT_POLLERS, *caps])
 
@@ -133,10 +259,29 @@ class SqsPoller:
 
     def _hand_back(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         with contextlib.suppress(Exception):  # the emulator may be gone already
-            self._visible_now(sqs, messages)
+            if self._order is None:
+                self._visible_now(sqs, messages)
+            else:
+                with self._receiving:
+                    self._return(sqs, messages, now=True)
 
     def _visible_now(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         make_visible(sqs, self.url, [m["ReceiptHandle"] for m in messages])
+
+    def _release(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        # FIFO: moto clears a message's pending mark only when its clock has moved on between
+        # setting the visibility and reading it back; a second call makes the rare miss (about
+        # one call in 2,000) negligible.
+        self._visible_now(sqs, messages)
+        self._visible_now(sqs, messages)
+
+    def _return(self, sqs: Any, messages: list[dict[str, Any]], *, now: bool) -> None:
+        # FIFO, holding the turn: each group's later messages become visible at once, so only
+        # the group's first message keeps it waiting (see the module docstring); that one too,
+        # after the rest (the emulator takes a batch's entries in order), when ``now``.
+        first, rest = heads(messages)
+        if rest or (now and first):
+            self._release(sqs, rest + first if now else rest)
 
     def _handle(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([sqs_record(m, queue_arn=self.arn, region=self.region) for m in messages])
@@ -163,6 +308,7 @@ class SqsPoller:
                 return []
             got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
                                       WaitTimeSeconds=0, **_RECEIVE).get("Messages", [])
+            fresh = self._admit(sqs, got)
         finally:
             self._receiving.release()
         if not got:
@@ -173,12 +319,21 @@ class SqsPoller:
         self._idle_s = 0.0
         with self._found:
             self._found.notify_all()  # parked pollers: there is work
-        fresh = []
+        return fresh
+
+    def _admit(self, sqs: Any, got: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Holding the turn. Drops messages another poller has in hand (handed out again after
+        # their visibility timeout); in a FIFO queue, hands back those that came too early.
+        back: list[dict[str, Any]] = []
         with self._lock:
-            for message in got:
-                if message["MessageId"] not in self._held:  # another poller's, handed out again
-                    self._held.add(message["MessageId"])
-                    fresh.append(message)
+            if self._order is None:
+                fresh = [m for m in got if m["MessageId"] not in self._held]
+            else:
+                fresh, back = self._order.admit(got, self._held)
+        if back:
+            self._release(sqs, back)
+        with self._lock:
+            self._held.update(m["MessageId"] for m in fresh)
         return fresh
 
     def _let_go(self, messages: list[dict[str, Any]]) -> None:
@@ -219,11 +374,25 @@ class SqsPoller:
     def _settle(self, sqs: Any, messages: list[dict[str, Any]], record: Invocation) -> None:
         failed = set(record.failed_ids)
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
+        back = [m for m in messages if m["MessageId"] in failed]
+        if self._order is not None:
+            with self._receiving:  # no receive between the deletes, hand-backs and bookkeeping
+                self._delete(sqs, done)
+                self._return(sqs, back, now=self.retry_now)
+                with self._lock:
+                    for message in done:
+                        self._order.forget(message["MessageId"], _group(message))
+                    self._order.returned(back)
+                self._let_go(messages)
+            return
+        self._delete(sqs, done)
+        self._let_go(messages)
+        if self.retry_now and back:
+            self._visible_now(sqs, back)
+
+    def _delete(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
             sqs.delete_message_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
             ])
-        self._let_go(messages)
-        if self.retry_now and failed:
-            self._visible_now(sqs, [m for m in messages if m["MessageId"] in failed])
