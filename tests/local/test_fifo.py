@@ -171,3 +171,20 @@ def test_messages_lists_every_message_of_a_fifo_queue_in_group_order(fifo_app: H
     assert sorted(listed) == sorted(body for _, body in items)
     assert per_group(listed) == expected(items)
     assert fifo_app.messages("unread.fifo") == listed  # left in place
+
+
+def test_messages_refuses_a_fifo_queue_of_another_emulator() -> None:
+    from flowfn import App, Queue
+    from flowfn.local.emulator import EmbeddedMoto
+
+    app = App("elsewhere")
+    app.declare(Queue("elsewhere.fifo"))
+    other = EmbeddedMoto()
+    other.start()
+    try:
+        with run_app(app, endpoint_url=other.endpoint_url) as harness:
+            harness.send("elsewhere.fifo", "one", group_id="g", dedup_id="1")
+            with pytest.raises(ValueError, match=r"'elsewhere.fifo' is a FIFO queue in another emulator"):
+                harness.messages("elsewhere.fifo")
+    finally:
+        other.stop()
