@@ -105,11 +105,6 @@ class GroupOrder:
         self._receives: dict[str, int] = {}  # message id -> receive count when last received
         self._waited: dict[str, tuple[str, int]] = {}  # id handed back -> (blocker, its receives)
 
-    def unresolved(self, group: str) -> list[str]:
-        """Ids of the group's unresolved messages, earliest first."""
-        known = self._open.get(group, {})
-        return sorted(known, key=known.__getitem__)
-
     def admit(self, messages: list[dict[str, Any]], in_flight: set[str],
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Split one receive into the messages a handler may have now and those to hand back.
@@ -155,12 +150,11 @@ class GroupOrder:
             if self.max_receives is not None and _receives(message) >= self.max_receives:
                 self.forget(message["MessageId"], _group(message))
 
-    def forget(self, mid: str, group: str | None = None) -> None:
-        """Message ``mid`` is resolved."""
-        for name in [group] if group is not None else list(self._open):
-            known = self._open.get(name, {})
-            if known.pop(mid, None) is not None and not known:
-                del self._open[name]
+    def forget(self, mid: str, group: str) -> None:
+        """Message ``mid`` of ``group`` is resolved."""
+        known = self._open.get(group, {})
+        if known.pop(mid, None) is not None and not known:
+            del self._open[group]
         self._receives.pop(mid, None)
         self._waited.pop(mid, None)
 
