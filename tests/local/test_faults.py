@@ -24,7 +24,7 @@ from .conftest import APPS
 
 SEED = 20251129
 STANDARD, FIFO, GROUPS, WAVES = 3000, 1000, 20, 10
-POISON, RAISE, TIMEOUT = 0.01, 0.05, 0.002
+POISON, RAISE, TIMEOUT = 0.01, 0.08, 0.004
 
 
 def plan_messages(rng: random.Random) -> tuple[list[str], list[tuple[str, str]]]:
