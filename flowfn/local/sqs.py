@@ -11,14 +11,17 @@ visible again at once: the visibility timeout is fast-forwarded, not skipped.
 In a FIFO queue a message group is handled in send order, through failures, timeouts and expired
 visibility timeouts: the poller never hands a handler a group's message while an earlier one of
 the group is unresolved (in flight, or failed and waiting to be received again). moto needs help
-there. It marks a received message "pending" and holds back the rest of its group while any is;
-a message stops being pending only when a receive meets it visible again, and that receive then
-delivers whichever message of the group comes after the last pending one: after a visibility
-timeout expires, a group's last failed message comes first. So when a batch fails, the poller
-makes the group's later failed messages visible at once, which clears their mark while the
-group's first failed message keeps the group waiting; when that one's timeout expires, the
-group comes back from it, in order. :class:`GroupOrder` checks every receive against what the
-poller knows is unresolved and hands back, unprocessed, a message that came too early.
+there. It marks a received message "pending" and holds back the rest of its group while any is.
+A message stops being pending when it is made visible, or when a receive meets it visible after
+its timeout; such a receive skips the group's earlier messages while a later one is still
+pending, so after a visibility timeout expires a group's last failed message comes first. So
+when a batch fails, the poller makes each group's later failed messages visible at once, which
+clears their mark while the group's first failed message keeps the group waiting; when that
+one's timeout expires (or at once with ``retry_now``), the group comes back from it, in order.
+Deletes and hand-backs happen in the poller's turn at the queue, so no receive sees a group half
+returned. :class:`GroupOrder` checks every receive against what the poller knows is unresolved
+and hands back, unprocessed, a message that came too early (which costs it a receive, as any
+receive does).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +48,8 @@ _RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
 #: How long a parked poller waits for the watcher's news before trying a receive itself.
 _PARKED_S = 2.0
+#: Error codes that say a receipt handle's message is no longer in the queue.
+_GONE = frozenset({"ReceiptHandleIsInvalid", "InvalidParameterValue"})
 
 
 def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
@@ -102,40 +107,41 @@ class GroupOrder:
         self.max_receives = max_receives
         self._numbers = itertools.count()
         self._open: dict[str, dict[str, int]] = {}  # group -> {message id: first-received number}
-        self._receives: dict[str, int] = {}  # message id -> receive count when last received
-        self._waited: dict[str, tuple[str, int]] = {}  # id handed back -> (blocker, its receives)
+        self._last: dict[str, dict[str, Any]] = {}  # message id -> the message as last received
 
     def admit(self, messages: list[dict[str, Any]], in_flight: set[str],
+              queued: Callable[[dict[str, Any]], bool],
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Split one receive into the messages a handler may have now and those to hand back.
 
         A message goes back when an earlier message of its group is unresolved and not ahead of
-        it in this receive. Messages ``in_flight`` (received again after their visibility timeout
-        while a handler still has them) are in neither list.
+        it in this receive. An earlier message that no handler has is first checked with
+        ``queued`` (given it as last received): one no longer in the queue (purged, or deleted
+        by another consumer) is resolved. Messages ``in_flight`` (received again after their
+        visibility timeout while a handler still has them) are in neither list.
         """
         fresh: list[dict[str, Any]] = []
         back: list[dict[str, Any]] = []
         ahead: set[str] = set()  # taken from this receive
+        checked: set[str] = set()
         for message in messages:
             mid, group = message["MessageId"], _group(message)
-            known = self._open.setdefault(group, {})
-            number = known.setdefault(mid, next(self._numbers))
-            self._receives[mid] = _receives(message)
+            number = self._open.setdefault(group, {}).setdefault(mid, next(self._numbers))
+            self._last[mid] = message
             blocker = self._blocker(group, number, ahead)
-            if blocker is not None and self._waited.get(mid) == (blocker, self._receives[blocker]):
-                # Handed back once for it, and it has not been received since: it left the
-                # queue some other way (purged, or deleted by another consumer).
-                self.forget(blocker, group)
-                blocker = self._blocker(group, number, ahead)
+            while blocker is not None and blocker not in in_flight and blocker not in checked:
+                if queued(self._last[blocker]):
+                    checked.add(blocker)
+                else:
+                    self.forget(blocker, group)
+                    blocker = self._blocker(group, number, ahead)
             if mid in in_flight:
                 continue
             if blocker is None:
                 fresh.append(message)
                 ahead.add(mid)
-                self._waited.pop(mid, None)
             else:
                 back.append(message)
-                self._waited[mid] = (blocker, self._receives[blocker])
                 self.returned([message])
         return fresh, back
 
@@ -155,8 +161,7 @@ class GroupOrder:
         known = self._open.get(group, {})
         if known.pop(mid, None) is not None and not known:
             del self._open[group]
-        self._receives.pop(mid, None)
-        self._waited.pop(mid, None)
+        self._last.pop(mid, None)
 
 
 class SqsPoller:
@@ -262,20 +267,13 @@ class SqsPoller:
     def _visible_now(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         make_visible(sqs, self.url, [m["ReceiptHandle"] for m in messages])
 
-    def _release(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
-        # FIFO: moto clears a message's pending mark only when its clock has moved on between
-        # setting the visibility and reading it back; a second call makes the rare miss (about
-        # one call in 2,000) negligible.
-        self._visible_now(sqs, messages)
-        self._visible_now(sqs, messages)
-
     def _return(self, sqs: Any, messages: list[dict[str, Any]], *, now: bool) -> None:
         # FIFO, holding the turn: each group's later messages become visible at once, so only
         # the group's first message keeps it waiting (see the module docstring); that one too,
         # after the rest (the emulator takes a batch's entries in order), when ``now``.
         first, rest = heads(messages)
         if rest or (now and first):
-            self._release(sqs, rest + first if now else rest)
+            self._visible_now(sqs, rest + first if now else rest)
 
     def _handle(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([sqs_record(m, queue_arn=self.arn, region=self.region) for m in messages])
@@ -323,12 +321,23 @@ class SqsPoller:
             if self._order is None:
                 fresh = [m for m in got if m["MessageId"] not in self._held]
             else:
-                fresh, back = self._order.admit(got, self._held)
+                fresh, back = self._order.admit(got, self._held, lambda m: self._queued(sqs, m))
         if back:
-            self._release(sqs, back)
+            self._visible_now(sqs, back)
         with self._lock:
             self._held.update(m["MessageId"] for m in fresh)
         return fresh
+
+    def _queued(self, sqs: Any, message: dict[str, Any]) -> bool:
+        # Whether a message no handler has is still in the queue: changing its visibility fails
+        # once it is gone. It is visible already, or due (a later message of its group came).
+        try:
+            sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
+                                          VisibilityTimeout=0)
+        except Exception as exc:  # botocore's ClientError; another failure proves nothing
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            return code not in _GONE
+        return True
 
     def _let_go(self, messages: list[dict[str, Any]]) -> None:
         with self._lock:
