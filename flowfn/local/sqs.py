@@ -48,8 +48,8 @@ _RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
 #: How long a parked poller waits for the watcher's news before trying a receive itself.
 _PARKED_S = 2.0
-#: Error codes that say a receipt handle's message is no longer in the queue.
-_GONE = frozenset({"ReceiptHandleIsInvalid", "InvalidParameterValue"})
+#: The error code that says a receipt handle's message is no longer in the queue.
+_GONE = "ReceiptHandleIsInvalid"
 
 
 def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
@@ -335,8 +335,8 @@ class SqsPoller:
             sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
                                           VisibilityTimeout=0)
         except Exception as exc:  # botocore's ClientError; another failure proves nothing
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            return code not in _GONE
+            code: object = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            return code != _GONE
         return True
 
     def _let_go(self, messages: list[dict[str, Any]]) -> None:
