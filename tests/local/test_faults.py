@@ -109,6 +109,7 @@ def test_injected_faults_lose_nothing_and_keep_fifo_order(capsys: pytest.Capture
     for kind, bodies in (("standard", standard), ("fifo", fifo_bodies)):
         report[kind] = {
             "sent": len(bodies),
+            "succeeded": sum(1 for b in bodies if wins[b]),
             "succeeded once": sum(1 for b in bodies if wins[b] == 1),
             "duplicated": sum(1 for b in bodies if wins[b] > 1),
             "in DLQ": sum(1 for b in bodies if b in dead),
