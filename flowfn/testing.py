@@ -206,14 +206,22 @@ class Harness:
         return str(self.client("sqs").send_message(**kwargs)["MessageId"])
 
     def messages(self, queue: str | Queue) -> list[str]:
-        """Bodies of the messages waiting in a queue nobody consumes (a DLQ); left in place."""
-        from flowfn.local.sqs import make_visible
+        """Bodies of the messages waiting in a queue nobody consumes (a DLQ), in queue order (FIFO:
+        each group in send order); left in place, their receive counts untouched."""
+        from flowfn.local.sqs import make_visible, queued_bodies
 
-        sqs = self.client("sqs")
         url = self.queue_url(queue)
         if url in self.local.pending_queues():
             raise ValueError(f"queue {_name(queue)!r} has a consumer that would race this read; "
                              "read its dead-letter queue, or assert on invocations() instead")
+        if self.local.emulator.embedded:
+            return queued_bodies(url, self.local.target.region)
+        if url.endswith(".fifo"):
+            raise ValueError(f"queue {_name(queue)!r} is a FIFO queue in another emulator, which shows "
+                             "no more of a message group while some of it is received, so it cannot "
+                             "be listed without deleting; run the test on the embedded emulator "
+                             "(no endpoint_url), or assert on invocations() instead")
+        sqs = self.client("sqs")
         bodies: list[str] = []
         handles: list[str] = []
         while True:

@@ -285,6 +285,10 @@ def _fast_sqs_clock(on: bool) -> None:
     per message for every count it takes, and it counts the whole queue on each send and each
     message received: at a few hundred messages a receive took 100 ms. Undone when the last
     embedded server stops.
+
+    The milliseconds never repeat: moto sets a message visible "now" and then asks whether it is
+    visible (now later than then); two equal readings left it marked in flight, which held back
+    its FIFO group or handed the group out of order.
     """
     import importlib
     import time
@@ -297,8 +301,14 @@ def _fast_sqs_clock(on: bool) -> None:
         def unix_time(dt: Any = None) -> float:
             return time.time() if dt is None else float(original(dt))
 
+        last = [0.0]
+
         def unix_time_millis(dt: Any = None) -> float:
-            return time.time() * 1000.0 if dt is None else float(original_ms(dt))
+            if dt is not None:
+                return float(original_ms(dt))
+            now = max(time.time() * 1000.0, last[0] + 0.001)
+            last[0] = now
+            return now
 
         models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
     elif not on and _moto_clock:

@@ -7,22 +7,40 @@ messages that succeeded and leaves the failed ones for the visibility timeout, a
 are received again; the emulator moves a message to the dead-letter queue once it has been
 received ``max_receive_count`` times. With ``retry_now`` (flowfn.testing) failed messages are made
 visible again at once: the visibility timeout is fast-forwarded, not skipped.
+
+In a FIFO queue a message group is handled in send order, through failures, timeouts and expired
+visibility timeouts: the poller never hands a handler a group's message while an earlier one of
+the group is unresolved (in flight, or failed and waiting to be received again). moto needs help
+there. It marks a received message "pending" and holds back the rest of its group while any is.
+A message stops being pending when it is made visible, or when a receive meets it visible after
+its timeout; such a receive skips the group's earlier messages while a later one is still
+pending, so after a visibility timeout expires a group's last failed message comes first. So
+when a batch fails, the poller makes each group's later failed messages visible at once, which
+clears their mark while the group's first failed message keeps the group waiting; when that
+one's timeout expires (or at once with ``retry_now``), the group comes back from it, in order.
+Deletes and hand-backs happen in the poller's turn at the queue, so no receive sees a group half
+returned. :class:`GroupOrder` checks every receive against what the poller knows is unresolved
+and hands back, unprocessed, a message that came too early (which costs it a receive, as any
+receive does).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flowfn.function import Handler
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.provision import Bindings
 from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
 
-__all__ = ["DEFAULT_POLLERS", "SqsPoller", "make_visible"]
+__all__ = ["DEFAULT_POLLERS", "GroupOrder", "SqsPoller", "make_visible", "queued_bodies"]
 
 #: Concurrent batches per queue when neither max_concurrency nor reserved concurrency caps it.
 DEFAULT_POLLERS = 5
@@ -31,6 +49,8 @@ _RECEIVE = {"AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
 #: How long a parked poller waits for the watcher's news before trying a receive itself.
 _PARKED_S = 2.0
+#: The error code that says a receipt handle's message is no longer in the queue.
+_GONE = "ReceiptHandleIsInvalid"
 
 
 def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
@@ -40,6 +60,109 @@ def make_visible(sqs: Any, url: str, receipt_handles: list[str]) -> None:
             {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
             for i, h in enumerate(receipt_handles[start:start + 10])
         ])
+
+
+def queued_bodies(url: str, region: str) -> list[str]:
+    """Bodies of every message in a queue of the embedded emulator, in queue order, read from
+    moto's state in this process without receiving them.
+
+    Receiving cannot list a FIFO queue: SQS hands out nothing more of a group while some of it is
+    in flight, and every receive counts toward the dead-letter queue.
+    """
+    from moto.sqs.models import sqs_backends
+
+    account, name = urlsplit(url).path.strip("/").split("/")[-2:]
+    queue = sqs_backends[account][region].queues[name]
+    return [message.body for message in list(queue._messages)]
+
+
+def _group(message: dict[str, Any]) -> str:
+    return str(message["Attributes"]["MessageGroupId"])
+
+
+def _receives(message: dict[str, Any]) -> int:
+    return int(message["Attributes"].get("ApproximateReceiveCount", 1))
+
+
+def heads(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split FIFO messages into the first of each group and the rest, keeping their order."""
+    first: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for message in messages:
+        group = _group(message)
+        (rest if group in seen else first).append(message)
+        seen.add(group)
+    return first, rest
+
+
+class GroupOrder:
+    """What a FIFO queue's poller knows of each message group: the messages it has received and
+    that are not resolved yet (deleted after success, or due for the dead-letter queue), in the
+    order they were first received, which is the order they were sent.
+
+    Not thread-safe: the poller calls it while it holds its turn at the queue.
+    """
+
+    def __init__(self, max_receives: int | None) -> None:
+        self.max_receives = max_receives
+        self._numbers = itertools.count()
+        self._open: dict[str, dict[str, int]] = {}  # group -> {message id: first-received number}
+        self._last: dict[str, dict[str, Any]] = {}  # message id -> the message as last received
+
+    def admit(self, messages: list[dict[str, Any]], in_flight: set[str],
+              queued: Callable[[dict[str, Any]], bool],
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Split one receive into the messages a handler may have now and those to hand back.
+
+        A message goes back when an earlier message of its group is unresolved and not ahead of
+        it in this receive. An earlier message that no handler has is first checked with
+        ``queued`` (given it as last received): one no longer in the queue (purged, or deleted
+        by another consumer) is resolved. Messages ``in_flight`` (received again after their
+        visibility timeout while a handler still has them) are in neither list.
+        """
+        fresh: list[dict[str, Any]] = []
+        back: list[dict[str, Any]] = []
+        ahead: set[str] = set()  # taken from this receive
+        checked: set[str] = set()
+        for message in messages:
+            mid, group = message["MessageId"], _group(message)
+            number = self._open.setdefault(group, {}).setdefault(mid, next(self._numbers))
+            self._last[mid] = message
+            blocker = self._blocker(group, number, ahead)
+            while blocker is not None and blocker not in in_flight and blocker not in checked:
+                if queued(self._last[blocker]):
+                    checked.add(blocker)
+                else:
+                    self.forget(blocker, group)
+                    blocker = self._blocker(group, number, ahead)
+            if mid in in_flight:
+                continue
+            if blocker is None:
+                fresh.append(message)
+                ahead.add(mid)
+            else:
+                back.append(message)
+                self.returned([message])
+        return fresh, back
+
+    def _blocker(self, group: str, number: int, ahead: set[str]) -> str | None:
+        earlier = [(n, mid) for mid, n in self._open[group].items() if n < number and mid not in ahead]
+        return min(earlier)[1] if earlier else None
+
+    def returned(self, messages: Iterable[dict[str, Any]]) -> None:
+        """Messages going back to the queue: those received for the last time are resolved (the
+        emulator moves them to the dead-letter queue instead of handing them out again)."""
+        for message in messages:
+            if self.max_receives is not None and _receives(message) >= self.max_receives:
+                self.forget(message["MessageId"], _group(message))
+
+    def forget(self, mid: str, group: str) -> None:
+        """Message ``mid`` of ``group`` is resolved."""
+        known = self._open.get(group, {})
+        if known.pop(mid, None) is not None and not known:
+            del self._open[group]
+        self._last.pop(mid, None)
 
 
 class SqsPoller:
@@ -68,6 +191,8 @@ class SqsPoller:
         self._held: set[str] = set()  # ids of the messages pollers are handling
         self._idle_s = 0.0
         self._redrive: tuple[int, str] | None = None  # (maxReceiveCount, DLQ name), read once
+        queue = trigger.queue
+        self._order = GroupOrder(queue.max_receive_count) if queue.fifo else None
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
         self.pollers = min([DEFAULT_POLLERS, *caps])
 
@@ -135,10 +260,22 @@ class SqsPoller:
 
     def _hand_back(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         with contextlib.suppress(Exception):  # the emulator may be gone already
-            self._visible_now(sqs, messages)
+            if self._order is None:
+                self._visible_now(sqs, messages)
+            else:
+                with self._receiving:
+                    self._return(sqs, messages, now=True)
 
     def _visible_now(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         make_visible(sqs, self.url, [m["ReceiptHandle"] for m in messages])
+
+    def _return(self, sqs: Any, messages: list[dict[str, Any]], *, now: bool) -> None:
+        # FIFO, holding the turn: each group's later messages become visible at once, so only
+        # the group's first message keeps it waiting (see the module docstring); that one too,
+        # after the rest (the emulator takes a batch's entries in order), when ``now``.
+        first, rest = heads(messages)
+        if rest or (now and first):
+            self._visible_now(sqs, rest + first if now else rest)
 
     def _handle(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([sqs_record(m, queue_arn=self.arn, region=self.region) for m in messages])
@@ -190,6 +327,7 @@ class SqsPoller:
                 return []
             got = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=min(10, count),
                                       WaitTimeSeconds=0, **_RECEIVE).get("Messages", [])
+            fresh = self._admit(sqs, got)
         finally:
             self._receiving.release()
         if not got:
@@ -200,13 +338,33 @@ class SqsPoller:
         self._idle_s = 0.0
         with self._found:
             self._found.notify_all()  # parked pollers: there is work
-        fresh = []
-        with self._lock:
-            for message in got:
-                if message["MessageId"] not in self._held:  # another poller's, handed out again
-                    self._held.add(message["MessageId"])
-                    fresh.append(message)
         return fresh
+
+    def _admit(self, sqs: Any, got: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Holding the turn. Drops messages another poller has in hand (handed out again after
+        # their visibility timeout); in a FIFO queue, hands back those that came too early.
+        back: list[dict[str, Any]] = []
+        with self._lock:
+            if self._order is None:
+                fresh = [m for m in got if m["MessageId"] not in self._held]
+            else:
+                fresh, back = self._order.admit(got, self._held, lambda m: self._queued(sqs, m))
+        if back:
+            self._visible_now(sqs, back)
+        with self._lock:
+            self._held.update(m["MessageId"] for m in fresh)
+        return fresh
+
+    def _queued(self, sqs: Any, message: dict[str, Any]) -> bool:
+        # Whether a message no handler has is still in the queue: changing its visibility fails
+        # once it is gone. It is visible already, or due (a later message of its group came).
+        try:
+            sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
+                                          VisibilityTimeout=0)
+        except Exception as exc:  # botocore's ClientError; another failure proves nothing
+            code: object = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            return code != _GONE
+        return True
 
     def _let_go(self, messages: list[dict[str, Any]]) -> None:
         with self._lock:
@@ -246,11 +404,25 @@ class SqsPoller:
     def _settle(self, sqs: Any, messages: list[dict[str, Any]], record: Invocation) -> None:
         failed = set(record.failed_ids)
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
+        back = [m for m in messages if m["MessageId"] in failed]
+        if self._order is not None:
+            with self._receiving:  # no receive between the deletes, hand-backs and bookkeeping
+                self._delete(sqs, done)
+                self._return(sqs, back, now=self.retry_now)
+                with self._lock:
+                    for message in done:
+                        self._order.forget(message["MessageId"], _group(message))
+                    self._order.returned(back)
+                self._let_go(messages)
+            return
+        self._delete(sqs, done)
+        self._let_go(messages)
+        if self.retry_now and back:
+            self._visible_now(sqs, back)
+
+    def _delete(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
             sqs.delete_message_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
             ])
-        self._let_go(messages)
-        if self.retry_now and failed:
-            self._visible_now(sqs, [m for m in messages if m["MessageId"] in failed])
