@@ -168,7 +168,9 @@ class DevServer:
             if self.mirror is not None:
                 self.mirror.start()
             if self.reload_enabled:
-                self._watcher = threading.Thread(target=self._watch, name="flowfn-reload", daemon=True)
+                # The first look is taken now: a change saved right after start is a change.
+                self._watcher = threading.Thread(target=self._watch, args=(self._sources(),),
+                                                 name="flowfn-reload", daemon=True)
                 self._watcher.start()
         except BaseException:
             self.stop()
@@ -279,24 +281,24 @@ class DevServer:
 
     # -- reload -----------------------------------------------------------------------------------
 
-    def _sources(self) -> dict[Path, int]:
+    def _sources(self) -> dict[Path, tuple[int, int]]:
         origin = self.local.app.origin
         if origin is None:
             return {}
-        found: dict[Path, int] = {}
+        found: dict[Path, tuple[int, int]] = {}  # path -> (mtime, size): mtimes are coarse
         for folder, dirs, files in os.walk(origin.root):
             dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
             for name in files:
                 if name.endswith(".py"):
                     path = Path(folder) / name
                     with contextlib.suppress(OSError):
-                        found[path] = path.stat().st_mtime_ns
+                        stat = path.stat()
+                        found[path] = (stat.st_mtime_ns, stat.st_size)
                     if len(found) >= _MAX_WATCHED:
                         return found
         return found
 
-    def _watch(self) -> None:
-        known = self._sources()
+    def _watch(self, known: dict[Path, tuple[int, int]]) -> None:
         while not self._stop.wait(0.5):
             now = self._sources()
             if now == known:
