@@ -24,7 +24,8 @@ STATEFUL = {
     "AWS::Kinesis::Stream": "stream",
     "AWS::SQS::Queue": "queue",
 }
-#: Stack states an operation is still running in.
+#: Seconds between two looks at a change set being worked out.
+POLL_SECONDS = 2.0
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _STUCK = "ROLLBACK_COMPLETE"
 
@@ -147,7 +148,7 @@ def create_plan(
     *,
     tags: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    poll: float = 2.0,
+    poll: float | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Plan | None:
     """Create a change set (``template`` is ``{"TemplateBody": ...}`` or ``{"TemplateURL": ...}``)
@@ -177,7 +178,7 @@ def create_plan(
         described = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=stack_id)
         status = str(described["Status"])
         if status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
-            sleep(poll)
+            sleep(POLL_SECONDS if poll is None else poll)
             continue
         break
     if status == "FAILED":

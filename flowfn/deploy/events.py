@@ -16,6 +16,8 @@ from flowfn.deploy.aws import Aws
 
 __all__ = ["Event", "Failure", "first_failure", "follow", "latest_event_id"]
 
+#: Seconds between two looks at a stack in progress.
+POLL_SECONDS = 2.0
 #: Reasons of resources CloudFormation stopped because another one failed.
 _CASCADE = ("cancelled", "canceled")
 
@@ -63,8 +65,8 @@ def _new_events(aws: Aws, stack: str, since: str | None, seen: set[str]) -> list
         kwargs = {"StackName": stack} | ({"NextToken": token} if token else {})
         page = aws.cloudformation.describe_stack_events(**kwargs)
         reached = False
-        for raw in page.get("StackEvents") or []:
-            if since is not None and raw.get("EventId") == since:
+        for raw in page.get("StackEvents") or []:  # newest first: stop at the first one known
+            if raw.get("EventId") == since or raw.get("EventId") in seen:
                 reached = True
                 break
             found.append(_event(raw))
@@ -87,7 +89,7 @@ def follow(
     on_event: Callable[[Event], None] = lambda e: None,
     *,
     sleep: Callable[[float], None] = time.sleep,
-    poll: float = 2.0,
+    poll: float | None = None,
 ) -> tuple[str, list[Event]]:
     """Report each new event of the stack to ``on_event`` until its operation ends.
 
@@ -105,7 +107,7 @@ def follow(
         events += fresh
         if _done(status):
             return status, events
-        sleep(poll)
+        sleep(POLL_SECONDS if poll is None else poll)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def check_stack(flowfn: Flowfn, stack: str, example: str) -> set[str]:
     the example's listed skips. Returns the function logical ids."""
     cfn = flowfn.client("cloudformation")
     body = cfn.get_template(StackName=stack)["TemplateBody"]  # boto3 parses JSON bodies itself
+    assert SECRET not in json.dumps(body)
     template = json.loads(json.dumps(body)) if not isinstance(body, str) else json.loads(body)
     resources = _resources(flowfn, stack)
     ids = {k: r.get("PhysicalResourceId", "") for k, r in resources.items()}
