@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flowfn.deploy.aws import Aws, UserError, error_code
+from flowfn.deploy.outputs import stack_resources
 
 __all__ = ["BOOTSTRAP_OUTPUT", "DEFAULT_BOOTSTRAP_STACK", "INLINE_TEMPLATE_BYTES", "Uploaded", "asset_bucket",
            "template_url", "upload_assets", "upload_template"]
@@ -45,9 +46,7 @@ def asset_bucket(aws: Aws, named: str | None, bootstrap_stack: str = DEFAULT_BOO
         outputs = {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs") or []}
         bucket = outputs.get(BOOTSTRAP_OUTPUT)
         if bucket is None and stacks:  # an emulator that reports no outputs: the resource itself
-            found = aws.cloudformation.describe_stack_resource(StackName=bootstrap_stack,
-                                                               LogicalResourceId=BOOTSTRAP_RESOURCE)
-            bucket = found["StackResourceDetail"].get("PhysicalResourceId") or None
+            bucket = stack_resources(aws, bootstrap_stack).get(BOOTSTRAP_RESOURCE, ("", ""))[1] or None
         if bucket is None:
             raise UserError(
                 f"no asset bucket: the stack {bootstrap_stack!r} that `flowfn bootstrap` creates is not in "

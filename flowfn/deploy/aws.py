@@ -40,7 +40,7 @@ class Aws:
 
             found = self._clients[service] = self.session.client(
                 service, region_name=self.region, endpoint_url=self.endpoint_url,
-                config=Config(retries={"max_attempts": 8, "mode": "standard"}))
+                config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=10))
         return found
 
     @property

@@ -11,6 +11,7 @@ from typing import Any
 
 from flowfn.deploy.aws import Aws, UserError, error_code
 from flowfn.deploy.changes import stack_state
+from flowfn.deploy.outputs import stack_resources
 from flowfn.synth.ids import unique_ids
 
 __all__ = ["format_line", "log_group", "parse_since", "read_logs"]
@@ -45,20 +46,12 @@ def log_group(aws: Aws, stack: str, function_names: list[str], function: str) ->
         raise UserError(f"no stack {stack!r} in {aws.region}. Fix: deploy it with `flowfn deploy APP --stack "
                         f"{stack}`, or name the --stack and --region it was deployed to.")
     stacks = [stack]
-    while stacks:
-        current = stacks.pop(0)
-        try:
-            found = aws.cloudformation.describe_stack_resource(StackName=current, LogicalResourceId=logical)
-            physical = found["StackResourceDetail"].get("PhysicalResourceId")
-            if physical:
-                return str(physical)
-        except Exception as exc:
-            if error_code(exc) != "ValidationError":
-                raise
-        paginator = aws.cloudformation.get_paginator("list_stack_resources")
-        for page in paginator.paginate(StackName=current):
-            stacks += [str(r["PhysicalResourceId"]) for r in page.get("StackResourceSummaries") or []
-                       if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId")]
+    while stacks:  # the root stack first, then its nested stacks
+        resources = stack_resources(aws, stacks.pop(0))
+        physical = resources.get(logical, ("", ""))[1]
+        if physical:
+            return physical
+        stacks += [p for k, p in resources.values() if k == "AWS::CloudFormation::Stack" and p]
     raise UserError(f"the stack {stack!r} has no log group for {function!r}. Fix: deploy the app as it is "
                     f"now (`flowfn deploy APP --stack {stack}`), then read its logs.")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flowfn.deploy.aws import Aws
 
-__all__ = ["NAMED", "app_stacks", "stack_outputs"]
+__all__ = ["NAMED", "app_stacks", "stack_outputs", "stack_resources"]
 
 #: Resource types whose physical id is what a user looks for, and what to call it.
 NAMED = {
@@ -28,14 +28,9 @@ def stack_outputs(aws: Aws, stack: str) -> list[tuple[str, str]]:
     outputs = described.get("Outputs") or []
     if outputs:
         return sorted((str(o["OutputKey"]), str(o.get("OutputValue", ""))) for o in outputs)
-    found = []
-    paginator = aws.cloudformation.get_paginator("list_stack_resources")
-    for page in paginator.paginate(StackName=stack):
-        for item in page.get("StackResourceSummaries") or []:
-            kind = NAMED.get(item["ResourceType"])
-            if kind and item.get("PhysicalResourceId"):
-                found.append((f"{kind} {item['LogicalResourceId']}", str(item["PhysicalResourceId"])))
-    return sorted(found)
+    return sorted((f"{NAMED[kind]} {logical}", physical)
+                  for logical, (kind, physical) in stack_resources(aws, stack).items()
+                  if kind in NAMED and physical)
 
 
 def app_stacks(aws: Aws, app_name: str) -> list[str]:
@@ -48,3 +43,14 @@ def app_stacks(aws: Aws, app_name: str) -> list[str]:
             if tags.get(APP_TAG) == app_name and stack.get("StackStatus") != "DELETE_COMPLETE":
                 out.append(str(stack["StackName"]))
     return sorted(out)
+
+
+def stack_resources(aws: Aws, stack: str) -> dict[str, tuple[str, str]]:
+    """Each resource of the stack: logical id -> (type, physical id, '' when it has none)."""
+    found = {}
+    paginator = aws.cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack):
+        for item in page.get("StackResourceSummaries") or []:
+            found[str(item["LogicalResourceId"])] = (str(item["ResourceType"]),
+                                                     str(item.get("PhysicalResourceId") or ""))
+    return found
