@@ -134,8 +134,13 @@ def _execute(aws: Aws, plan: Plan, clear: str) -> None:
 
     since = latest_event_id(aws, plan.stack_id)
     aws.cloudformation.execute_change_set(ChangeSetName=plan.name, StackName=plan.stack_id)
-    with _Progress(plan.stack, len(plan.changes)) as progress:
-        status, events = follow(aws, plan.stack_id, since, progress.event)
+    try:
+        with _Progress(plan.stack, len(plan.changes)) as progress:
+            status, events = follow(aws, plan.stack_id, since, progress.event)
+    except KeyboardInterrupt:
+        _print(f"stopped following {plan.stack}: CloudFormation carries on with the change set; its events "
+               "are in the CloudFormation console", err=True)
+        raise typer.Exit(130) from None
     if status in _SUCCESS:
         _print(f"stack {plan.stack}: {status}", "bold green")
         return
@@ -230,7 +235,7 @@ def deploy_command(
         output = synth_app(application, options, bundle=True, cache_dir=cache_dir)
         files = output.files()
         template_name = output.synthesis.template_file
-        prefix = f"{application.name}/"
+        prefix = f"{application.name or 'app'}/"
         assets = {n.removeprefix(f"{ASSET_DIR}/"): d for n, d in files.items() if n != template_name}
         uploaded = upload_assets(aws, bucket, prefix, assets,
                                  lambda key, size: _print(f"uploading s3://{bucket}/{key} ({size:,} bytes)"))
@@ -299,9 +304,9 @@ def destroy_command(
                        "and --region it was deployed to.", 2)
         tags = {t["Key"]: t["Value"] for t in state.get("Tags") or []}
         owner = tags.get(APP_TAG)
-        if owner is not None and owner != application.name:
+        if owner is not None and owner != (application.name or "app"):
             raise fail(f"the stack {escape(stack)} holds the app {escape(owner)!r}, not "
-                       f"{escape(str(application.name))!r}. Fix: name the right --stack or APP.", 2)
+                       f"{escape(application.name or 'app')!r}. Fix: name the right --stack or APP.", 2)
         stack_id = str(state["StackId"])
         buckets = stack_buckets(aws, stack_id)
         _print(f"stack {stack} ({state['StackStatus']}) and its {len(buckets)} buckets"

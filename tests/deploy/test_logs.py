@@ -80,3 +80,28 @@ def test_logs_of_a_deployed_function(flowfn: Flowfn, layer_cache: Callable[[str]
     assert unknown.exit_code == 2 and "no function 'resise'; it has resize, work" in unknown.output
     missing = flowfn("logs", APP, "resize", "--stack", "nope")
     assert missing.exit_code == 2 and "no stack 'nope' in eu-west-1" in missing.output
+
+
+def test_follow_prints_new_events_once(aws_env: None) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from flowfn.deploy.aws import Aws
+    from flowfn.deploy.logs import read_logs
+
+    aws = Aws(session=None, region="eu-west-1")
+    logs = aws._clients["logs"] = boto3.client("logs", region_name="eu-west-1", endpoint_url="http://127.0.0.1:9")
+    first = {"eventId": "1", "timestamp": MS + 1, "message": "one", "logStreamName": "s"}
+    second = {"eventId": "2", "timestamp": MS + 2, "message": "two", "logStreamName": "s"}
+    passes: list[float] = []
+    with Stubber(logs) as stub:
+        stub.add_response("filter_log_events", {"events": [first]},
+                          {"logGroupName": "/g", "startTime": MS, "interleaved": True})
+        stub.add_response("filter_log_events", {"events": [first], "nextToken": "t"},
+                          {"logGroupName": "/g", "startTime": MS + 1, "interleaved": True})
+        stub.add_response("filter_log_events", {"events": [second]},
+                          {"logGroupName": "/g", "startTime": MS + 1, "interleaved": True, "nextToken": "t"})
+        got = [e["message"] for e in read_logs(aws, "/g", NOW, follow=True, sleep=passes.append,
+                                                 stop=lambda: len(passes) == 1)]
+        stub.assert_no_pending_responses()
+    assert got == ["one", "two"] and len(passes) == 1
