@@ -68,11 +68,16 @@ def _connect(region: str | None, profile: str | None, endpoint_url: str | None) 
     return connect(region, profile, endpoint_url)
 
 
+def _interactive() -> bool:
+    """True when stdin is a terminal a question can be answered on."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 def _confirm(question: str, yes: bool, on_no: Callable[[], None]) -> None:
     """Ask ``question`` unless ``--yes``; refuse when stdin is not a terminal to ask on."""
     if yes:
         return
-    if sys.stdin is None or not sys.stdin.isatty():
+    if not _interactive():
         on_no()
         raise fail(f"{escape(question)} needs an answer, and stdin is not a terminal. Fix: pass --yes to "
                    "go ahead without asking.", 2)

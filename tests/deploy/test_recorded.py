@@ -280,6 +280,43 @@ def test_unconfirmed_change_set_is_deleted_when_stdin_is_not_a_terminal(recorded
     assert "stdin is not a terminal. Fix: pass --yes" in result.output
 
 
+def test_answering_no_deletes_the_change_set(recorded: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flowfn.cli_deploy._interactive", lambda: True)
+    rec = recorded
+    rec.cf("describe_stacks", stack("UPDATE_COMPLETE"))
+    rec.cf("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
+    rec.cf("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [
+        change("Modify", "AssetBucket", BUCKET, "True")]})
+    rec.cf("delete_change_set", {}, ChangeSetName=CHANGE_SET, StackName=STACK_ID)
+    result = CliRunner().invoke(cli, ["bootstrap", "--stack", STACK], input="n\n")
+    assert result.exit_code == 1, result.output
+    assert "Deploy these changes to shop? [y/N]: n" in result.output
+    assert "cancelled: nothing changed" in result.output and "warning: the bucket AssetBucket" in result.output
+
+
+def test_answering_yes_executes(recorded: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flowfn.cli_deploy._interactive", lambda: True)
+    rec = recorded
+    rec.cf("describe_stacks", stack("UPDATE_COMPLETE"))
+    rec.cf("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
+    rec.cf("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": [change("Add", "AssetBucketPolicy",
+                                                                                  "AWS::S3::BucketPolicy")]})
+    rec.cf("describe_stack_events", newest_first(FAILED_UPDATE[:1]))
+    rec.cf("execute_change_set", {}, ChangeSetName=CHANGE_SET, StackName=STACK_ID)
+    rec.cf("describe_stacks", stack("UPDATE_COMPLETE"))
+    rec.cf("describe_stack_events", newest_first([*FAILED_UPDATE[:1], event(40, STACK, S, "UPDATE_COMPLETE")]))
+    rec.cf("describe_stacks", stack("UPDATE_COMPLETE", [{"OutputKey": "AssetBucketName", "OutputValue": "b-1"}]))
+    result = CliRunner().invoke(cli, ["bootstrap", "--stack", STACK], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "stack shop: UPDATE_COMPLETE" in result.output and "AssetBucketName  b-1" in result.output
+
+
+def test_help_lists_the_deploy_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"], env={"COLUMNS": "200"})
+    for command in ("bootstrap", "deploy", "destroy", "logs"):
+        assert re.search(rf"│ {command}\s+\S", result.output), result.output
+
+
 def test_stack_stuck_in_rollback_complete_is_explained(recorded: Recorded) -> None:
     recorded.cf("describe_stacks", stack("ROLLBACK_COMPLETE"), StackName=STACK)
     result = run("deploy", APP, "--stack", STACK)
