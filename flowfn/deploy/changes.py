@@ -15,7 +15,7 @@ from typing import Any
 
 from flowfn.deploy.aws import Aws, DeployError, UserError, error_code, error_message
 
-__all__ = ["STATEFUL", "Change", "Plan", "create_plan", "discard", "stack_state"]
+__all__ = ["STATEFUL", "Change", "Plan", "check_deployable", "create_plan", "discard", "stack_state"]
 
 #: Resource types whose replacement or removal loses data, and what to call them.
 STATEFUL = {
@@ -26,6 +26,7 @@ STATEFUL = {
 }
 #: Seconds between two looks at a change set being worked out.
 POLL_SECONDS = 2.0
+#: What CloudFormation (and moto) say of a change set that would change nothing.
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _STUCK = "ROLLBACK_COMPLETE"
 
@@ -122,7 +123,7 @@ def check_deployable(state: dict[str, Any] | None, stack: str, clear: str) -> st
     if status.endswith("_IN_PROGRESS"):
         raise UserError(f"the stack {stack!r} is busy ({status}). Fix: wait for that operation to end "
                         "(the stack's events in the CloudFormation console show it), then deploy again.")
-    if status in ("DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
+    if status in ("DELETE_FAILED", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED"):
         raise UserError(f"the stack {stack!r} is in {status}. Fix: resolve it in the CloudFormation console "
                         f"(continue the rollback, or delete with `{clear}`), then deploy again.")
     return "UPDATE"
@@ -184,12 +185,10 @@ def create_plan(
     if status == "FAILED":
         reason = str(described.get("StatusReason", ""))
         cfn.delete_change_set(ChangeSetName=change_set_id, StackName=stack_id)
-        if any(s in reason for s in _NO_CHANGES):
-            if kind == "CREATE":
-                _delete_review_stack(aws, stack_id)
-            return None
         if kind == "CREATE":
             _delete_review_stack(aws, stack_id)
+        if any(s in reason for s in _NO_CHANGES):
+            return None
         raise DeployError(f"CloudFormation could not work out the change set for {stack!r}: {reason}")
     items = list(described.get("Changes") or [])
     token = described.get("NextToken")
