@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from flowfn.local.emulator import EmbeddedMoto
 from flowfn.synth import SynthOptions, current_python, synth_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-FLOWFN = Path(__file__).resolve().parents[2] / "flowfn"
+APPS = Path(__file__).resolve().parent / "apps"
 #: The secret key of every deploy test: no output may ever contain it.
 SECRET = "fLoWfNsEcReTkEyThAtMuStNeVeRpRiNt0123456789"
 REGION = "eu-west-1"
@@ -61,10 +62,12 @@ def moto_url(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _forget_apps(before: set[str]) -> None:
-    """Drop the modules imported since ``before`` from outside the installed packages (the apps')."""
+    """Drop the apps' modules imported since ``before`` (those of tests/deploy/apps and of copies of
+    the examples under the temporary folder)."""
+    roots = (APPS, Path(tempfile.gettempdir()).resolve())
     for name in set(sys.modules) - before:
         file = getattr(sys.modules[name], "__file__", None) or ""
-        if file and "site-packages" not in file and not Path(file).resolve().is_relative_to(FLOWFN):
+        if file and any(Path(file).resolve().is_relative_to(root) for root in roots):
             del sys.modules[name]
 
 
