@@ -247,8 +247,11 @@ def deploy_command(
         if uploaded.present:
             _print(f"{len(uploaded.present)} assets already in s3://{bucket}/{prefix}")
         body = files[template_name]
-        template = ({"TemplateBody": body.decode()} if len(body) <= INLINE_TEMPLATE_BYTES else
-                    {"TemplateURL": upload_template(aws, bucket, prefix, body, options.format)})
+        template = {"TemplateBody": body.decode()}
+        if len(body) > INLINE_TEMPLATE_BYTES:  # CloudFormation reads a larger one from S3
+            template = {"TemplateURL": upload_template(aws, bucket, prefix, body, options.format)}
+            _print(f"template ({len(body):,} bytes, over {INLINE_TEMPLATE_BYTES:,} inline) at "
+                   f"{template['TemplateURL']}")
         _apply(aws, stack, kind, template, {"AssetBucket": bucket, "AssetPrefix": prefix},
                tags={APP_TAG: application.name or "app"}, yes=yes, dry_run=dry_run, clear=clear)
 
