@@ -171,6 +171,13 @@ def test_deploy_cycle(example: str, flowfn: Flowfn, copy_example: Callable[[str]
     assert source.count(f"def {old}(") == 1
     app.write_text(source.replace(f"def {old}(", f"def {old}_v2("))
     gone, new = (_pascal(old) + "Function", _pascal(old + "_v2") + "Function")
+    dry = flowfn(*deploy, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert f"+ Add     {new}  AWS::Lambda::Function" in dry.output
+    assert dry.output.rstrip().endswith("dry run: the change set is deleted, nothing was executed")
+    assert check_stack(flowfn, stack, example) == functions
+    assert not [c for c in cfn.list_change_sets(StackName=stack)["Summaries"]  # (moto lists every stack's)
+                if c["StackName"] == stack and c["ExecutionStatus"] == "AVAILABLE"]
     updated = flowfn(*deploy, "--yes")
     assert updated.exit_code == 0, updated.output
     assert f"+ Add     {new}  AWS::Lambda::Function" in updated.output
