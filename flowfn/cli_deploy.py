@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 StackOpt = Annotated[str, typer.Option("--stack", help="The CloudFormation stack's name.",
                                        show_default=False)]
 RegionOpt = Annotated[str | None, typer.Option(
-    "--region", help="AWS region [default: the profile's, or AWS_REGION]", show_default=False)]
+    "--region", help="AWS region (default: the profile's, or AWS_REGION)", show_default=False)]
 ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", help="AWS profile of the credentials [default: AWS_PROFILE, or the default chain]",
+    "--profile", help="AWS profile of the credentials (default: AWS_PROFILE, or the default chain)",
     show_default=False)]
 EndpointOpt = Annotated[str | None, typer.Option(
     "--endpoint-url", help="Send every AWS call to this endpoint (an emulator such as moto or "
@@ -202,16 +202,16 @@ def deploy_command(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     asset_bucket: Annotated[str | None, typer.Option(
-        "--asset-bucket", help="Bucket for the code, layers and nested templates [default: the one "
-        "`flowfn bootstrap` made in the region]", show_default=False)] = None,
+        "--asset-bucket", help="Bucket for the code, layers and nested templates (default: the one "
+        "`flowfn bootstrap` made in the region)", show_default=False)] = None,
     yes: YesOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change set, then delete it "
                                           "without executing it.")] = False,
     python: Annotated[str | None, typer.Option(
-        "--python", help="Python version of the functions [default: the one running flowfn]",
+        "--python", help="Python version of the functions (default: the one running flowfn)",
         show_default=False)] = None,
     cache_dir: Annotated[Path | None, typer.Option(
-        "--cache-dir", help="Wheel and layer cache [default: ~/.cache/flowfn]", show_default=False)] = None,
+        "--cache-dir", help="Wheel and layer cache (default: ~/.cache/flowfn)", show_default=False)] = None,
     log_retention: Annotated[int, typer.Option("--log-retention", help="Days each function's log group "
                                                "keeps logs.")] = 30,
 ) -> None:
@@ -350,7 +350,7 @@ def logs_command(
     app: AppArg,
     function: Annotated[str, typer.Argument(help="The handler's name.", show_default=False)],
     stack: Annotated[str | None, typer.Option(
-        "--stack", help="The app's stack [default: the one stack flowfn deploy made for the app]",
+        "--stack", help="The app's stack (default: the one stack flowfn deploy made for the app)",
         show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines (Ctrl-C "
                                          "stops).")] = False,
