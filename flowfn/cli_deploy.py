@@ -348,7 +348,8 @@ def _no_stack(message: str) -> NoReturn:
 @cli.command("logs")
 def logs_command(
     app: AppArg,
-    function: Annotated[str, typer.Argument(help="The handler's name.", show_default=False)],
+    function: Annotated[str, typer.Argument(help="The handler's name.", metavar="FUNCTION",
+                                            show_default=False)],
     stack: Annotated[str | None, typer.Option(
         "--stack", help="The app's stack (default: the one stack flowfn deploy made for the app)",
         show_default=False)] = None,
