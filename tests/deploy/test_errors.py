@@ -53,6 +53,7 @@ def test_nothing_listening_at_the_endpoint(aws_env: None) -> None:
     assert result.exit_code == 2 and "cannot reach --endpoint-url http://127.0.0.1:9" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 def test_destroy_refuses_a_missing_stack_and_another_apps_stack(flowfn: Flowfn) -> None:
     missing = flowfn("destroy", APP, "--stack", "nope", "--yes")
