@@ -522,6 +522,8 @@ def events_http(
         raise fail(str(exc)) from None
 
 
+from flowfn import cli_deploy as _cli_deploy  # noqa: E402, F401  (registers deploy, bootstrap, destroy, logs)
+
 
 def main() -> None:
     """Console entry point: a FlowfnError that no command turned into a line still gets one."""
