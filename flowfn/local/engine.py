@@ -195,6 +195,11 @@ class LocalApp:
 
     def start(self) -> LocalApp:
         """Start the emulator, import and provision the app, and start its sources."""
+        from flowfn.permissions import MODES
+
+        if self.options.permissions not in MODES:
+            raise FlowfnError(f"permissions={self.options.permissions!r} is not a mode. "
+                              f"Fix: use one of {', '.join(MODES)}")
         try:
             self._stack.enter_context(environ.installed())
             self._stack.callback(_use_handler_session())
@@ -279,13 +284,11 @@ class LocalApp:
         self._sources = sources
 
     def _guard(self, app: App) -> None:
-        from flowfn.permissions import MODES, Guard
+        from flowfn.permissions import Guard
 
         mode = self.options.permissions
-        if mode not in MODES:
-            raise FlowfnError(f"permissions={mode!r} is not a mode. Fix: use one of {', '.join(MODES)}")
         if self.invoker.guard is None:
-            self.invoker.guard = Guard(app, self.bindings, mode)
+            self.invoker.guard = Guard(app, self.bindings, mode)  # type: ignore[arg-type]
         else:
             self.invoker.guard.rebind(app, self.bindings)
 

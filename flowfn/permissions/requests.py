@@ -50,8 +50,12 @@ def _object(p: Mapping[str, Any], w: Where) -> str:
 
 def _queue(p: Mapping[str, Any], w: Where) -> str:
     url = str(p.get("QueueUrl") or "")
-    name = url.rstrip("/").rsplit("/", 1)[-1] if url else str(p.get("QueueName", ""))
-    return w.arn("sqs", name)
+    if not url:
+        owner = str(p.get("QueueOwnerAWSAccountId") or w.account)
+        return f"arn:{w.partition}:sqs:{w.region}:{owner}:{p.get('QueueName', '')}"
+    parts = url.rstrip("/").rsplit("/", 2)
+    owner = parts[-2] if len(parts) == 3 and parts[-2].isdigit() else w.account
+    return f"arn:{w.partition}:sqs:{w.region}:{owner}:{parts[-1]}"
 
 
 def _table(p: Mapping[str, Any], w: Where) -> str:

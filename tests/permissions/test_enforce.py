@@ -104,3 +104,4 @@ def test_flowfns_own_clients_are_not_checked(harness: Harness) -> None:
     harness.upload("archive", "seen.txt", b"x")
     assert "seen.txt" in harness.keys("archive")
     assert len(guard.calls) == before
+

@@ -1,0 +1,34 @@
+"""permissions="warn" logs and allows, "off" checks nothing; another mode is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowfn.errors import FlowfnError
+from flowfn.testing import run_app
+
+APP = str(Path(__file__).parent / "apps" / "grants.py")
+
+
+def test_warn_mode_logs_allows_and_reports(caplog: pytest.LogCaptureFixture) -> None:
+    with run_app(APP, permissions="warn") as harness:
+        assert harness.fire("read_only_write").ok
+        assert harness.keys("archive") == ["x.txt"]
+        assert harness.permissions()["read_only_write"].denied == (
+            ("s3:PutObject", "arn:aws:s3:::archive/x.txt"),)
+    warned = [r.getMessage() for r in caplog.records if r.name == "flowfn.permissions"]
+    assert any("would be denied in AWS" in m and "archive.write()" in m for m in warned)
+
+
+def test_off_checks_nothing() -> None:
+    with run_app(APP, permissions="off") as harness:
+        assert harness.fire("read_only_write").ok
+        assert harness.permissions()["read_only_write"].denied == ()
+
+
+def test_an_unknown_mode_is_one_clear_error() -> None:
+    refused = pytest.raises(FlowfnError, match=r"permissions='strict' is not a mode. Fix: use one of enforce, warn")
+    with refused, run_app(APP, permissions="strict"):
+        pass
