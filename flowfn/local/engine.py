@@ -203,10 +203,9 @@ class LocalApp:
         try:
             self._stack.enter_context(environ.installed())
             self._stack.callback(_use_handler_session())
-            if self.options.permissions != "off":
-                from flowfn.permissions import installed
+            from flowfn.permissions import installed  # threads a handler starts inherit its context
 
-                self._stack.enter_context(installed())
+            self._stack.enter_context(installed())
             self.emulator.start()
             self._stack.callback(self.emulator.stop)
             self._target = AwsTarget(self.emulator.endpoint_url, region=self.options.region)

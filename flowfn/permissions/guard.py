@@ -109,10 +109,8 @@ class Guard:
 
     @contextmanager
     def scope(self, handler: Handler) -> Iterator[None]:
-        """Check the calls made in this context (and threads it starts) against ``handler``'s policy."""
-        if self.mode == "off":
-            yield
-            return
+        """Check the calls made in this context against ``handler``'s policy (unless the mode is
+        ``off``). Threads started in it inherit the context: its policy and its environment."""
         token = _SCOPE.set(_Scope(self, handler, self.document(handler)))
         try:
             yield
@@ -126,7 +124,7 @@ class Guard:
 
 def _check(client: Any, params: Any, model: Any, **_: Any) -> None:
     scope = _SCOPE.get()
-    if scope is None:
+    if scope is None or scope.guard.mode == "off":
         return
     guard, handler = scope.guard, scope.handler
     service, operation = model.service_model.service_name, model.name

@@ -32,3 +32,10 @@ def test_an_unknown_mode_is_one_clear_error() -> None:
     refused = pytest.raises(FlowfnError, match=r"permissions='strict' is not a mode. Fix: use one of enforce, warn")
     with refused, run_app(APP, permissions="strict"):
         pass
+
+
+def test_a_thread_the_handler_starts_reaches_the_emulator_in_every_mode() -> None:
+    # It sees its function's environment (the emulator's endpoint), never AWS's own endpoint.
+    with run_app(APP, permissions="off") as harness:
+        error = harness.fire("from_thread").error
+        assert type(error).__name__ == "NoSuchBucket", error
