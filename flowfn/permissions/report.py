@@ -20,7 +20,8 @@ class FunctionUsage:
     granted: tuple[tuple[str, str], ...]
     #: (action, resource) pairs the handler's calls needed and were allowed.
     used: tuple[tuple[str, str], ...]
-    #: Granted pairs no call used (its log group and trigger's needs aside): a hint to narrow them.
+    #: (actions, resource) of grants no call used (its log group and trigger's needs aside): a hint
+    #: to narrow or remove them.
     unused: tuple[tuple[str, str], ...]
     #: (action, resource) pairs calls needed and the policy does not allow.
     denied: tuple[tuple[str, str], ...]
@@ -50,18 +51,19 @@ def usage(guard: Guard) -> dict[str, FunctionUsage]:
     for handler in guard.app.handlers:
         mine: list[Call] = [c for c in calls if c.function == handler.name]
         granted: list[tuple[str, str]] = []
-        exempt: list[tuple[str, str]] = []
+        unused: list[tuple[str, str]] = []
         needs = TRIGGER_NEEDS.get(type(handler.trigger))
         need_actions = {a for actions, _ in (needs(handler.trigger) if needs else []) for a in actions}
-        for st in guard.document(handler)["Statement"]:
-            for action in st["Action"]:
-                for resource in st["Resource"]:
-                    granted.append((action, resource))
-                    if action.startswith("logs:") or action in need_actions or ":failed-events" in resource:
-                        exempt.append((action, resource))
         used = [(c.action, c.resource) for c in mine if c.decision == "allowed"]
-        unused = [g for g in granted if g not in exempt and not any(
-            matches(g[0], a, fold=True) and matches(g[1], r) for a, r in used)]
+        for st in guard.document(handler)["Statement"]:
+            granted += [(a, r) for a in st["Action"] for r in st["Resource"]]
+            if any(a.startswith("logs:") or a in need_actions for a in st["Action"]):
+                continue  # Lambda's own: its logs, and what its trigger needs
+            for resource in st["Resource"]:  # one grant (write: PutObject and AbortMultipartUpload)
+                if ":failed-events" not in resource and not any(
+                        matches(a, action, fold=True) and matches(resource, r)
+                        for a in st["Action"] for action, r in used):
+                    unused.append((", ".join(st["Action"]), resource))
         out[handler.name] = FunctionUsage(
             handler.name, _unique(granted), _unique(used), _unique(unused),
             _unique([(c.action, c.resource) for c in mine if c.decision == "denied"]),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from flowfn.errors import FlowfnError
-from flowfn.testing import run_app
+from flowfn.testing import Harness, run_app
 
 APP = str(Path(__file__).parent / "apps" / "grants.py")
 
@@ -39,3 +40,9 @@ def test_a_thread_the_handler_starts_reaches_the_emulator_in_every_mode() -> Non
     with run_app(APP, permissions="off") as harness:
         error = harness.fire("from_thread").error
         assert type(error).__name__ == "NoSuchBucket", error
+
+
+def test_the_pytest_fixture_takes_the_switch(flowfn_app: Callable[..., Harness]) -> None:
+    harness = flowfn_app(APP, permissions="warn")
+    assert harness.fire("read_only_write").ok
+    assert harness.permissions()["read_only_write"].denied
