@@ -1,4 +1,5 @@
-"""The policy enforced locally is the synthesized one, and it is least-privilege by parliament."""
+"""The policy enforced locally is the synthesized one, and parliament and cloudsplaining find it
+least-privilege."""
 
 from __future__ import annotations
 
@@ -146,6 +147,35 @@ def test_parliament_finds_nothing_in_any_generated_policy(path: Path) -> None:
     for name, document in _concrete(app).items():
         findings = analyze_policy_string(json.dumps(document)).findings
         assert [(f.issue, f.detail) for f in findings] == [], name
+
+
+#: cloudsplaining's least-privilege checks: each lists what a policy allows without constraint.
+CLOUDSPLAINING_CHECKS = ("all_allowed_unrestricted_actions", "allows_privilege_escalation",
+                         "permissions_management_without_constraints", "write_actions_without_constraints",
+                         "tagging_actions_without_constraints", "infrastructure_modification",
+                         "credentials_exposure", "service_wildcard", "allows_data_exfiltration_actions")
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, *TEST_APPS], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_cloudsplaining_finds_nothing_unconstrained_in_any_generated_policy(path: Path) -> None:
+    from cloudsplaining.scan.policy_document import PolicyDocument
+
+    app = load_app(str(path), fresh=True)
+    for name, document in _concrete(app).items():
+        scanned = PolicyDocument(document)
+        assert {check: getattr(scanned, check) for check in CLOUDSPLAINING_CHECKS
+                if getattr(scanned, check)} == {}, name
+
+
+def test_the_checks_find_an_unconstrained_policy() -> None:
+    from cloudsplaining.scan.policy_document import PolicyDocument
+
+    loose = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["*"]}]}
+    assert PolicyDocument(loose).write_actions_without_constraints == ["s3:PutObject"]
+    findings = _parliament()(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket"]}]})).findings
+    assert [f.issue for f in findings] == ["RESOURCE_MISMATCH"]
 
 
 def test_the_evaluator_denies_unless_allowed_and_an_explicit_deny_wins() -> None:
