@@ -1,10 +1,10 @@
 """Holding each handler's AWS calls to the policy ``flowfn synth`` writes for its function.
 
-While a local run is active, every botocore client created in the process (through
-``boto3.client``, ``boto3.resource`` or a new session) gets a ``before-parameter-build`` hook. The
-hook looks up which function is running in a context variable the invoker sets for each
-invocation; outside an invocation (flowfn's own pollers, provisioning, the mirror) it does
-nothing. Threads a handler starts inherit its context. The policy is the synth API's
+While a local run is active, every botocore API call in the process (of clients made with
+``boto3.client``, ``boto3.resource`` or a new session, at import time or before the run started
+too) passes a check first. The check looks up which function is running in a context variable
+the invoker sets for each invocation; outside an invocation (flowfn's own pollers, provisioning,
+the mirror) it does nothing. Threads a handler starts inherit its context. The policy is the synth API's
 (:func:`flowfn.synth.policy_for`) rendered with the local resources' ARNs; a call it does not
 allow raises the ``ClientError`` AWS would raise, with what would allow it added.
 """
@@ -168,14 +168,13 @@ _users = 0
 _saved: dict[str, Any] = {}
 
 
-def _patched_create_client(original: Any) -> Any:
-    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
-        client = original(self, *args, **kwargs)
-        client.meta.events.register("before-parameter-build",
-                                    lambda **kw: _check(client, **kw))
-        return client
+def _patched_call(original: Any) -> Any:
+    def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if _SCOPE.get() is not None:
+            _check(self, api_params, self._service_model.operation_model(operation_name))
+        return original(self, operation_name, api_params)
 
-    return create_client
+    return _make_api_call
 
 
 def _patched_start(original: Any) -> Any:
@@ -191,16 +190,15 @@ def _patched_start(original: Any) -> Any:
 
 @contextmanager
 def installed() -> Iterator[None]:
-    """Hook botocore client creation and thread starts for the duration (re-entrant)."""
-    import botocore.session
+    """Hook botocore's API calls and thread starts for the duration (re-entrant)."""
+    import botocore.client
 
     global _users
     with _install_lock:
         if _users == 0:
-            _saved["create_client"] = botocore.session.Session.create_client
+            _saved["call"] = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009
             _saved["start"] = threading.Thread.start
-            botocore.session.Session.create_client = _patched_create_client(  # type: ignore[method-assign]
-                _saved["create_client"])
+            setattr(botocore.client.BaseClient, "_make_api_call", _patched_call(_saved["call"]))  # noqa: B010
             threading.Thread.start = _patched_start(_saved["start"])  # type: ignore[method-assign]
         _users += 1
     try:
@@ -209,5 +207,5 @@ def installed() -> Iterator[None]:
         with _install_lock:
             _users -= 1
             if _users == 0:
-                botocore.session.Session.create_client = _saved.pop("create_client")  # type: ignore[method-assign]
+                setattr(botocore.client.BaseClient, "_make_api_call", _saved.pop("call"))  # noqa: B010
                 threading.Thread.start = _saved.pop("start")  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from flowfn.errors import FlowfnError
 from flowfn.testing import Harness, run_app
@@ -46,3 +47,20 @@ def test_the_pytest_fixture_takes_the_switch(flowfn_app: Callable[..., Harness])
     harness = flowfn_app(APP, permissions="warn")
     assert harness.fire("read_only_write").ok
     assert harness.permissions()["read_only_write"].denied
+
+
+def test_a_client_made_before_the_run_started_is_checked_too() -> None:
+    import boto3
+
+    from flowfn import App
+
+    early = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    app = App("early")
+
+    @app.on_schedule("rate(1 day)", enabled=False)
+    def uses_early_client() -> None:
+        early.put_object(Bucket="somebody-elses", Key="k", Body=b"")
+
+    with run_app(app) as harness:
+        error = harness.fire("uses_early_client").error
+    assert isinstance(error, ClientError) and error.response["Error"]["Code"] == "AccessDenied", error
