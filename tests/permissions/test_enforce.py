@@ -105,3 +105,13 @@ def test_flowfns_own_clients_are_not_checked(harness: Harness) -> None:
     assert "seen.txt" in harness.keys("archive")
     assert len(guard.calls) == before
 
+
+
+def test_multipart_uploads_from_s3transfer_threads_are_checked(harness: Harness) -> None:
+    error = _denied(harness.fire("transfers"))
+    assert error.operation_name == "CreateMultipartUpload"
+    assert '"arn:aws:s3:::reports/elsewhere/big.bin"' in str(error)
+    assert "out/big.bin" in harness.keys("reports")
+    parts = [c for c in harness.local.invoker.guard.calls  # type: ignore[union-attr]
+             if c.function == "transfers" and c.operation == "s3:UploadPart"]
+    assert len(parts) == 2 and all(c.decision == "allowed" for c in parts)

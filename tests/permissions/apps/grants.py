@@ -89,3 +89,16 @@ def lists_archive():
 @app.on_schedule("rate(1 day)", enabled=False)
 def asks_sts():
     return boto3.client("sts").get_caller_identity()["Account"]
+
+
+@app.on_schedule("rate(1 day)", enabled=False, uses=[reports.write(prefix="out/")])
+def transfers():
+    import io
+
+    from boto3.s3.transfer import TransferConfig
+
+    s3 = boto3.client("s3")
+    small = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    big = b"x" * (6 * 1024 * 1024)  # two parts, uploaded from s3transfer's own threads
+    s3.upload_fileobj(io.BytesIO(big), reports.name, "out/big.bin", Config=small)
+    s3.upload_fileobj(io.BytesIO(big), reports.name, "elsewhere/big.bin", Config=small)
