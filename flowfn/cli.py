@@ -210,6 +210,18 @@ StateDir = Annotated[Path, typer.Option("--state-dir", help="Where run-local kee
 EndpointOpt = Annotated[str | None, typer.Option(
     "--endpoint-url", help="Use this emulator (LocalStack, a moto server) instead of the embedded one.",
     show_default=False)]
+PermissionsOpt = Annotated[str, typer.Option(
+    "--permissions", help="Hold each handler's AWS calls to the policy `flowfn synth` writes for its "
+    "function: enforce (a call it does not allow fails with AWS's AccessDenied), warn (log and "
+    "allow) or off.")]
+
+
+def _permissions_mode(mode: str) -> str:
+    from flowfn.permissions import MODES
+
+    if mode not in MODES:
+        raise fail(f"--permissions {mode}: not a mode; use one of {', '.join(MODES)}", 2)
+    return mode
 
 
 @cli.command("run-local")
@@ -230,6 +242,10 @@ def run_local_command(
     clock_start: Annotated[str | None, typer.Option(
         "--clock-start", help="Start the schedules' clock at this time (ISO 8601) and run it on from "
         "there, to see tonight's cron run in a minute.", show_default=False)] = None,
+    permissions: PermissionsOpt = "enforce",
+    permissions_report: Annotated[bool, typer.Option(
+        "--permissions-report", help="At exit, list per function the AWS actions and resources its "
+        "calls used beside those granted: grants never used, calls denied, calls not checked.")] = False,
 ) -> None:
     """Run the whole app on this machine, against an embedded AWS emulator.
 
@@ -249,6 +265,7 @@ def run_local_command(
     if not 0 <= port <= 65535:
         raise fail(f"--port {port} is not a port; give one from 1 to 65535, or 0 for any free one", 2)
     start = _when(clock_start, "--clock-start", code=2)
+    mode = _permissions_mode(permissions)
     _check_environment(endpoint_url)
     out = errors if json_lines else console
     printing = threading.Lock()
@@ -269,6 +286,7 @@ def run_local_command(
     server = DevServer(app, state_dir=state_dir, http_port=port, endpoint_url=endpoint_url,
                        region=region, mirror=mirror, reload=reload, clock_start=start,
                        on_invocation=line, report=report)
+    server.local.options.permissions = mode
     try:
         server.start()
     except OSError as exc:
@@ -317,6 +335,11 @@ def run_local_command(
         out.print(f"{function}: gave up on {source} after {tries} failed {attempts}: its retry was not "
                   "due before the stop, so it is dropped", style="red", highlight=False, markup=False,
                   soft_wrap=True)
+    guard = server.local.invoker.guard
+    if permissions_report and guard is not None:
+        from flowfn.permissions import format_report
+
+        out.print(format_report(guard), highlight=False, markup=False, soft_wrap=True)
     out.print("stopped", highlight=False)
 
 
@@ -329,6 +352,7 @@ def invoke_command(
                                               show_default=False)] = None,
     endpoint_url: EndpointOpt = None,
     state_dir: StateDir = Path(".flowfn"),
+    permissions: PermissionsOpt = "enforce",
 ) -> None:
     """Invoke one handler once with an event, as Lambda would, and print what it returns.
 
@@ -370,7 +394,8 @@ def invoke_command(
                      "gone with what the handler wrote once it returns", style="dim", highlight=False,
                      soft_wrap=True)
     options = Options(endpoint_url=endpoint_url, sources=False,
-                      region=running.region if running else "us-east-1")
+                      region=running.region if running else "us-east-1",
+                      permissions=_permissions_mode(permissions))
     try:
         with LocalApp(app, options) as local:
             try:

@@ -48,6 +48,10 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``given_up`` lists the events an attempt was the last at, each with its ``event``,
   ``attempts`` and ``destination``: ``dropped`` after an S3 or schedule event's retries, or the
   dead-letter queue a message moves to after failing on its last receive.
+- ``permissions()``: per function, the AWS actions and resources its handler's calls used beside
+  those its policy grants (``used``, ``granted``, ``unused``, ``denied``, ``unchecked``). Every
+  handler call is held to the policy ``flowfn synth`` writes for its function
+  (``permissions="enforce"``, the default; ``"warn"`` logs and allows; ``"off"``).
 - ``client(service)``: a boto3 client bound to the emulator; ``bucket_name(logical)``,
   ``queue_url(logical)``, ``environment(function)``: what handlers see.
 
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
     from flowfn.local.engine import LocalApp
     from flowfn.local.http import HttpResult
     from flowfn.local.invoker import Invocation
+    from flowfn.permissions import FunctionUsage
 
 __all__ = ["DEFAULT_START", "Clock", "Harness", "run_app"]
 
@@ -280,6 +285,15 @@ class Harness:
             and (outcome is None or r.outcome == outcome)
         ]
 
+    def permissions(self) -> dict[str, FunctionUsage]:
+        """Per function: the actions and resources its calls used beside those its policy grants,
+        grants never used, calls denied, and calls flowfn does not check (see :mod:`flowfn.permissions`)."""
+        from flowfn.permissions import usage
+
+        guard = self.local.invoker.guard
+        assert guard is not None  # made when the app loaded
+        return usage(guard)
+
     def failures(self) -> list[Invocation]:
         """Invocations that did not fully succeed (an HTTP answer of 500 or more included)."""
         return [r for r in self.local.invoker.records if r.outcome != "ok"]
@@ -299,15 +313,20 @@ def run_app(
     http: bool = False,
     async_retries: int = 2,
     listeners: list[Callable[[Invocation], None]] | None = None,
+    permissions: str = "enforce",
 ) -> Iterator[Harness]:
-    """Run ``app`` in-process for a test; everything stops when the block ends."""
+    """Run ``app`` in-process for a test; everything stops when the block ends.
+
+    ``permissions``: ``enforce`` (a handler's AWS call its function's policy does not allow fails
+    with AWS's AccessDenied), ``warn`` (logged and allowed) or ``off``.
+    """
     from flowfn.local.engine import LocalApp, Options
     from flowfn.local.preflight import check_profile, explain
 
     check_profile()
     options = Options(endpoint_url=endpoint_url, region=region, retry_now=True, clock_start=start,
                       http_port=0 if http else None, async_retries=async_retries,
-                      listeners=list(listeners or []))
+                      listeners=list(listeners or []), permissions=permissions)
     local = LocalApp(app, options)
     try:
         local.start()  # stops what it started when it fails

@@ -98,6 +98,9 @@ class Options:
     #: Called on stop once sources have stopped, in-flight invocations have finished and observers
     #: have seen the objects they wrote, while the emulator still runs; run-local saves queues here.
     on_stopped: list[Callable[[LocalApp], None]] = field(default_factory=list)
+    #: Hold handlers' AWS calls to their functions' policies: ``enforce`` (a call the policy does
+    #: not allow fails as in AWS), ``warn`` (logged, allowed) or ``off``.
+    permissions: str = "enforce"
 
 
 SourceFactory = Callable[["LocalApp", list[Handler]], list[Source]]
@@ -192,9 +195,17 @@ class LocalApp:
 
     def start(self) -> LocalApp:
         """Start the emulator, import and provision the app, and start its sources."""
+        from flowfn.permissions import MODES
+
+        if self.options.permissions not in MODES:
+            raise FlowfnError(f"permissions={self.options.permissions!r} is not a mode. "
+                              f"Fix: use one of {', '.join(MODES)}")
         try:
             self._stack.enter_context(environ.installed())
             self._stack.callback(_use_handler_session())
+            from flowfn.permissions import installed  # threads a handler starts inherit its context
+
+            self._stack.enter_context(installed())
             self.emulator.start()
             self._stack.callback(self.emulator.stop)
             self._target = AwsTarget(self.emulator.endpoint_url, region=self.options.region)
@@ -233,6 +244,7 @@ class LocalApp:
         self._app = app
         invoker = self.invoker
         invoker.app, invoker.bindings = app, self.bindings
+        self._guard(app)
         for hook in self.options.on_provisioned:
             hook(self)
         self._s3 = S3Source(app, invoker, self.bindings, self.options.observers, self._token)
@@ -269,6 +281,15 @@ class LocalApp:
         for source in sources:
             source.start()
         self._sources = sources
+
+    def _guard(self, app: App) -> None:
+        from flowfn.permissions import Guard
+
+        mode = self.options.permissions
+        if self.invoker.guard is None:
+            self.invoker.guard = Guard(app, self.bindings, mode)  # type: ignore[arg-type]
+        else:
+            self.invoker.guard.rebind(app, self.bindings)
 
     def _stop_sources(self, final: bool = False) -> None:
         for source in self._sources:  # all stop receiving at once; then each is joined

@@ -25,15 +25,19 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local import environ
 from flowfn.local.provision import Bindings
 from flowfn.triggers.http import HttpTrigger
+
+if TYPE_CHECKING:
+    from flowfn.permissions import Guard
 
 __all__ = ["FailedResponse", "GivenUp", "Invocation", "Invoker", "LocalContext", "Outcome",
            "function_environment"]
@@ -184,6 +188,8 @@ class Invoker:
         #: Failed asynchronous events whose retry was not due yet when the run stopped:
         #: (function, event, attempts made).
         self.unretried: list[tuple[str, str, int]] = []
+        #: Holds each invocation's AWS calls to its function's policy (None: unchecked).
+        self.guard: Guard | None = None
 
     # -- concurrency ----------------------------------------------------------------------------
 
@@ -393,8 +399,10 @@ class Invoker:
         outcome: dict[str, Any] = {}
         done = threading.Event()
 
+        guard = self.guard
+
         def body() -> None:
-            with environ.layer(env):
+            with environ.layer(env), guard.scope(handler) if guard is not None else nullcontext():
                 try:
                     outcome["result"] = dispatch(handler, event, context)
                 except FunctionTimedOut:

@@ -1,0 +1,51 @@
+"""What would allow a denied request: the ``uses=[...]`` grant to add, in the app's own words."""
+
+from __future__ import annotations
+
+from flowfn.app import App
+from flowfn.function import Handler
+from flowfn.local.provision import Bindings
+from flowfn.permissions.requests import Request
+
+__all__ = ["fix_for"]
+
+#: The grant method that gives each action flowfn grants.
+_GRANT_OF = {
+    "s3:getobject": "read", "s3:putobject": "write", "s3:abortmultipartupload": "write",
+    "s3:deleteobject": "delete", "s3:listbucket": "list", "sqs:sendmessage": "send",
+    "sqs:receivemessage": "consume", "sqs:deletemessage": "consume",
+    "sqs:changemessagevisibility": "consume", "sqs:getqueueattributes": "consume",
+}
+
+
+def _bucket_and_key(resource: str) -> tuple[str, str]:
+    rest = resource.split(":::", 1)[-1]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) -> str:
+    """One ``Fix:`` sentence naming the handler and the grant that would allow ``request``."""
+    method = _GRANT_OF.get(request.action.lower())
+    if method is None:
+        return (f"Fix: flowfn grants no {request.action}; call an operation flowfn grants "
+                f"(read/write/delete/list on a Bucket, send/consume on a Queue) from handler "
+                f"{handler.name!r}.")
+    if request.action.startswith("s3:"):
+        bucket, key = _bucket_and_key(request.resource)
+        logical = next((lg for lg, name in bindings.buckets.items() if name == bucket), None)
+        prefix = request.keys.get("s3:prefix", "") if not key else (
+            key.rsplit("/", 1)[0] + "/" if "/" in key else "")
+        if logical is None:
+            return (f"Fix: bucket {bucket!r} is not declared: declare it (Bucket({bucket!r}, "
+                    f"existing={bucket!r}) for a bucket made elsewhere) and add it to uses=[...] of "
+                    f"handler {handler.name!r}, reading its name from the declared object.")
+        argument = f"prefix={prefix!r}".replace("'", '"') if prefix else ""
+        return f"Fix: add uses=[{logical}.{method}({argument})] to handler {handler.name!r}."
+    queue = request.resource.rsplit(":", 1)[-1]
+    logical = next((lg for lg, url in bindings.queue_urls.items()
+                    if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)
+    if logical is None:
+        return (f"Fix: queue {queue!r} is not declared: declare it (Queue({queue!r}, ...)) and add it "
+                f"to uses=[...] of handler {handler.name!r}, reading its URL from the declared object.")
+    return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
