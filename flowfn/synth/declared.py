@@ -7,7 +7,6 @@ from typing import Any
 from flowfn.resources import Bucket, Queue
 from flowfn.synth.context import Build
 from flowfn.synth.function import ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ID, layer_key
-from flowfn.synth.http import API_ID
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.refs import getatt, ref, sub
 
@@ -97,21 +96,3 @@ def add_failed_events(build: Build) -> None:
     build.outputs[FAILED_EVENTS_ID + "Url"] = {
         "Description": "URL of the queue that keeps events S3 and schedule functions failed on",
         "Value": ref(FAILED_EVENTS_ID)}
-
-
-def add_api(build: Build) -> None:
-    """The app's HTTP API with its $default stage, auto-deployed, and its URL as an output."""
-    build.resources[API_ID] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
-        "Name": build.app_name, "ProtocolType": "HTTP",
-        "Description": f"flowfn {build.app_name}: HTTP routes"}}
-    build.resources[API_ID + "Stage"] = {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
-        "ApiId": ref(API_ID), "StageName": "$default", "AutoDeploy": True}}
-    build.outputs["ApiUrl"] = {"Description": "Base URL of the HTTP API",
-                               "Value": getatt(API_ID, "ApiEndpoint")}
-
-
-def add_notifications(build: Build) -> None:
-    """Attach each bucket's collected S3 notification entries."""
-    for bucket_id, entries in build.notifications.items():
-        props = build.resources[bucket_id]["Properties"]
-        props["NotificationConfiguration"] = {"LambdaConfigurations": entries}

@@ -15,12 +15,8 @@ from typing import Any, Literal
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.resources import Access, Bucket, Grant, Queue, Resource
-from flowfn.triggers.base import Trigger
-from flowfn.triggers.s3 import S3Trigger
-from flowfn.triggers.schedule import ScheduleTrigger
-from flowfn.triggers.sqs import SqsTrigger
 
-__all__ = ["Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
+__all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
 TargetKind = Literal["bucket", "objects", "queue", "log-group", "failed-events"]
 
@@ -37,7 +33,6 @@ _GRANT_ACTIONS: dict[Access, tuple[str, ...]] = {
                      "sqs:GetQueueAttributes"),
 }
 _LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-_ESM_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
 
 @dataclass(frozen=True)
@@ -60,6 +55,10 @@ class Target:
         if self.kind == "failed-events":
             return "queue of failed events"
         return f"{self.kind} {self.name}"
+
+
+#: Actions a function's role needs, on one target.
+Need = tuple[tuple[str, ...], Target]
 
 
 @dataclass(frozen=True)
@@ -103,31 +102,9 @@ class Policy:
         return rows
 
 
-#: Trigger kinds Lambda invokes asynchronously (an event that fails is retried, then dropped).
-ASYNC_TRIGGERS: tuple[type[Trigger], ...] = (S3Trigger, ScheduleTrigger)
-
-
 def is_async(handler: Handler) -> bool:
     """True for functions Lambda invokes asynchronously (S3 notifications, schedules)."""
-    return isinstance(handler.trigger, ASYNC_TRIGGERS)
-
-
-def _s3_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
-    assert isinstance(trigger, S3Trigger)  # reading the objects it is told about
-    pattern = trigger.prefix + "*" + trigger.suffix
-    return [(("s3:GetObject",), Target("objects", trigger.bucket.logical_name, pattern))]
-
-
-def _sqs_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
-    assert isinstance(trigger, SqsTrigger)  # what the event-source mapping polls with
-    return [(_ESM_ACTIONS, Target("queue", trigger.queue.logical_name))]
-
-
-#: What the role needs for each trigger kind to work; kinds not listed need nothing.
-TRIGGER_NEEDS: dict[type[Trigger], Callable[[Trigger], list[tuple[tuple[str, ...], Target]]]] = {
-    S3Trigger: _s3_needs,
-    SqsTrigger: _sqs_needs,
-}
+    return handler.trigger.invocation == "async"
 
 
 def _grant_target(grant: Grant) -> tuple[Target, str]:
@@ -154,8 +131,9 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
             targets.append(target)
 
     add(_LOG_ACTIONS, Target("log-group", handler.name))
-    needs = TRIGGER_NEEDS.get(type(handler.trigger))
-    for actions, target in needs(handler.trigger) if needs else ():
+    from flowfn.synth.kinds import kind_of  # the kinds' modules build on this one
+
+    for actions, target in kind_of(handler.trigger).needs(handler.trigger):
         add(actions, target)
     for grant in handler.settings.uses:
         target, condition = _grant_target(grant)
