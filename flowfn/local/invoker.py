@@ -33,7 +33,6 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local import environ
 from flowfn.local.provision import Bindings
-from flowfn.triggers.http import HttpTrigger
 
 __all__ = ["FailedResponse", "GivenUp", "Invocation", "Invoker", "LocalContext", "Outcome",
            "function_environment"]
@@ -427,8 +426,8 @@ class Invoker:
         if error is None and isinstance(result, dict):
             if result.get("batchItemFailures"):
                 status = "partial"
-            elif isinstance(handler.trigger, HttpTrigger) and _status(result) >= 500:
-                # API Gateway passes the answer on; the invocation failed all the same.
+            elif handler.trigger.invocation == "sync" and _status(result) >= 500:
+                # The caller (API Gateway) gets the answer; the invocation failed all the same.
                 status, error = "error", FailedResponse(f"HTTP {_status(result)}")
         return Invocation(settings.name, kind, source, event, result, error, status, request_id,
                           started, duration)
