@@ -4,11 +4,12 @@ write or send to. Pure."""
 from __future__ import annotations
 
 from flowfn.app import App
-from flowfn.resources import Access, Bucket, Queue, Resource
+from flowfn.resources import Access, Resource
 from flowfn.synth.context import resource_stems
 from flowfn.synth.ids import label as _label
 from flowfn.synth.ids import unique_ids
 from flowfn.synth.kinds import kind_of
+from flowfn.synth.resource_kinds import resource_kind
 
 #: Grants drawn from the function to the resource (it changes the resource), solid when it
 #: writes or sends and dotted when it deletes; the others are drawn dotted into the function.
@@ -25,18 +26,14 @@ def mermaid(app: App) -> str:
         return res_ids[(res.kind, res.logical_name)]
 
     lines = ["flowchart LR"]
-    for res in resources:
-        suffix = " (existing)" if res.existing else ""
-        if isinstance(res, Bucket):
-            lines.append(f"  {rid(res)}[({_label('bucket ' + res.logical_name + suffix)})]")
-        else:
-            lines.append(f"  {rid(res)}[[{_label('queue ' + res.logical_name + suffix)}]]")
-    for handler in app.handlers:
-        lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
     edges = []
     for res in resources:
-        if isinstance(res, Queue) and res.dlq is not None:
-            edges.append(f"  {rid(res)} -.->|{_label('dead letters')}| {rid(res.dlq)}")
+        suffix = " (existing)" if res.existing else ""
+        nodes, own = resource_kind(res).graph(res, rid, f"{res.kind} {res.logical_name}{suffix}")
+        lines.extend(nodes)
+        edges.extend(own)
+    for handler in app.handlers:
+        lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
     for handler in app.handlers:
         fn = fn_ids[handler.name]
         nodes, into = kind_of(handler.trigger).graph(handler.trigger, fn, rid)

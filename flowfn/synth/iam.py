@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from flowfn.app import App
 from flowfn.function import Handler
-from flowfn.resources import Access, Bucket, Grant, Queue, Resource
+from flowfn.resources import Resource
 
 __all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
@@ -23,15 +23,6 @@ TargetKind = Literal["bucket", "objects", "queue", "log-group", "failed-events"]
 #: The queue that receives events a function failed to handle after Lambda's retries.
 FAILED_EVENTS = "failed-events"
 
-_GRANT_ACTIONS: dict[Access, tuple[str, ...]] = {
-    Access.READ: ("s3:GetObject",),
-    Access.WRITE: ("s3:PutObject", "s3:AbortMultipartUpload"),
-    Access.DELETE: ("s3:DeleteObject",),
-    Access.LIST: ("s3:ListBucket",),
-    Access.SEND: ("sqs:SendMessage",),
-    Access.CONSUME: ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                     "sqs:GetQueueAttributes"),
-}
 _LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
@@ -107,15 +98,6 @@ def is_async(handler: Handler) -> bool:
     return handler.trigger.invocation == "async"
 
 
-def _grant_target(grant: Grant) -> tuple[Target, str]:
-    res = grant.resource
-    if isinstance(res, Queue):
-        return Target("queue", res.logical_name), ""
-    if grant.access is Access.LIST:
-        return Target("bucket", res.logical_name), grant.prefix
-    return Target("objects", res.logical_name, grant.prefix + "*"), ""
-
-
 def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) -> Policy:
     """What ``handler``'s role may do: write its logs, what its trigger needs, and its ``uses=``.
 
@@ -131,13 +113,16 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
             targets.append(target)
 
     add(_LOG_ACTIONS, Target("log-group", handler.name))
-    from flowfn.synth.kinds import kind_of  # the kinds' modules build on this one
+    # The kinds' modules build on this one.
+    from flowfn.synth.kinds import kind_of
+    from flowfn.synth.resource_kinds import resource_kind
 
     for actions, target in kind_of(handler.trigger).needs(handler.trigger):
         add(actions, target)
     for grant in handler.settings.uses:
-        target, condition = _grant_target(grant)
-        add(_GRANT_ACTIONS[grant.access], target, condition)
+        kind = resource_kind(grant.resource)
+        target, condition = kind.grant_target(grant)
+        add(kind.actions[grant.access], target, condition)
     if failure_destination and is_async(handler):
         add(("sqs:SendMessage",), Target("failed-events", FAILED_EVENTS))
     statements = tuple(
@@ -171,10 +156,9 @@ def concrete_arn(
 
 def resource_of(app: App, target: Target) -> Resource | None:
     """The declared resource a bucket, objects or queue target refers to."""
+    from flowfn.synth.resource_kinds import resource_kind  # it builds on this module
+
     for res in app.all_resources():
-        if res.logical_name == target.name and (
-            (isinstance(res, Bucket) and target.kind in ("bucket", "objects"))
-            or (isinstance(res, Queue) and target.kind == "queue")
-        ):
+        if res.logical_name == target.name and target.kind in resource_kind(res).target_kinds:
             return res
     return None

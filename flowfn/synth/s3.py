@@ -3,8 +3,8 @@
 The naive template loops: the bucket's notification needs the function, S3 checks the permission
 before it accepts the notification (so the bucket waits for the permission), and the permission's
 SourceArn would need the bucket. Here the permission's SourceArn, the role's statements and the
-environment all use the bucket's name as derived from the stack's id (see
-``Build.bucket_name_expr``), never a Ref to the bucket, so the bucket depends on the permission and
+environment all use the bucket's name as derived from the stack's id (see ``bucket_name_expr`` in
+flowfn.synth.bucket), never a Ref to the bucket, so the bucket depends on the permission and
 nothing depends back on the bucket.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowfn.errors import ConfigError
+from flowfn.synth.bucket import bucket_arn
 from flowfn.synth.context import Build, Wiring
 from flowfn.synth.iam import Need, Target
 from flowfn.synth.ids import ResourceId, label
@@ -40,7 +41,7 @@ def wire_s3(w: Wiring, opts: SynthOptions) -> None:
         "FunctionName": getatt(w.function_id, "Arn"),
         "Principal": "s3.amazonaws.com",
         "SourceAccount": ACCOUNT,
-        "SourceArn": w.build.bucket_arn(bucket),
+        "SourceArn": bucket_arn(w.build, bucket),
     })
     bucket_id = w.build.rid(bucket)
     rules = [{"Name": name, "Value": value}

@@ -8,6 +8,7 @@ from flowfn.synth.context import Wiring
 from flowfn.synth.iam import Need, Target
 from flowfn.synth.ids import ResourceId, label
 from flowfn.synth.options import SynthOptions
+from flowfn.synth.queue import queue_arn
 from flowfn.synth.refs import ref
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.sqs import SqsTrigger
@@ -21,7 +22,7 @@ def wire_sqs(w: Wiring, opts: SynthOptions) -> None:
     trigger = w.handler.trigger
     assert isinstance(trigger, SqsTrigger)
     props: dict[str, Any] = {
-        "EventSourceArn": w.build.queue_arn(trigger.queue),
+        "EventSourceArn": queue_arn(w.build, trigger.queue),
         "FunctionName": ref(w.function_id),
         "BatchSize": trigger.batch_size,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
