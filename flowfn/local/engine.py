@@ -32,7 +32,8 @@ from flowfn.local.emulator import (
 from flowfn.local.http import HttpServer, Router
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.kinds import TABLE, SourceContext
-from flowfn.local.provision import Bindings, bucket_name, provision, queue_name, teardown
+from flowfn.local.provision import Bindings, teardown
+from flowfn.local.resource_kinds import local_name, provision
 from flowfn.local.s3 import ObjectChange
 from flowfn.local.schedule import ScheduleSource
 from flowfn.local.source import Source
@@ -193,8 +194,7 @@ class LocalApp:
             if self._app is None:
                 self._stack.callback(release, self)
                 self._stack.callback(self._clean_shared_state)
-            claim({f"bucket {bucket_name(b)!r}" for b in app.buckets()}
-                  | {f"queue {queue_name(q)!r}" for q in app.queues()}, self)
+            claim({f"{res.kind} {local_name(res)!r}" for res in app.all_resources()}, self)
         with environ.layer(self.target.environment()):
             self._bindings = provision(app, self.target, self._bindings)
         self._app = app
