@@ -317,9 +317,11 @@ class Invoker:
     def _attempts(self, handler: Handler, event: dict[str, Any], source: str,
                   stop: threading.Event | None) -> list[Invocation]:
         # Called holding a slot, counted by _begin. Lambda retries a failed asynchronous
-        # invocation twice, after about one and two minutes; then the event is given up.
+        # invocation twice, after about one and two minutes; then the event is given up. It
+        # retries only what its kind has it invoke asynchronously.
         records: list[Invocation] = []
-        delays = (0.0, *self.async_retry_delays)
+        retries = self.async_retry_delays if handler.trigger.invocation == "async" else ()
+        delays = (0.0, *retries)
         try:
             for attempt, delay in enumerate(delays):
                 label = source if attempt == 0 else f"{source} (retry {attempt})"
