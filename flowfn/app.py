@@ -28,7 +28,7 @@ from flowfn.triggers.base import Trigger, call_arity
 from flowfn.triggers.http import make_http_trigger
 from flowfn.triggers.s3 import make_s3_trigger
 from flowfn.triggers.schedule import make_schedule_trigger
-from flowfn.triggers.sqs import SqsTrigger, make_sqs_trigger
+from flowfn.triggers.sqs import make_sqs_trigger
 
 __all__ = ["App", "AppOrigin", "F"]
 
@@ -116,10 +116,12 @@ class App:
             raise KeyError(f"no handler named {name!r} in {self!r} (handlers: {known})") from None
 
     def consumer_of(self, queue: Queue) -> Handler | None:
-        """The handler whose trigger consumes ``queue``, if any."""
+        """The handler whose trigger consumes ``queue`` (reads it by polling), if any."""
+        key = (queue.kind, queue.logical_name)
         for handler in self._handlers.values():
             trigger = handler.trigger
-            if isinstance(trigger, SqsTrigger) and trigger.queue.logical_name == queue.logical_name:
+            read = {(r.kind, r.logical_name) for r in trigger.resources()}
+            if trigger.invocation == "poll" and key in read:
                 return handler
         return None
 

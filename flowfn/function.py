@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
-from flowfn.resources import Access, Bucket, Grant, Queue, Resource
+from flowfn.resources import Grant, Resource
 from flowfn.triggers.base import Trigger
 
 Architecture = Literal["arm64", "x86_64"]
@@ -163,14 +163,10 @@ def _check_range(subject: str, argument: str, value: object, low: int, high: int
 
 
 def _check_grant(subject: str, grant: Grant) -> None:
-    allowed = {
-        Bucket: {Access.READ, Access.WRITE, Access.DELETE, Access.LIST},
-        Queue: {Access.SEND, Access.CONSUME},
-    }
-    for kind, accesses in allowed.items():
-        if isinstance(grant.resource, kind) and grant.access not in accesses:
-            raise ConfigError(subject, "uses", f"{grant.describe()} is not a valid grant",
-                              f"a {kind.__name__} grants {sorted(a.value for a in accesses)}")
+    accesses = grant.resource.accesses
+    if grant.access not in accesses:
+        raise ConfigError(subject, "uses", f"{grant.describe()} is not a valid grant",
+                          f"a {type(grant.resource).__name__} grants {sorted(a.value for a in accesses)}")
 
 
 class Handler(Frozen):

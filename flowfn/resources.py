@@ -55,6 +55,8 @@ class Resource:
     """Base class of declared resources. Compared by kind and logical name."""
 
     kind: ClassVar[str] = "resource"
+    #: The accesses a grant on this kind may ask for.
+    accesses: ClassVar[frozenset[Access]]
     #: The environment variable's name, with ``{}`` for the logical name in capitals.
     env_format: ClassVar[str]
     logical_name: str
@@ -155,6 +157,7 @@ class Bucket(Resource):
     """
 
     kind: ClassVar[str] = "bucket"
+    accesses: ClassVar[frozenset[Access]] = frozenset({Access.READ, Access.WRITE, Access.DELETE, Access.LIST})
     env_format: ClassVar[str] = "FLOWFN_BUCKET_{}"
 
     def __init__(self, name: str, *, existing: str | None = None) -> None:
@@ -236,6 +239,7 @@ class Queue(Resource):
     """
 
     kind: ClassVar[str] = "queue"
+    accesses: ClassVar[frozenset[Access]] = frozenset({Access.SEND, Access.CONSUME})
     env_format: ClassVar[str] = "FLOWFN_QUEUE_{}_URL"
 
     def __init__(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 from flowfn.app import App
 from flowfn.errors import FlowfnError
@@ -31,37 +31,18 @@ from flowfn.local.emulator import (
 )
 from flowfn.local.http import HttpServer, Router
 from flowfn.local.invoker import Invocation, Invoker
-from flowfn.local.provision import Bindings, bucket_name, provision, queue_name, teardown
-from flowfn.local.s3 import NOTIFICATION_QUEUE, ObjectChange, S3Source
+from flowfn.local.kinds import TABLE, SourceContext
+from flowfn.local.provision import Bindings, teardown
+from flowfn.local.resource_kinds import local_name, provision
+from flowfn.local.s3 import ObjectChange
 from flowfn.local.schedule import ScheduleSource
-from flowfn.local.sqs import SqsPoller
-from flowfn.triggers.base import Trigger
-from flowfn.triggers.http import HttpTrigger
-from flowfn.triggers.s3 import S3Trigger
-from flowfn.triggers.schedule import ScheduleTrigger
-from flowfn.triggers.sqs import SqsTrigger
+from flowfn.local.source import Source
 
 __all__ = ["DrainTimeout", "LocalApp", "Options", "Source"]
 
 
 class DrainTimeout(FlowfnError, TimeoutError):
     """The app did not become idle in time; the message says what was still pending."""
-
-
-class Source(Protocol):
-    """Something that feeds handlers: started and stopped with the app."""
-
-    def start(self) -> None: ...
-
-    def signal_stop(self) -> None:
-        """Stop taking new work (every source is told before any is waited for)."""
-        ...
-
-    def stop(self) -> None: ...
-
-    def queues(self) -> list[str]:
-        """Queue URLs that hold this source's pending work."""
-        ...
 
 
 @dataclass
@@ -103,29 +84,7 @@ class Options:
     permissions: str = "enforce"
 
 
-SourceFactory = Callable[["LocalApp", list[Handler]], list[Source]]
-
-
-def _s3_sources(local: LocalApp, handlers: list[Handler]) -> list[Source]:
-    return []  # one S3Source serves every bucket (mirroring too); LocalApp makes it
-
-
-def _sqs_sources(local: LocalApp, handlers: list[Handler]) -> list[Source]:
-    return [SqsPoller(h, local.invoker, local.bindings, retry_now=local.options.retry_now)
-            for h in handlers]
-
-
-def _no_source(local: LocalApp, handlers: list[Handler]) -> list[Source]:
-    return []  # schedules and HTTP have their own objects on LocalApp
-
-
-#: Which source feeds each trigger kind: a new kind adds one entry.
-SOURCES: dict[type[Trigger], SourceFactory] = {
-    S3Trigger: _s3_sources,
-    SqsTrigger: _sqs_sources,
-    ScheduleTrigger: _no_source,
-    HttpTrigger: _no_source,
-}
+S = TypeVar("S", bound=Source)
 
 
 class LocalApp:
@@ -141,9 +100,8 @@ class LocalApp:
         self._target: AwsTarget | None = None
         self._bindings: Bindings | None = None
         self._invoker: Invoker | None = None
-        self._s3: S3Source | None = None
-        self._schedules: ScheduleSource | None = None
-        self._router: Router | None = None
+        #: Every kind's sources, started or not, by trigger kind (see flowfn.local.kinds).
+        self._made: dict[type, list[Source]] = {}
         self._server: HttpServer | None = None
         self._server_stopped = False
         self._sqs: Any = None
@@ -173,13 +131,23 @@ class LocalApp:
     def invoker(self) -> Invoker:
         return self._need(self._invoker, "the invoker")  # type: ignore[no-any-return]
 
+    def source(self, cls: type[S]) -> S:
+        """The source of class ``cls`` the kinds' table made for this run (the first, when several)."""
+        for sources in self._made.values():
+            for source in sources:
+                if isinstance(source, cls):
+                    return source
+        raise FlowfnError(f"the local app is not started; its {cls.__name__} exists once start() ran")
+
     @property
     def schedules(self) -> ScheduleSource:
-        return self._need(self._schedules, "the schedule clock")  # type: ignore[no-any-return]
+        """The schedules' source, with its clock (flowfn.testing's Clock and ``fire`` use it)."""
+        return self.source(ScheduleSource)
 
     @property
     def router(self) -> Router:
-        return self._need(self._router, "the HTTP router")  # type: ignore[no-any-return]
+        """The HTTP routes' source: the HTTP server and flowfn.testing hand it requests."""
+        return self.source(Router)
 
     @property
     def http_url(self) -> str | None:
@@ -237,8 +205,7 @@ class LocalApp:
             if self._app is None:
                 self._stack.callback(release, self)
                 self._stack.callback(self._clean_shared_state)
-            claim({f"bucket {bucket_name(b)!r}" for b in app.buckets()}
-                  | {f"queue {queue_name(q)!r}" for q in app.queues()}, self)
+            claim({f"{res.kind} {local_name(res)!r}" for res in app.all_resources()}, self)
         with environ.layer(self.target.environment()):
             self._bindings = provision(app, self.target, self._bindings)
         self._app = app
@@ -247,37 +214,29 @@ class LocalApp:
         self._guard(app)
         for hook in self.options.on_provisioned:
             hook(self)
-        self._s3 = S3Source(app, invoker, self.bindings, self.options.observers, self._token)
-        if self.options.sources:
-            self._s3.setup()
         if self._clock_offset is None:
             wall = self.options.wall_clock_start
             self._clock_offset = wall - datetime.now(UTC) if wall is not None else timedelta()
-        start = self.options.clock_start or datetime.now(UTC) + self._clock_offset
-        previous = self._schedules
-        self._schedules = ScheduleSource(app, invoker, self.bindings, start=start,
-                                         offset=self._clock_offset)
-        if previous is not None and self.options.clock_start is not None:
-            self._schedules.now = previous.now
-        self._router = Router(app, invoker)
+        by_kind: dict[type, list[Handler]] = {kind: [] for kind in TABLE}
+        for handler in app.handlers:
+            if type(handler.trigger) not in by_kind:
+                raise FlowfnError(f"run-local cannot run {type(handler.trigger).__name__} triggers yet "
+                                  f"(handler {handler.name!r})")
+            by_kind[type(handler.trigger)].append(handler)
+        previous, self._made = self._made, {}
+        for kind, local_kind in TABLE.items():
+            context = SourceContext(
+                app, invoker, self.bindings, starts=self.options.sources, retry_now=self.options.retry_now,
+                run=self._token, observers=self.options.observers, clock_start=self.options.clock_start,
+                clock_offset=self._clock_offset, previous=previous.get(kind, []))
+            self._made[kind] = local_kind.source(context, by_kind[kind])
         if self._server is not None:
-            self._server.router = self._router
+            self._server.router = self.router
         if not self.options.sources:
             return
-        by_kind: dict[type[Trigger], list[Handler]] = {}
-        for handler in app.handlers:
-            by_kind.setdefault(type(handler.trigger), []).append(handler)
-        sources: list[Source] = [self._s3]
-        for kind, handlers in by_kind.items():
-            factory = SOURCES.get(kind)
-            if factory is None:
-                raise FlowfnError(f"run-local cannot run {kind.__name__} triggers yet "
-                                  f"(handlers {', '.join(h.name for h in handlers)})")
-            sources.extend(factory(self, handlers))
-        if self.options.clock_start is None and self._schedules.handlers:
-            sources.append(self._schedules)
         for hook in self.options.on_ready:
             hook(self)
+        sources = [source for made in self._made.values() for source in made]
         for source in sources:
             source.start()
         self._sources = sources
@@ -313,27 +272,29 @@ class LocalApp:
         queued for the next start; then the ``on_stopped`` hooks run."""
         running = bool(self._sources)
         self._stop_sources(final=True)
-        if running and self._s3 is not None and self._s3.queue_url and self.options.observers:
-            try:
-                self._s3.observe_waiting()
-            except Exception as exc:  # the hooks still run: they save what is queued
-                self._s3.errors.append(exc)
+        if running:
+            for made in self._made.values():
+                for source in made:
+                    source.settle()
         for hook in self.options.on_stopped:
             hook(self)
 
     def held_queues(self) -> dict[str, str]:
         """Queues whose messages outlive a stop, name -> URL: the app's queues, then their
-        dead-letter queues, then flowfn's S3 notification queue (as ``NOTIFICATION_QUEUE``)."""
+        dead-letter queues, then the sources' own (flowfn's S3 notification queue, as
+        ``NOTIFICATION_QUEUE``)."""
         queues = sorted(self.app.queues(), key=lambda q: q.is_dlq)
         held = {q.logical_name: self.bindings.queue_urls[q.logical_name] for q in queues}
-        if self._s3 is not None and self._s3.queue_url:
-            held[NOTIFICATION_QUEUE] = self._s3.queue_url
+        for made in self._made.values():
+            for source in made:
+                held.update(source.held())
         return held
 
     def _clean_shared_state(self) -> None:
         # Another embedded run keeps the process-wide state alive: leave nothing behind in it.
         if isinstance(self.emulator, EmbeddedMoto) and EmbeddedMoto.shared() and self._bindings:
-            teardown(self._bindings, [self._s3.queue_url] if self._s3 and self._s3.queue_url else [])
+            own = [url for made in self._made.values() for source in made for url in source.held().values()]
+            teardown(self._bindings, own)
 
     def _stop_server(self) -> None:
         if self._server is not None and not self._server_stopped:

@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -30,7 +31,9 @@ from urllib.parse import urlsplit
 
 from flowfn.app import App
 from flowfn.function import Handler
+from flowfn.local.emulator import DUMMY_ACCOUNT
 from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.source import Source, sample_id
 from flowfn.local.wire import (
     CLIENT_TIMEOUT_S,
     MAX_BODY_BYTES,
@@ -77,8 +80,9 @@ def _plain(status: int, message: str, extra: list[tuple[str, str]] | None = None
     return HttpResult(status, [("content-type", "application/json"), *(extra or [])], body)
 
 
-class Router:
-    """Matches requests to ``@on_http`` handlers and runs them through the invoker."""
+class Router(Source):
+    """Matches requests to ``@on_http`` handlers and runs them through the invoker (the source of
+    HTTP invocations: the app's HTTP server, or flowfn.testing, hands it requests)."""
 
     def __init__(self, app: App, invoker: Invoker) -> None:
         self.invoker = invoker
@@ -407,3 +411,46 @@ class HttpServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def http_sample(method: str, path: str, *, route: str | None = None, body: str = "",
+                headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+                time: datetime | None = None) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) request for ``path`` as a client sends it (percent-encoded, with
+    an optional query string); ``route`` (``GET /items/{id}``) fills path parameters. The path is
+    decoded as API Gateway and run-local decode it; ``headers`` may repeat a name."""
+    parts = urlsplit(path)
+    delivered = api_gateway_path(parts.path or "/")
+    if delivered is None:
+        raise ValueError(f"API Gateway answers 400 Bad Request to path {parts.path!r}: it decodes a path "
+                         "twice, and the second time finds a '%' not followed by two hex digits; "
+                         "write a literal '%' as %2525")
+    route_key = route or f"{method.upper()} {delivered}"
+    params: dict[str, str] = {}
+    if route:
+        route_method, _, route_path = route.partition(" ")
+        found = match_path(HttpTrigger(method=route_method, path=route_path), delivered)
+        if found is None:
+            raise ValueError(f"path {delivered!r} does not match route {route!r}; give a --path the "
+                             "route matches, percent-encoded as a client sends it")
+        params = found
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+    if body and not any(k.lower() == "content-type" for k, _ in pairs):
+        pairs.append(("content-type", "application/json" if body.lstrip().startswith(("{", "["))
+                      else "text/plain"))
+    if not any(k.lower() == "user-agent" for k, _ in pairs):
+        pairs.append(("user-agent", "flowfn"))
+    moment = time or datetime.now(UTC)
+    return http_event(method=method.upper(), raw_path=delivered, raw_query=parts.query, headers=pairs,
+                      body=body.encode(), route_key=route_key, path_params=params,
+                      request_id=sample_id(method, path, moment.isoformat())[:18], time=moment,
+                      account=DUMMY_ACCOUNT)
+
+
+def http_sample_for(handler: Handler, names: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The sample event of ``flowfn invoke`` for an HTTP handler."""
+    trigger = handler.trigger
+    assert isinstance(trigger, HttpTrigger)
+    path = "/" + "/".join("sample" if s.startswith("{") else s for s in trigger.segments)
+    method = "GET" if trigger.method == "ANY" else trigger.method
+    return http_sample(method, path, route=f"{trigger.method} {trigger.path}")

@@ -34,7 +34,6 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local import environ
 from flowfn.local.provision import Bindings
-from flowfn.triggers.http import HttpTrigger
 
 if TYPE_CHECKING:
     from flowfn.permissions import Guard
@@ -324,9 +323,11 @@ class Invoker:
     def _attempts(self, handler: Handler, event: dict[str, Any], source: str,
                   stop: threading.Event | None) -> list[Invocation]:
         # Called holding a slot, counted by _begin. Lambda retries a failed asynchronous
-        # invocation twice, after about one and two minutes; then the event is given up.
+        # invocation twice, after about one and two minutes; then the event is given up. It
+        # retries only what its kind has it invoke asynchronously.
         records: list[Invocation] = []
-        delays = (0.0, *self.async_retry_delays)
+        retries = self.async_retry_delays if handler.trigger.invocation == "async" else ()
+        delays = (0.0, *retries)
         try:
             for attempt, delay in enumerate(delays):
                 label = source if attempt == 0 else f"{source} (retry {attempt})"
@@ -435,8 +436,8 @@ class Invoker:
         if error is None and isinstance(result, dict):
             if result.get("batchItemFailures"):
                 status = "partial"
-            elif isinstance(handler.trigger, HttpTrigger) and _status(result) >= 500:
-                # API Gateway passes the answer on; the invocation failed all the same.
+            elif handler.trigger.invocation == "sync" and _status(result) >= 500:
+                # The caller (API Gateway) gets the answer; the invocation failed all the same.
                 status, error = "error", FailedResponse(f"HTTP {_status(result)}")
         return Invocation(settings.name, kind, source, event, result, error, status, request_id,
                           started, duration)

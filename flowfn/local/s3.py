@@ -9,12 +9,14 @@ asynchronously, as S3 does.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +26,9 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.invoker import Invoker
 from flowfn.local.provision import Bindings
+from flowfn.local.source import Source
 from flowfn.local.sqs import make_visible
-from flowfn.triggers.s3 import S3Trigger, s3_event, s3_record, trigger_matches
+from flowfn.triggers.s3 import S3Trigger, normalize_event, s3_event, s3_record, trigger_matches
 
 __all__ = ["NOTIFICATION_QUEUE", "ObjectChange", "S3Source"]
 
@@ -47,7 +50,7 @@ class ObjectChange:
     etag: str | None
 
 
-class S3Source:
+class S3Source(Source):
     """Reads the notification queue and invokes ``@on_s3`` handlers."""
 
     def __init__(self, app: App, invoker: Invoker, bindings: Bindings,
@@ -153,6 +156,19 @@ class S3Source:
                 self._sqs.delete_message(QueueUrl=self.queue_url,
                                          ReceiptHandle=message["ReceiptHandle"])
 
+    def held(self) -> dict[str, str]:
+        return {NOTIFICATION_QUEUE: self.queue_url} if self.queue_url else {}
+
+    def settle(self) -> None:
+        """The objects written while stopping reach the observers (the mirror), from the
+        notifications left queued for the next start."""
+        if not self.queue_url or not self.observers:
+            return
+        try:
+            self.observe_waiting()
+        except Exception as exc:  # the stop goes on: what is queued is still saved
+            self.errors.append(exc)
+
     def observe_waiting(self) -> int:
         """Show the observers the changes whose notifications wait in the queue (objects written
         while stopping), leaving the notifications queued; returns how many waited."""
@@ -202,7 +218,7 @@ class S3Source:
             record = s3_record(
                 event_name=event_name, bucket=physical, key=key, region=self.bindings.target.region,
                 event_time=when, sequencer=sequencer, request_id=secrets.token_hex(8).upper(),
-                configuration_id=configuration_id(handler), size=size, etag=etag,
+                configuration_id=configurationsample_id(handler), size=size, etag=etag,
             )
             if handler.settings.reserved_concurrency == 0:  # throttled for good: dropped, and said so
                 self.invoker.drop(handler, s3_event([record]), source=f"{logical}/{key}")
@@ -232,7 +248,7 @@ class S3Source:
         return event_name == "ObjectTagging:Put"
 
 
-def configuration_id(handler: Handler) -> str:
+def configurationsample_id(handler: Handler) -> str:
     """The notification configuration id of ``handler``'s trigger."""
     return f"flowfn-{handler.name}"
 
@@ -244,3 +260,43 @@ def _parse_time(text: Any) -> datetime:
         except ValueError:
             pass
     return datetime.now(UTC)
+
+
+#: The event a wildcard stands for in a sample: the commonest S3 sends of that family.
+_WILDCARD_SAMPLE = {
+    "s3:ObjectCreated:*": "ObjectCreated:Put",
+    "s3:ObjectRemoved:*": "ObjectRemoved:Delete",
+    "s3:ObjectRestore:*": "ObjectRestore:Completed",
+    "s3:Replication:*": "Replication:OperationFailedReplication",
+    "s3:LifecycleExpiration:*": "LifecycleExpiration:Delete",
+    "s3:ObjectTagging:*": "ObjectTagging:Put",
+}
+#: Events about a version of an object (versioning is on, or the event is about a delete marker).
+_VERSIONED = ("Replication:", "IntelligentTiering", "ObjectRemoved:DeleteMarkerCreated",
+              "LifecycleExpiration:DeleteMarkerCreated")
+
+
+def s3_sample(bucket: str, key: str, *, event: str = "created", size: int = 1024,
+              region: str = "us-east-1", time: datetime | None = None) -> dict[str, Any]:
+    """An S3 notification for the object ``key`` (the key itself, not URL-encoded). ``event``:
+    created, removed, ... or an S3 event type; a wildcard gives its family's commonest event."""
+    full = normalize_event(event, "flowfn events s3")
+    name = _WILDCARD_SAMPLE.get(full, full.removeprefix("s3:"))
+    digest = hashlib.md5(f"{bucket}/{key}".encode(), usedforsecurity=False).hexdigest()
+    version = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode().rstrip("=")
+    record = s3_record(
+        event_name=name, bucket=bucket, key=key, region=region, event_time=time or datetime.now(UTC),
+        sequencer=digest[:18].upper(), request_id=digest[:16].upper(),
+        configuration_id="flowfn-sample", size=size, etag=digest,
+        version_id=version if name.startswith(_VERSIONED) else None,
+    )
+    return s3_event([record])
+
+
+def s3_sample_for(handler: Handler, names: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The sample event of ``flowfn invoke`` for an S3 handler, naming its real bucket when known."""
+    trigger = handler.trigger
+    assert isinstance(trigger, S3Trigger)
+    bucket = names.get(trigger.bucket.logical_name, trigger.bucket.logical_name)
+    key = f"{trigger.prefix}sample{trigger.suffix or '.txt'}"
+    return s3_sample(bucket, key, event=trigger.events[0], region=region)

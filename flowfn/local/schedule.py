@@ -11,24 +11,30 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flowfn.app import App
 from flowfn.function import Handler
+from flowfn.local.emulator import DUMMY_ACCOUNT
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.provision import Bindings
+from flowfn.local.source import Source, sample_id
 from flowfn.triggers.schedule import ScheduleTrigger, schedule_arn, scheduled_event
 
 __all__ = ["ScheduleSource"]
 
 
-class ScheduleSource:
+class ScheduleSource(Source):
     """Keeps each schedule's next fire time and fires handlers when it comes."""
 
     def __init__(self, app: App, invoker: Invoker, bindings: Bindings, *, start: datetime,
-                 offset: timedelta = timedelta()) -> None:
+                 offset: timedelta = timedelta(), wall: bool = True) -> None:
         self.invoker = invoker
+        #: Whether schedules fire on the (shifted) wall clock once started; False: a virtual clock
+        #: that only advances when told to (flowfn.testing).
+        self.wall = wall
         #: How far the wall clock of run-local is shifted (``--clock-start``).
         self.offset = offset
         self.bindings = bindings
@@ -79,6 +85,8 @@ class ScheduleSource:
     # -- wall clock (run-local) -------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self.wall or not self.handlers:
+            return  # a virtual clock fires only when advanced
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="flowfn-schedule", daemon=True)
         self._thread.start()
@@ -158,3 +166,20 @@ class ScheduleSource:
             if settle is not None:
                 settle()
         return done
+
+
+def schedule_sample(rule: str, *, time: datetime | None = None, region: str = "us-east-1",
+                    zoned: bool = False) -> dict[str, Any]:
+    """A scheduled event from the rule (or, ``zoned``, Scheduler schedule) named ``rule``."""
+    trigger = ScheduleTrigger(expression="rate(1 hour)", timezone="UTC" if zoned else None)
+    moment = time or datetime.now(UTC)
+    arn = schedule_arn(trigger, rule, region=region, account=DUMMY_ACCOUNT)
+    return scheduled_event(rule_arn=arn, time=moment, event_id=sample_id(rule, moment.isoformat()),
+                           region=region, account=DUMMY_ACCOUNT)
+
+
+def schedule_sample_for(handler: Handler, names: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The sample event of ``flowfn invoke`` for a schedule handler."""
+    trigger = handler.trigger
+    assert isinstance(trigger, ScheduleTrigger)
+    return schedule_sample(handler.name, region=region, zoned=trigger.timezone is not None)

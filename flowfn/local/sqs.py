@@ -31,14 +31,17 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flowfn.function import Handler
+from flowfn.local.emulator import DUMMY_ACCOUNT
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.provision import Bindings
-from flowfn.triggers.sqs import SqsTrigger, sqs_event, sqs_record
+from flowfn.local.source import Source, sample_id
+from flowfn.triggers.sqs import SqsTrigger, sample_message, sqs_event, sqs_record
 
 __all__ = ["DEFAULT_POLLERS", "GroupOrder", "SqsPoller", "make_visible", "queued_bodies"]
 
@@ -165,7 +168,7 @@ class GroupOrder:
         self._last.pop(mid, None)
 
 
-class SqsPoller:
+class SqsPoller(Source):
     """Polls one handler's queue and invokes it with batches."""
 
     def __init__(self, handler: Handler, invoker: Invoker, bindings: Bindings, *,
@@ -426,3 +429,27 @@ class SqsPoller:
             sqs.delete_message_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
             ])
+
+
+def sqs_sample(queue: str, bodies: list[str], *, attributes: Mapping[str, str] | None = None,
+               region: str = "us-east-1", time: datetime | None = None,
+               group_id: str | None = None) -> dict[str, Any]:
+    """An SQS batch of ``bodies`` from ``queue``."""
+    sent = int((time or datetime.now(UTC)).timestamp() * 1000)
+    arn = f"arn:aws:sqs:{region}:{DUMMY_ACCOUNT}:{queue}"
+    records = [
+        sqs_record(sample_message(body, message_id=sample_id(queue, index, body), sent_ms=sent,
+                                  attributes=attributes, group_id=group_id, position=index),
+                   queue_arn=arn, region=region)
+        for index, body in enumerate(bodies)
+    ]
+    return sqs_event(records)
+
+
+def sqs_sample_for(handler: Handler, names: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The sample event of ``flowfn invoke`` for an SQS handler, naming its real queue when known."""
+    trigger = handler.trigger
+    assert isinstance(trigger, SqsTrigger)
+    queue = names.get(trigger.queue.logical_name, trigger.queue.logical_name).rsplit("/", 1)[-1]
+    return sqs_sample(queue, ['{"sample": true}'], region=region,
+                      group_id="sample" if trigger.queue.fifo else None)

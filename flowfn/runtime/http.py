@@ -15,10 +15,14 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from flowfn.errors import EventError
+from flowfn.function import Handler
+from flowfn.runtime import log
 from flowfn.runtime.events import as_dict
+from flowfn.runtime.invoke import call
 from flowfn.runtime.shape import mapping, text
+from flowfn.runtime.stack import exception_keys
 
-__all__ = ["HTTPError", "Request", "Response", "render", "render_error", "request_id_of"]
+__all__ = ["HTTPError", "Request", "Response", "render", "render_error", "request_id_of", "run_http"]
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -280,3 +284,27 @@ def render_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         body = {"message": "Validation failed", "details": field_errors(exc)}
         return _payload(422, body, None, None)
     return _payload(500, {"message": "Internal Server Error", "requestId": request_id}, None, None)
+
+
+def _request_id(context: object) -> str:
+    return str(getattr(context, "aws_request_id", "") or "")
+
+
+def run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
+    try:
+        request = Request.from_raw(event)  # a malformed event raises EventError: no request to answer
+    except HTTPError as exc:  # a body that cannot be read: 400
+        return render_error(exc, _request_id(context) or request_id_of(event))
+    request_id = _request_id(context) or request.request_id
+    try:
+        return render(call(handler, request, context))
+    except Exception as exc:
+        if not validation_error(exc) and not isinstance(exc, HTTPError):
+            log.current().error(f"handler {handler.name!r} raised {type(exc).__name__}; answering 500 "
+                                "(traceback under 'exception')", **exception_keys(exc))
+        try:
+            return render_error(exc, request_id)
+        except (TypeError, ValueError) as bad:  # an HTTPError whose details are not JSON
+            log.current().error(f"cannot encode the error response: {bad} (traceback under 'exception')",
+                                **exception_keys(bad))
+            return render_error(RuntimeError(), request_id)

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.runtime import shape
+from flowfn.runtime import log, shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import call
+from flowfn.runtime.stack import exception_keys
 from flowfn.triggers.sqs import SqsTrigger
 
-__all__ = ["process_batch"]
+__all__ = ["process_batch", "run_sqs"]
 
 #: Logs one failed message: (record, reason, exception or None, whether to log its traceback).
 Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
@@ -134,3 +135,22 @@ def _run_batch(
             continue
         if record.message_id in marked:
             failures.fail(record, "reported failed by the batch handler", None)
+
+
+def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace: bool) -> None:
+    keys: dict[str, Any] = {"message_id": record.message_id, "reason": reason,
+                            "receive_count": record.receive_count}
+    if record.message_group_id is not None:
+        keys["message_group_id"] = record.message_group_id
+    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
+    if exc is not None:
+        keys["error"] = str(exc)
+        if trace:
+            keys.update(exception_keys(exc))
+            message += " (traceback under 'exception')"
+    log.current().error(message, **keys)
+
+
+def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
+    """The SQS adapter: the batch, with each failed message logged and reported for retry."""
+    return process_batch(handler, event, context, _report_sqs)

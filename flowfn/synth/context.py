@@ -7,21 +7,15 @@ whether it ends up in the root stack or in a nested one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowfn.app import App
 from flowfn.errors import FlowfnError
 from flowfn.function import Handler
-from flowfn.resources import Bucket, Queue, Resource
-from flowfn.synth.ids import short_hash, unique_ids
-from flowfn.synth.refs import ACCOUNT, PARTITION, REGION, STACK_SUFFIX, Exported, Json, Shared, join
-
-_QUEUE_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-                        r"(?P<name>.+)$")
-_QUEUE_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<account>\d{12})/(?P<name>[^/]+)$")
-_BUCKET_PREFIX_MAX = 50  # 63 minus "-" and the 12-character stack suffix
+from flowfn.resources import Resource
+from flowfn.synth.ids import unique_ids
+from flowfn.synth.refs import Exported, Json, Shared
 
 
 def resource_stems(app: App) -> dict[tuple[str, str], str]:
@@ -80,65 +74,6 @@ class Build:
     def rid(self, res: Resource) -> str:
         """The logical id of a declared resource."""
         return self.resource_ids[(res.kind, res.logical_name)]
-
-    # -- names and ARNs of declared resources --------------------------------------------------
-
-    def bucket_name_expr(self, bucket: Bucket) -> Json:
-        """A managed bucket's name: derived from the app, the bucket and the stack's id.
-
-        Known before the bucket exists, so notifications, permissions and environments can use it
-        without the circular dependency a Ref to the bucket would create.
-        """
-        text = re.sub(r"[^a-z0-9-]+", "-", f"{self.app_name}-{bucket.logical_name}".lower())
-        text = re.sub(r"-{2,}", "-", text).strip("-.")
-        if len(text) > _BUCKET_PREFIX_MAX:
-            text = text[: _BUCKET_PREFIX_MAX - 9].rstrip("-") + "-" + short_hash(text)
-        if text.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
-            text = "b-" + text[: _BUCKET_PREFIX_MAX - 2]
-        return join([text, STACK_SUFFIX], "-")
-
-    def bucket_name(self, bucket: Bucket) -> Json:
-        if bucket.existing:
-            return bucket.existing
-        return self.share(self.rid(bucket) + "Name", self.bucket_name_expr(bucket))
-
-    def bucket_arn(self, bucket: Bucket, suffix: str = "") -> Json:
-        return join(["arn:", PARTITION, ":s3:::", self.bucket_name(bucket), suffix])
-
-    def queue_url(self, queue: Queue) -> Json:
-        if queue.existing is None:
-            return self.share(self.rid(queue) + "Url", {"Ref": self.rid(queue)})
-        match = _QUEUE_URL.match(queue.existing)
-        if match:
-            return queue.existing
-        arn = _QUEUE_ARN.match(queue.existing)
-        if arn:
-            suffix = "amazonaws.com.cn" if arn["partition"] == "aws-cn" else "amazonaws.com"
-            return f"https://sqs.{arn['region']}.{suffix}/{arn['account']}/{arn['name']}"
-        return join(["https://sqs.", REGION, ".", {"Ref": "AWS::URLSuffix"}, "/", ACCOUNT, "/",
-                     queue.existing])
-
-    def queue_arn(self, queue: Queue) -> Json:
-        if queue.existing is None:
-            return self.share(self.rid(queue) + "Arn", {"Fn::GetAtt": [self.rid(queue), "Arn"]})
-        if _QUEUE_ARN.match(queue.existing):
-            return queue.existing
-        match = _QUEUE_URL.match(queue.existing)
-        region: Json = REGION
-        account: Json = ACCOUNT
-        if match:
-            account = match["account"]
-            host = match["host"].split(".")
-            if len(host) > 2 and host[0] == "sqs":
-                region = host[1]
-        return join(["arn:", PARTITION, ":sqs:", region, ":", account, ":", queue.existing_name])
-
-    def physical_name(self, res: Resource) -> Json:
-        """What a function's environment carries for ``res``: bucket name or queue URL."""
-        if isinstance(res, Bucket):
-            return self.bucket_name(res)
-        assert isinstance(res, Queue)
-        return self.queue_url(res)
 
 
 @dataclass

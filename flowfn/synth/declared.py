@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowfn.resources import Bucket, Queue
 from flowfn.synth.context import Build
 from flowfn.synth.function import ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ID, layer_key
-from flowfn.synth.http import API_ID
 from flowfn.synth.options import SynthOptions
-from flowfn.synth.refs import getatt, ref, sub
+from flowfn.synth.refs import ref, sub
+from flowfn.synth.resource_kinds import resource_kind
 
 ASSET_PREFIX = "AssetPrefix"
-_ENCRYPTION = {"ServerSideEncryptionConfiguration": [
-    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]}
-_BLOCK_PUBLIC = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-                 "RestrictPublicBuckets": True}
-
 
 def asset_key(name: str) -> dict[str, Any]:
     """The S3 key of an asset under the AssetPrefix parameter."""
@@ -51,43 +45,8 @@ def add_parameters(build: Build, code_asset: str, layers: dict[str, str], opts: 
 def add_declared(build: Build) -> None:
     """Managed buckets and queues (each queue before its DLQ's RedrivePolicy needs it), outputs."""
     for res in build.app.all_resources():
-        if res.existing:
-            continue
-        rid = build.rid(res)
-        if isinstance(res, Bucket):
-            build.resources[rid] = {
-                "Type": "AWS::S3::Bucket",
-                "DeletionPolicy": "Retain",
-                "UpdateReplacePolicy": "Retain",
-                "Properties": {
-                    "BucketName": build.bucket_name_expr(res),
-                    "BucketEncryption": _ENCRYPTION,
-                    "PublicAccessBlockConfiguration": _BLOCK_PUBLIC,
-                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                },
-            }
-            build.outputs[rid + "Name"] = {"Description": f"Name of bucket {res.logical_name}",
-                                           "Value": ref(rid)}
-        elif isinstance(res, Queue):
-            props: dict[str, Any] = {
-                "SqsManagedSseEnabled": True,
-                "MessageRetentionPeriod": res.retention_s,
-                "VisibilityTimeout": build.app.visibility_timeout(res),
-            }
-            if res.delay_s:
-                props["DelaySeconds"] = res.delay_s
-            if res.fifo:
-                props["FifoQueue"] = True
-                if res.content_based_deduplication:
-                    props["ContentBasedDeduplication"] = True
-            if res.dlq is not None and res.max_receive_count is not None:
-                props["RedrivePolicy"] = {"deadLetterTargetArn": getatt(build.rid(res.dlq), "Arn"),
-                                          "maxReceiveCount": res.max_receive_count}
-            build.resources[rid] = {"Type": "AWS::SQS::Queue", "Properties": props}
-            build.outputs[rid + "Url"] = {"Description": f"URL of queue {res.logical_name}",
-                                          "Value": ref(rid)}
-            if res.is_dlq:
-                build.optional_outputs.add(rid + "Url")
+        if not res.existing:
+            resource_kind(res).declare(build, res, build.rid(res))
 
 
 def add_failed_events(build: Build) -> None:
@@ -97,21 +56,3 @@ def add_failed_events(build: Build) -> None:
     build.outputs[FAILED_EVENTS_ID + "Url"] = {
         "Description": "URL of the queue that keeps events S3 and schedule functions failed on",
         "Value": ref(FAILED_EVENTS_ID)}
-
-
-def add_api(build: Build) -> None:
-    """The app's HTTP API with its $default stage, auto-deployed, and its URL as an output."""
-    build.resources[API_ID] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
-        "Name": build.app_name, "ProtocolType": "HTTP",
-        "Description": f"flowfn {build.app_name}: HTTP routes"}}
-    build.resources[API_ID + "Stage"] = {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
-        "ApiId": ref(API_ID), "StageName": "$default", "AutoDeploy": True}}
-    build.outputs["ApiUrl"] = {"Description": "Base URL of the HTTP API",
-                               "Value": getatt(API_ID, "ApiEndpoint")}
-
-
-def add_notifications(build: Build) -> None:
-    """Attach each bucket's collected S3 notification entries."""
-    for bucket_id, entries in build.notifications.items():
-        props = build.resources[bucket_id]["Properties"]
-        props["NotificationConfiguration"] = {"LambdaConfigurations": entries}

@@ -6,18 +6,17 @@ import json
 from typing import Any
 
 from flowfn.function import MAX_ENV_BYTES
-from flowfn.resources import Bucket, Queue
 from flowfn.synth.context import SynthError, Wiring
 from flowfn.synth.iam import Policy, Target, is_async, resource_of
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.refs import Json, Shared, getatt, ref
+from flowfn.synth.resource_kinds import resource_kind
 
 HANDLER_ENTRY = "flowfn.runtime.handler"
 #: Shared keys of values every function needs.
 ASSET_BUCKET, CODE_KEY, FAILED_EVENTS_ARN = "AssetBucket", "CodeKey", "FailedEventsArn"
 #: Logical id of the queue that keeps events async functions failed on.
 FAILED_EVENTS_ID = "FailedEvents"
-_ESTIMATE = {Bucket: 63, Queue: 128}  # longest physical name an environment value may become
 
 
 def lambda_trust(service: str) -> dict[str, Any]:
@@ -46,8 +45,9 @@ def environment(w: Wiring) -> dict[str, Json]:
     }
     size = sum(len(k) + len(str(v)) for k, v in env.items())
     for res in h.resources():
-        env[res.env_key] = w.build.physical_name(res)
-        size += len(res.env_key) + _ESTIMATE[type(res)]
+        kind = resource_kind(res)
+        env[res.env_key] = kind.physical(w.build, res)
+        size += len(res.env_key) + kind.physical_max
     for key, value in h.settings.environment:
         env[key] = value
         size += len(key.encode()) + len(value.encode())
@@ -66,10 +66,8 @@ def _target_arn(w: Wiring, log_group: str, target: Target) -> Json:
     if target.kind == "failed-events":
         return w.build.share(FAILED_EVENTS_ARN, getatt(FAILED_EVENTS_ID, "Arn"))
     res = resource_of(w.build.app, target)
-    if isinstance(res, Bucket):
-        return w.build.bucket_arn(res, "/" + target.pattern if target.kind == "objects" else "")
-    if isinstance(res, Queue):
-        return w.build.queue_arn(res)
+    if res is not None:
+        return resource_kind(res).target_arn(w.build, res, target)
     raise SynthError(f"handler {w.handler.name!r}: no declared resource {target.name!r}")
 
 

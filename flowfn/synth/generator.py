@@ -8,14 +8,13 @@ from typing import Any
 
 from flowfn.app import App
 from flowfn.synth.context import Build, Unit, Wiring
-from flowfn.synth.declared import add_api, add_declared, add_failed_events, add_notifications, add_parameters
+from flowfn.synth.declared import add_declared, add_failed_events, add_parameters
 from flowfn.synth.function import wire_function
 from flowfn.synth.iam import Policy, is_async, policy_for
-from flowfn.synth.kinds import wiring_for
+from flowfn.synth.kinds import kind_of
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.render import render
 from flowfn.synth.split import place
-from flowfn.triggers.http import HttpTrigger
 
 __all__ = ["Synthesis", "synthesize"]
 
@@ -65,17 +64,19 @@ def synthesize(
     handlers = app.handlers
     if options.failure_destination and any(is_async(h) for h in handlers):
         add_failed_events(build)
-    if any(isinstance(h.trigger, HttpTrigger) for h in handlers):
-        add_api(build)
+    kinds = list(dict.fromkeys(kind_of(h.trigger) for h in handlers))
+    for kind in kinds:
+        kind.prepare(build)
     policies: dict[str, Policy] = {}
     for handler in handlers:
         unit = Unit(handler)
         wiring = Wiring(build, unit)
         policies[handler.name] = policy_for(app, handler, failure_destination=options.failure_destination)
         wire_function(wiring, options, layer_names, policies[handler.name])
-        wiring_for(handler.trigger)(wiring, options)
+        kind_of(handler.trigger).wire(wiring, options)
         build.units.append(unit)
-    add_notifications(build)
+    for kind in kinds:
+        kind.finish(build)
     count = len(handlers)
     description = f"flowfn app {build.app_name}: {count} function{'s' if count != 1 else ''}."
     placed = place(build, description, lambda t: render(t, options.format), options.format)

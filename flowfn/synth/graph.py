@@ -4,21 +4,16 @@ write or send to. Pure."""
 from __future__ import annotations
 
 from flowfn.app import App
-from flowfn.resources import Access, Bucket, Queue, Resource
+from flowfn.resources import Access, Resource
 from flowfn.synth.context import resource_stems
+from flowfn.synth.ids import label as _label
 from flowfn.synth.ids import unique_ids
-from flowfn.triggers.http import HttpTrigger
-from flowfn.triggers.s3 import S3Trigger
-from flowfn.triggers.schedule import ScheduleTrigger
-from flowfn.triggers.sqs import SqsTrigger
+from flowfn.synth.kinds import kind_of
+from flowfn.synth.resource_kinds import resource_kind
 
 #: Grants drawn from the function to the resource (it changes the resource), solid when it
 #: writes or sends and dotted when it deletes; the others are drawn dotted into the function.
 _OUTWARD = {Access.WRITE: "-->", Access.SEND: "-->", Access.DELETE: "-.->"}
-
-
-def _label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
 
 
 def mermaid(app: App) -> str:
@@ -31,34 +26,19 @@ def mermaid(app: App) -> str:
         return res_ids[(res.kind, res.logical_name)]
 
     lines = ["flowchart LR"]
-    for res in resources:
-        suffix = " (existing)" if res.existing else ""
-        if isinstance(res, Bucket):
-            lines.append(f"  {rid(res)}[({_label('bucket ' + res.logical_name + suffix)})]")
-        else:
-            lines.append(f"  {rid(res)}[[{_label('queue ' + res.logical_name + suffix)}]]")
-    for handler in app.handlers:
-        lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
     edges = []
     for res in resources:
-        if isinstance(res, Queue) and res.dlq is not None:
-            edges.append(f"  {rid(res)} -.->|{_label('dead letters')}| {rid(res.dlq)}")
+        suffix = " (existing)" if res.existing else ""
+        nodes, own = resource_kind(res).graph(res, rid, f"{res.kind} {res.logical_name}{suffix}")
+        lines.extend(nodes)
+        edges.extend(own)
+    for handler in app.handlers:
+        lines.append(f"  {fn_ids[handler.name]}({_label(handler.name)})")
     for handler in app.handlers:
         fn = fn_ids[handler.name]
-        trigger = handler.trigger
-        if isinstance(trigger, S3Trigger):
-            events = ", ".join(e.removeprefix("s3:") for e in trigger.events)
-            keys = f" {trigger.prefix}*{trigger.suffix}" if trigger.prefix or trigger.suffix else ""
-            edges.append(f"  {rid(trigger.bucket)} -->|{_label(events + keys)}| {fn}")
-        elif isinstance(trigger, SqsTrigger):
-            edges.append(f"  {rid(trigger.queue)} -->|{_label(f'batch {trigger.batch_size}')}| {fn}")
-        elif isinstance(trigger, ScheduleTrigger):
-            zone = f" {trigger.timezone}" if trigger.timezone else ""
-            lines.append(f"  {fn}_schedule([{_label(trigger.expression + zone)}])")
-            edges.append(f"  {fn}_schedule --> {fn}")
-        elif isinstance(trigger, HttpTrigger):
-            lines.append(f"  {fn}_route{{{{{_label(trigger.route_key)}}}}}")
-            edges.append(f"  {fn}_route --> {fn}")
+        nodes, into = kind_of(handler.trigger).graph(handler.trigger, fn, rid)
+        lines.extend(nodes)
+        edges.extend(into)
         for grant in handler.settings.uses:
             scope = f" {grant.prefix}*" if grant.prefix else ""
             label = _label(grant.access.value + scope)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flowfn.synth.context import Wiring
+from flowfn.synth.context import Build, Wiring
+from flowfn.synth.iam import Need
+from flowfn.synth.ids import ResourceId, label
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.refs import ACCOUNT, PARTITION, REGION, Json, getatt, join, ref
+from flowfn.triggers.base import Trigger
 from flowfn.triggers.http import HttpTrigger
 
 #: Shared key and logical id of the app's HTTP API.
@@ -41,3 +44,25 @@ def wire_http(w: Wiring, opts: SynthOptions) -> None:
         "SourceArn": join(["arn:", PARTITION, ":execute-api:", REGION, ":", ACCOUNT, ":", api, "/*/",
                            source_path(trigger)]),
     })
+
+
+def add_api(build: Build) -> None:
+    """The app's HTTP API with its $default stage, auto-deployed, and its URL as an output."""
+    build.resources[API_ID] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
+        "Name": build.app_name, "ProtocolType": "HTTP",
+        "Description": f"flowfn {build.app_name}: HTTP routes"}}
+    build.resources[API_ID + "Stage"] = {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
+        "ApiId": ref(API_ID), "StageName": "$default", "AutoDeploy": True}}
+    build.outputs["ApiUrl"] = {"Description": "Base URL of the HTTP API",
+                               "Value": getatt(API_ID, "ApiEndpoint")}
+
+
+def http_needs(trigger: Trigger) -> list[Need]:
+    """API Gateway invokes the function through its permission: the role needs nothing."""
+    return []
+
+
+def http_graph(trigger: Trigger, fn: str, rid: ResourceId) -> tuple[list[str], list[str]]:
+    """The route as a node, pointing into the function."""
+    assert isinstance(trigger, HttpTrigger)
+    return [f"  {fn}_route{{{{{label(trigger.route_key)}}}}}"], [f"  {fn}_route --> {fn}"]

@@ -14,30 +14,16 @@ from typing import Any, Literal
 
 from flowfn.app import App
 from flowfn.function import Handler
-from flowfn.resources import Access, Bucket, Grant, Queue, Resource
-from flowfn.triggers.base import Trigger
-from flowfn.triggers.s3 import S3Trigger
-from flowfn.triggers.schedule import ScheduleTrigger
-from flowfn.triggers.sqs import SqsTrigger
+from flowfn.resources import Resource
 
-__all__ = ["Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
+__all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
 TargetKind = Literal["bucket", "objects", "queue", "log-group", "failed-events"]
 
 #: The queue that receives events a function failed to handle after Lambda's retries.
 FAILED_EVENTS = "failed-events"
 
-_GRANT_ACTIONS: dict[Access, tuple[str, ...]] = {
-    Access.READ: ("s3:GetObject",),
-    Access.WRITE: ("s3:PutObject", "s3:AbortMultipartUpload"),
-    Access.DELETE: ("s3:DeleteObject",),
-    Access.LIST: ("s3:ListBucket",),
-    Access.SEND: ("sqs:SendMessage",),
-    Access.CONSUME: ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                     "sqs:GetQueueAttributes"),
-}
 _LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-_ESM_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
 
 @dataclass(frozen=True)
@@ -60,6 +46,10 @@ class Target:
         if self.kind == "failed-events":
             return "queue of failed events"
         return f"{self.kind} {self.name}"
+
+
+#: Actions a function's role needs, on one target.
+Need = tuple[tuple[str, ...], Target]
 
 
 @dataclass(frozen=True)
@@ -103,40 +93,9 @@ class Policy:
         return rows
 
 
-#: Trigger kinds Lambda invokes asynchronously (an event that fails is retried, then dropped).
-ASYNC_TRIGGERS: tuple[type[Trigger], ...] = (S3Trigger, ScheduleTrigger)
-
-
 def is_async(handler: Handler) -> bool:
     """True for functions Lambda invokes asynchronously (S3 notifications, schedules)."""
-    return isinstance(handler.trigger, ASYNC_TRIGGERS)
-
-
-def _s3_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
-    assert isinstance(trigger, S3Trigger)  # reading the objects it is told about
-    pattern = trigger.prefix + "*" + trigger.suffix
-    return [(("s3:GetObject",), Target("objects", trigger.bucket.logical_name, pattern))]
-
-
-def _sqs_needs(trigger: Trigger) -> list[tuple[tuple[str, ...], Target]]:
-    assert isinstance(trigger, SqsTrigger)  # what the event-source mapping polls with
-    return [(_ESM_ACTIONS, Target("queue", trigger.queue.logical_name))]
-
-
-#: What the role needs for each trigger kind to work; kinds not listed need nothing.
-TRIGGER_NEEDS: dict[type[Trigger], Callable[[Trigger], list[tuple[tuple[str, ...], Target]]]] = {
-    S3Trigger: _s3_needs,
-    SqsTrigger: _sqs_needs,
-}
-
-
-def _grant_target(grant: Grant) -> tuple[Target, str]:
-    res = grant.resource
-    if isinstance(res, Queue):
-        return Target("queue", res.logical_name), ""
-    if grant.access is Access.LIST:
-        return Target("bucket", res.logical_name), grant.prefix
-    return Target("objects", res.logical_name, grant.prefix + "*"), ""
+    return handler.trigger.invocation == "async"
 
 
 def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) -> Policy:
@@ -154,12 +113,16 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
             targets.append(target)
 
     add(_LOG_ACTIONS, Target("log-group", handler.name))
-    needs = TRIGGER_NEEDS.get(type(handler.trigger))
-    for actions, target in needs(handler.trigger) if needs else ():
+    # The kinds' modules build on this one.
+    from flowfn.synth.kinds import kind_of
+    from flowfn.synth.resource_kinds import resource_kind
+
+    for actions, target in kind_of(handler.trigger).needs(handler.trigger):
         add(actions, target)
     for grant in handler.settings.uses:
-        target, condition = _grant_target(grant)
-        add(_GRANT_ACTIONS[grant.access], target, condition)
+        kind = resource_kind(grant.resource)
+        target, condition = kind.grant_target(grant)
+        add(kind.actions[grant.access], target, condition)
     if failure_destination and is_async(handler):
         add(("sqs:SendMessage",), Target("failed-events", FAILED_EVENTS))
     statements = tuple(
@@ -193,10 +156,9 @@ def concrete_arn(
 
 def resource_of(app: App, target: Target) -> Resource | None:
     """The declared resource a bucket, objects or queue target refers to."""
+    from flowfn.synth.resource_kinds import resource_kind  # it builds on this module
+
     for res in app.all_resources():
-        if res.logical_name == target.name and (
-            (isinstance(res, Bucket) and target.kind in ("bucket", "objects"))
-            or (isinstance(res, Queue) and target.kind == "queue")
-        ):
+        if res.logical_name == target.name and target.kind in resource_kind(res).target_kinds:
             return res
     return None

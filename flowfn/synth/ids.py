@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowfn.resources import Resource
+
+#: The graph node id of a declared resource.
+ResourceId = Callable[["Resource"], str]
 
 
 def pascal(name: str) -> str:
@@ -26,3 +33,8 @@ def unique_ids(names: Iterable[str]) -> dict[str, str]:
     for stem in stems.values():
         counts[stem] = counts.get(stem, 0) + 1
     return {n: s if counts[s] == 1 else s + short_hash(n).upper() for n, s in stems.items()}
+
+
+def label(text: str) -> str:
+    """A Mermaid label, quoted."""
+    return '"' + text.replace('"', "#quot;") + '"'

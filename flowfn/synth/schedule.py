@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flowfn.synth.context import Wiring
 from flowfn.synth.function import lambda_trust, scheduler_input
+from flowfn.synth.iam import Need
+from flowfn.synth.ids import ResourceId, label
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.refs import ACCOUNT, getatt
+from flowfn.triggers.base import Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
 
 
@@ -48,3 +51,15 @@ def wire_schedule(w: Wiring, opts: SynthOptions) -> None:
         "State": state,
         "Target": {"Arn": function_arn, "RoleArn": getatt(role, "Arn"), "Input": scheduler_input()},
     })
+
+
+def schedule_needs(trigger: Trigger) -> list[Need]:
+    """EventBridge invokes the function through its permission (or its own role): nothing."""
+    return []
+
+
+def schedule_graph(trigger: Trigger, fn: str, rid: ResourceId) -> tuple[list[str], list[str]]:
+    """The schedule as a node, pointing into the function."""
+    assert isinstance(trigger, ScheduleTrigger)
+    zone = f" {trigger.timezone}" if trigger.timezone else ""
+    return [f"  {fn}_schedule([{label(trigger.expression + zone)}])"], [f"  {fn}_schedule --> {fn}"]

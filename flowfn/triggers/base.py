@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.resources import Resource
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+#: How Lambda invokes a function of a trigger kind: synchronously (the caller waits for the
+#: answer), asynchronously (an event queue retries a failed event, then drops it or hands it to a
+#: failure destination) or by polling (an event-source mapping reads batches and retries them).
+Invocation = Literal["sync", "async", "poll"]
 
 
 class Trigger(Frozen):
     """Base class of the frozen, typed spec each trigger kind records."""
 
     kind: ClassVar[str] = "trigger"
+    #: How Lambda invokes functions of this kind; synth, the local invoker and `flowfn list` read it.
+    invocation: ClassVar[Invocation]
     #: What the runtime passes a handler of this kind, in order (the handler may take a prefix).
     passes: ClassVar[tuple[str, ...]] = ("event", "context")
     #: How many of ``passes`` a handler must take at least.
@@ -26,6 +36,14 @@ class Trigger(Frozen):
     def describe(self) -> str:
         """A short human description, as `flowfn list` shows it (each kind adds its details)."""
         return self.kind
+
+    def touches(self) -> list[tuple[Resource, str]]:
+        """What the trigger itself lets the function touch, and how, as `flowfn list` shows it."""
+        return []
+
+    def when(self, now: datetime, subject: str) -> list[str]:
+        """When the function runs, for people (schedules: in words, then the next times)."""
+        return []
 
     def conflict(self, other: Trigger) -> str | None:
         """Why this trigger cannot coexist with ``other`` in one app, or None."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
 from flowfn.errors import ConfigError
-from flowfn.triggers.base import Trigger
+from flowfn.triggers.base import Invocation, Trigger
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 _LITERAL = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
@@ -51,6 +51,7 @@ class HttpTrigger(Trigger):
     """
 
     kind: ClassVar[str] = "http"
+    invocation: ClassVar[Invocation] = "sync"
     passes: ClassVar[tuple[str, ...]] = ("request", "context")
     method: str
     path: str

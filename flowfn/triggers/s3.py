@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Resource
-from flowfn.triggers.base import Trigger, first_annotation
+from flowfn.triggers.base import Invocation, Trigger, first_annotation
 
 #: Every event type S3 can send to Lambda.
 S3_EVENT_TYPES = frozenset({
@@ -74,6 +74,7 @@ class S3Trigger(Trigger):
     """
 
     kind: ClassVar[str] = "s3"
+    invocation: ClassVar[Invocation] = "async"
     bucket: Bucket
     events: tuple[str, ...] = ("s3:ObjectCreated:*",)
     prefix: str = ""
@@ -82,6 +83,9 @@ class S3Trigger(Trigger):
 
     def resources(self) -> tuple[Resource, ...]:
         return (self.bucket,)
+
+    def touches(self) -> list[tuple[Resource, str]]:
+        return [(self.bucket, "read (trigger)")]
 
     def describe(self) -> str:
         names = ", ".join(e.removeprefix("s3:") for e in self.events)

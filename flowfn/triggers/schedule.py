@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
-from flowfn.triggers.base import Trigger
+from flowfn.triggers.base import Invocation, Trigger
 from flowfn.triggers.cron import DAYS, FIRST_YEAR, LAST_YEAR, MONTHS, Cron, ExpressionError, compile_cron
 
 _DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -81,6 +81,7 @@ class ScheduleTrigger(Trigger):
     """
 
     kind: ClassVar[str] = "schedule"
+    invocation: ClassVar[Invocation] = "async"
     min_args: ClassVar[int] = 0
     expression: str
     timezone: str | None = None
@@ -100,6 +101,10 @@ class ScheduleTrigger(Trigger):
 
     def describe(self) -> str:
         return f"schedule {self.expression}" + (f" {self.timezone}" if self.timezone else "")
+
+    def when(self, now: datetime, subject: str) -> list[str]:
+        self.first_fire(now, subject)  # ConfigError when it never fires
+        return [self.english(), *(t.strftime("%Y-%m-%d %H:%M UTC") for t in self.next_fires(now, 3))]
 
     def english(self) -> str:
         """The schedule in plain English, for example 'at 03:00 every day (UTC)'."""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Queue, Resource
-from flowfn.triggers.base import Trigger, first_annotation
+from flowfn.triggers.base import Invocation, Trigger, first_annotation
 
 MAX_BATCH_STANDARD = 10_000
 MAX_BATCH_FIFO = 10
@@ -26,6 +26,7 @@ class SqsTrigger(Trigger):
     """
 
     kind: ClassVar[str] = "sqs"
+    invocation: ClassVar[Invocation] = "poll"
     passes: ClassVar[tuple[str, ...]] = ("record", "context")
     queue: Queue
     batch_size: int = 10
@@ -36,6 +37,12 @@ class SqsTrigger(Trigger):
 
     def resources(self) -> tuple[Resource, ...]:
         return (self.queue,)
+
+    def touches(self) -> list[tuple[Resource, str]]:
+        found: list[tuple[Resource, str]] = [(self.queue, "consume (trigger)")]
+        if self.queue.dlq is not None:
+            found.append((self.queue.dlq, "receives failures"))
+        return found
 
     def describe(self) -> str:
         window = f", window {self.batching_window_s}s" if self.batching_window_s else ""

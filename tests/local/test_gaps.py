@@ -59,14 +59,14 @@ def test_the_s3_test_event_moto_sends_first_is_dropped(monkeypatch: pytest.Monke
         app.drain()
         # ...and none was dispatched: no invocation, no error, nothing left in the queue.
         assert app.invocations() == []
-        assert app.local._s3 is not None and app.local._s3.errors == []
+        assert app.local.source(S3Source).errors == []
         assert app.local.queue_depths() == {url: 0 for url in app.local.pending_queues()}
 
         app.upload("incoming", "raw/empty.txt", "")
         app.drain()
         (inv,) = app.invocations()
         assert (inv.function, inv.outcome, inv.source) == ("split", "ok", "incoming/raw/empty.txt")
-        assert app.local._s3.errors == []
+        assert app.local.source(S3Source).errors == []
 
 
 def _finish(run: RunLocal, timeout: float = 30) -> tuple[int, str, list[dict[str, Any]]]:

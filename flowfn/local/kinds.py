@@ -1,0 +1,107 @@
+"""The typed table from trigger kind to its local pieces. Adding a kind adds one entry here.
+
+Each kind's module (``local/<kind>.py``) holds its source (what turns things happening on the
+emulator, a clock or a socket into invocations) and the sample event ``flowfn invoke`` sends.
+:class:`~flowfn.local.engine.LocalApp` calls every kind's source factory with that kind's
+handlers (none, for a kind the app does not use), so every kind's source is made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flowfn.app import App
+from flowfn.function import Handler
+from flowfn.local.http import Router, http_sample_for
+from flowfn.local.invoker import Invoker
+from flowfn.local.provision import Bindings
+from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
+from flowfn.local.schedule import ScheduleSource, schedule_sample_for
+from flowfn.local.source import Source
+from flowfn.local.sqs import SqsPoller, sqs_sample_for
+from flowfn.triggers.base import Trigger
+from flowfn.triggers.http import HttpTrigger
+from flowfn.triggers.s3 import S3Trigger
+from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sqs import SqsTrigger
+
+
+@dataclass
+class SourceContext:
+    """What a local run gives the source factories."""
+
+    app: App
+    invoker: Invoker
+    bindings: Bindings
+    #: Whether the run starts its sources (False only provisions, for one-off invocations).
+    starts: bool
+    #: Make failed messages visible again at once (flowfn.testing fast-forwards time).
+    retry_now: bool
+    #: A suffix unique to this run, for emulator names the run creates for itself.
+    run: str
+    #: Called with every object written to or removed from a bucket.
+    observers: list[Callable[[ObjectChange], None]]
+    #: The virtual clock's start; None: sources follow the wall clock.
+    clock_start: datetime | None
+    #: How far the wall clock of this run is shifted (run-local's ``--clock-start``).
+    clock_offset: timedelta
+    #: The sources of the same kind before a reload (none on the first load).
+    previous: list[Source] = field(default_factory=list)
+
+
+SourceFactory = Callable[[SourceContext, list[Handler]], list[Source]]
+SampleFn = Callable[[Handler, Mapping[str, str], str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LocalKind:
+    """A trigger kind's local pieces."""
+
+    #: The sources that feed the kind's handlers.
+    source: SourceFactory
+    #: A plausible event for one handler: (handler, physical names by logical name, region).
+    sample: SampleFn
+
+
+def _s3_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    # One source reads every bucket's notifications: the observers (the mirror) see every change,
+    # whether or not a handler is triggered by it.
+    source = S3Source(ctx.app, ctx.invoker, ctx.bindings, ctx.observers, ctx.run)
+    if ctx.starts:
+        source.setup()
+    return [source]
+
+
+def _sqs_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    return [SqsPoller(h, ctx.invoker, ctx.bindings, retry_now=ctx.retry_now) for h in handlers]
+
+
+def _schedule_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    start = ctx.clock_start or datetime.now(UTC) + ctx.clock_offset
+    source = ScheduleSource(ctx.app, ctx.invoker, ctx.bindings, start=start, offset=ctx.clock_offset,
+                            wall=ctx.clock_start is None)
+    for previous in ctx.previous:  # a reload keeps the virtual clock where it was
+        if isinstance(previous, ScheduleSource) and ctx.clock_start is not None:
+            source.now = previous.now
+    return [source]
+
+
+def _http_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    return [Router(ctx.app, ctx.invoker)]
+
+
+#: Every trigger kind run-local knows, in the order their sources start: a new kind adds one entry.
+TABLE: dict[type[Trigger], LocalKind] = {
+    S3Trigger: LocalKind(_s3_sources, s3_sample_for),
+    SqsTrigger: LocalKind(_sqs_sources, sqs_sample_for),
+    ScheduleTrigger: LocalKind(_schedule_sources, schedule_sample_for),
+    HttpTrigger: LocalKind(_http_sources, http_sample_for),
+}
+
+
+def kind_of(trigger: Trigger) -> LocalKind:
+    """The local pieces of ``trigger``'s kind; KeyError when run-local does not know it."""
+    return TABLE[type(trigger)]

@@ -1,0 +1,36 @@
+"""What every local source shares: started and stopped with the app, and asked what it holds."""
+
+from __future__ import annotations
+
+import uuid
+
+_NAMESPACE = uuid.UUID("6f1c2d6e-7f7a-4f55-9a53-2c1e6a0d5e11")
+
+
+def sample_id(*parts: object) -> str:
+    """A stable id for a sample event, derived from its inputs."""
+    return str(uuid.uuid5(_NAMESPACE, "|".join(map(str, parts))))
+
+
+class Source:
+    """Something that feeds handlers of one trigger kind; the defaults do nothing."""
+
+    def start(self) -> None:
+        """Start taking work (called only when the run starts its sources)."""
+
+    def signal_stop(self) -> None:
+        """Stop taking new work (every source is told before any is waited for)."""
+
+    def stop(self) -> None:
+        """Wait for the work in hand."""
+
+    def queues(self) -> list[str]:
+        """Queue URLs that hold this source's pending work."""
+        return []
+
+    def held(self) -> dict[str, str]:
+        """Queues of its own whose messages outlive a stop, name -> URL (beside the app's)."""
+        return {}
+
+    def settle(self) -> None:
+        """On the final stop, once invocations have finished: hand on what it still owes."""

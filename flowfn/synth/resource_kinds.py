@@ -1,0 +1,69 @@
+"""The typed table from resource kind to its synth pieces. Adding a kind adds one entry here.
+
+Each kind's module (``synth/<kind>.py``) holds its CloudFormation resource and outputs, the
+value a function's environment carries for it, the ARN of each IAM target on it, the IAM actions
+of each grant, and its node in ``flowfn graph``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flowfn.resources import Access, Bucket, Grant, Queue, Resource
+from flowfn.synth.bucket import (
+    BUCKET_ACTIONS,
+    bucket_grant_target,
+    bucket_graph,
+    bucket_name,
+    bucket_target_arn,
+    declare_bucket,
+)
+from flowfn.synth.context import Build
+from flowfn.synth.iam import Target, TargetKind
+from flowfn.synth.ids import ResourceId
+from flowfn.synth.queue import (
+    QUEUE_ACTIONS,
+    declare_queue,
+    queue_grant_target,
+    queue_graph,
+    queue_target_arn,
+    queue_url,
+)
+from flowfn.synth.refs import Json
+
+
+@dataclass(frozen=True)
+class SynthResource:
+    """A resource kind's synth pieces."""
+
+    #: Adds the managed resource (under the given logical id) and its outputs.
+    declare: Callable[[Build, Resource, str], None]
+    #: What a function's environment carries for it (a bucket's name, a queue's URL).
+    physical: Callable[[Build, Resource], Json]
+    #: Longest physical name that value may become (for Lambda's 4 KB environment limit).
+    physical_max: int
+    #: The IAM actions of each grant on it.
+    actions: dict[Access, tuple[str, ...]]
+    #: The IAM target of a grant, and the key prefix a list is limited to.
+    grant_target: Callable[[Grant], tuple[Target, str]]
+    #: The IAM target kinds that refer to it.
+    target_kinds: tuple[TargetKind, ...]
+    #: The ARN a target on it renders to.
+    target_arn: Callable[[Build, Resource, Target], Json]
+    #: Its graph node (and edges of its own), given node ids and its label.
+    graph: Callable[[Resource, ResourceId, str], tuple[list[str], list[str]]]
+
+
+#: Every resource kind synth knows: a new kind adds one entry.
+RESOURCES: dict[type[Resource], SynthResource] = {
+    Bucket: SynthResource(declare_bucket, bucket_name, 63, BUCKET_ACTIONS, bucket_grant_target,
+                          ("bucket", "objects"), bucket_target_arn, bucket_graph),
+    Queue: SynthResource(declare_queue, queue_url, 128, QUEUE_ACTIONS, queue_grant_target,
+                         ("queue",), queue_target_arn, queue_graph),
+}
+
+
+def resource_kind(res: Resource) -> SynthResource:
+    """The synth pieces of ``res``'s kind."""
+    return RESOURCES[type(res)]
