@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowfn.local.kinds import kind_of
-
 from flowfn.function import Handler
 from flowfn.local.http import http_sample
+from flowfn.local.kinds import kind_of
 from flowfn.local.s3 import s3_sample
 from flowfn.local.schedule import schedule_sample
 from flowfn.local.sqs import sqs_sample

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flowfn.permissions.evaluate import matches
 from flowfn.permissions.guard import Call, Guard
-from flowfn.synth.iam import TRIGGER_NEEDS
+from flowfn.synth.kinds import kind_of
 
 __all__ = ["FunctionUsage", "usage"]
 
@@ -52,8 +52,7 @@ def usage(guard: Guard) -> dict[str, FunctionUsage]:
         mine: list[Call] = [c for c in calls if c.function == handler.name]
         granted: list[tuple[str, str]] = []
         unused: list[tuple[str, str]] = []
-        needs = TRIGGER_NEEDS.get(type(handler.trigger))
-        need_actions = {a for actions, _ in (needs(handler.trigger) if needs else []) for a in actions}
+        need_actions = {a for actions, _ in kind_of(handler.trigger).needs(handler.trigger) for a in actions}
         used = [(c.action, c.resource) for c in mine if c.decision == "allowed"]
         for st in guard.document(handler)["Statement"]:
             granted += [(a, r) for a in st["Action"] for r in st["Resource"]]
