@@ -80,6 +80,25 @@ def test_counts_visibility_and_receive_counts(sqs: Any) -> None:
     assert _counts(sqs, url) == [0, 2, 1]
 
 
+def test_batch_delete_takes_entries_in_order(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(4)])
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0)["Messages"][0]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in got] == ["m0", "m1", "m2"]
+    answer = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": "stale", "ReceiptHandle": first["ReceiptHandle"]},
+        {"Id": "current", "ReceiptHandle": got[0]["ReceiptHandle"]},
+        {"Id": "bad", "ReceiptHandle": "y" * 185},
+        {"Id": "last", "ReceiptHandle": got[2]["ReceiptHandle"]}])
+    assert [e["Id"] for e in answer["Successful"]] == ["stale", "current", "last"]
+    assert [(e["Id"], e["SenderFault"], e["Code"]) for e in answer["Failed"]] == [
+        ("bad", True, "ReceiptHandleIsInvalid")]
+    assert _counts(sqs, url) == [1, 1, 0]
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in rest] == ["m3"]
+
+
 def test_attributes_by_name_and_all(sqs: Any) -> None:
     dlq = sqs.create_queue(QueueName="dead.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
