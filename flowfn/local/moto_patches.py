@@ -1,4 +1,4 @@
-"""Fixes to moto's SQS hot paths, applied while flowfn's embedded emulator runs.
+"""Fixes to moto's SQS and server hot paths, applied while flowfn's embedded emulator runs.
 
 moto 5.2's SQS did work proportional to a queue's depth on every call: ``receive_message``
 checked each message's retention through ``get_queue_attributes``, which built every attribute
@@ -16,6 +16,8 @@ shipped. :func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
 
 The approximate counts still cost a scan, but only when ``GetQueueAttributes`` asks for them.
+Apart from depth, moto's server spent about a millisecond per request, under a lock every
+request shares, finding the backend for the request's host; that answer is now remembered.
 """
 
 from __future__ import annotations
@@ -377,6 +379,24 @@ def delete_message_batch(self: Any, queue_name: str,
     return success, errors
 
 
+def get_backend_for_host(self: Any, host: str | None) -> Any:
+    """``DomainDispatcherApplication.get_backend_for_host`` that remembers each answer.
+
+    moto's server resolved the backend of every request anew, under the lock all requests
+    share: it listed moto's package directory (a ``stat`` per service, about 1 ms) and then
+    tried the URL patterns of every backend. Both are fixed while the process runs, so the
+    backend found for a host is found again; hosts that match nothing take moto's path each
+    time, as before.
+    """
+    known: dict[str, Any] = self.__dict__.setdefault("_flowfn_backend_for_host", {})
+    if host is not None and host in known:
+        return known[host]
+    backend = _ORIGINALS["DomainDispatcherApplication.get_backend_for_host"](self, host)
+    if host is not None and backend:
+        known[host] = backend
+    return backend
+
+
 # -- the clock -----------------------------------------------------------------------------------
 
 
@@ -412,7 +432,7 @@ class Patch:
     """One moto function replaced: where it lives, by what, for which moto versions."""
 
     name: str
-    owner: str  # "Queue", "SQSBackend" or "" for the module itself
+    owner: str  # "Queue", "SQSBackend", "DomainDispatcherApplication" or "" for moto.sqs.models
     attribute: str
     replacement: Callable[..., Any] | None  # None: built at install time (the clock)
     since: tuple[int, int, int]
@@ -441,6 +461,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("Queue.delete_message", "Queue", "delete_message", delete_message, *_MOTO_5_2),
     Patch("SQSBackend.delete_message_batch", "SQSBackend", "delete_message_batch", delete_message_batch,
           *_MOTO_5_2),
+    Patch("DomainDispatcherApplication.get_backend_for_host", "DomainDispatcherApplication",
+          "get_backend_for_host", get_backend_for_host, *_MOTO_5_2),
 )
 
 _ORIGINALS: dict[str, Any] = {}
@@ -458,6 +480,8 @@ def moto_version() -> tuple[int, ...] | None:
 
 
 def _owner(sqs: Any, patch: Patch) -> Any:
+    if patch.owner == "DomainDispatcherApplication":
+        return importlib.import_module("moto.moto_server.werkzeug_app").DomainDispatcherApplication
     return getattr(sqs, patch.owner) if patch.owner else sqs
 
 

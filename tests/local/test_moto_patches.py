@@ -230,3 +230,24 @@ def test_the_embedded_emulator_runs_with_the_fixes_and_restores_moto() -> None:
     finally:
         emulator.stop()
     assert models.SQSBackend.receive_message is original
+
+
+def test_server_finds_the_same_backend_for_each_host() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    if moto_patches.active():
+        pytest.skip("an embedded emulator of this process has the fixes installed")
+    hosts = [None, "moto_api", "sqs", "sqs.us-east-1.amazonaws.com", "s3.eu-west-1.amazonaws.com",
+             "s3control", "dynamodbstreams", "nothing.example"]
+
+    def resolve() -> list[Any]:
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        return [dispatcher.get_backend_for_host(host) for host in hosts * 2]
+
+    shipped = resolve()
+    assert shipped[:4] == [None, "moto_api", "sqs", "sqs"] and shipped[-1] is None
+    moto_patches.install()
+    try:
+        assert resolve() == shipped
+    finally:
+        moto_patches.uninstall()
