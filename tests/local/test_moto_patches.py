@@ -170,6 +170,24 @@ def test_fifo_groups_and_deduplication(sqs: Any) -> None:
     assert all(len(m["Attributes"]["MessageDeduplicationId"]) == 64 for m in got)
 
 
+def test_fifo_deduplication_window(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="w.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"first {n}", MessageGroupId="G", MessageDeduplicationId=f"d{n}")
+    queue = _backend_queue("w.fifo")
+    queue._messages[0].sent_timestamp -= 301_000  # d0 was sent more than five minutes ago
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"again {n}", MessageGroupId="G", MessageDeduplicationId=f"d{n}")
+    assert [m.body for m in queue._messages] == ["first 0", "first 1", "first 2", "again 0"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+    sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+    # moto only looks at messages still in the queue: d1 is gone, d2 is not.
+    for n in (1, 2):
+        sqs.send_message(QueueUrl=url, MessageBody=f"third {n}", MessageGroupId="G", MessageDeduplicationId=f"d{n}")
+    assert [m.body for m in queue._messages] == ["first 2", "again 0", "third 1"]
+
+
 def test_delays_retention_and_long_polling(sqs: Any) -> None:
     url = sqs.create_queue(QueueName="q", Attributes={"DelaySeconds": "60"})["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="queue delay")
