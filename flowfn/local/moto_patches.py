@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import operator
 import re
 import threading
 import time
@@ -191,11 +190,12 @@ def send_message(self: Any, queue_name: str, message_body: str,
 def add_message(self: Any, message: Any) -> None:
     """``Queue.add_message`` reading ``ContentBasedDeduplication`` alone.
 
-    moto built all of ``self.attributes`` on every FIFO send to read that one flag. The
-    deduplication window check is moto's (any message in the queue with the same deduplication
-    id sent less than five minutes earlier drops the new one), with the ids compared in C rather
-    than one message at a time; a queue with a Lambda event source mapping runs moto's own
-    function.
+    moto built all of ``self.attributes`` on every FIFO send to read that one flag, and compared
+    the new message's deduplication id with every message's. The rule is moto's: a message in
+    the queue with the same deduplication id sent less than five minutes earlier drops the new
+    one; the messages with that id are found in an index (:func:`_deduplication_index`). The
+    check and the append happen under the queue's lock. A queue with a Lambda event source
+    mapping runs moto's own function.
     """
     original = _ORIGINALS.get("Queue.add_message")
     if self.lambda_event_source_mappings and original is not None:
@@ -203,30 +203,60 @@ def add_message(self: Any, message: Any) -> None:
         # registers a mapping).
         original(self, message)
         return
-    if self.fifo_queue and (_content_based_deduplication(self) == "true" or message.deduplication_id):
-        window = _sqs().DEDUPLICATION_TIME_IN_SECONDS
-        messages = self._messages
-        ids = list(map(_deduplication_id, messages))
-        start = 0
-        while (index := _index(ids, message.deduplication_id, start)) is not None:
-            diff = message.sent_timestamp - messages[index].sent_timestamp
-            if diff / 1000 < window:
-                return
-            start = index + 1
     with self._messages_lock:
-        self._messages.append(message)
+        if self.fifo_queue:
+            by_id = _deduplication_index(self)
+            if _content_based_deduplication(self) == "true" or message.deduplication_id:
+                window = _sqs().DEDUPLICATION_TIME_IN_SECONDS
+                for m in by_id.get(message.deduplication_id, ()):
+                    if (message.sent_timestamp - m.sent_timestamp) / 1000 < window:
+                        return
+            by_id.setdefault(message.deduplication_id, []).append(message)
+            self._messages.append(message)
+            self.__dict__[_INDEX][1] += 1
+        else:
+            self._messages.append(message)
         self._messages_lock.notify_all()
 
 
-_deduplication_id = operator.attrgetter("deduplication_id")
+#: Where a FIFO queue keeps its deduplication index: [the list it describes, that list's length,
+#: {deduplication id: messages in that list with it}].
+_INDEX = "_flowfn_deduplication_index"
 
 
-def _index(values: list[Any], value: Any, start: int) -> int | None:
-    """``values.index(value, start)``, or None when it is not there."""
-    try:
-        return values.index(value, start)
-    except ValueError:
-        return None
+def _deduplication_index(queue: Any) -> dict[Any, list[Any]]:
+    """The queue's messages by deduplication id, rebuilt when the list changed behind its back.
+
+    The fixes here keep it in step as they add and remove messages (under the queue's lock);
+    anything else that gives the queue a new list (a purge) or appends to it (moto's own
+    ``add_message``) changes the list's identity or length, and the index is built again.
+    """
+    state = queue.__dict__.get(_INDEX)
+    messages = queue._messages
+    if state is None or state[0] is not messages or state[1] != len(messages):
+        by_id: dict[Any, list[Any]] = {}
+        for m in messages:
+            by_id.setdefault(m.deduplication_id, []).append(m)
+        state = queue.__dict__[_INDEX] = [messages, len(messages), by_id]
+    return state[2]  # type: ignore[no-any-return]
+
+
+def _replace_messages(queue: Any, old: list[Any], new: list[Any], removed: list[Any]) -> None:
+    """Give ``queue`` the list ``new``: ``old`` without ``removed``; the index follows."""
+    queue._messages = new
+    state = queue.__dict__.get(_INDEX)
+    if state is None:
+        return
+    if state[0] is not old or state[1] != len(old):
+        del queue.__dict__[_INDEX]
+        return
+    for message in removed:
+        same = state[2].get(message.deduplication_id, [])
+        for index, m in enumerate(same):
+            if m is message:
+                del same[index]
+                break
+    state[0], state[1] = new, len(new)
 
 
 def _available(queue: Any) -> Iterator[Any]:
@@ -289,9 +319,11 @@ def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout
             if len(result) >= count:
                 break
         for message in messages_to_dlq:
-            remaining = list(queue._messages)
-            remaining.remove(message)
-            queue._messages = remaining
+            with queue._messages_lock:
+                current = queue._messages
+                remaining = list(current)
+                remaining.remove(message)
+                _replace_messages(queue, current, remaining, [message])
             queue.dead_letter_queue.add_message(message)
         if previous_result_count == len(result):
             if wait_seconds_timeout == 0:
@@ -327,15 +359,22 @@ def _remove(queue: Any, gone: list[tuple[int, Any]]) -> None:
     """Give ``queue`` a new list without the ``(index, message)`` pairs in ``gone``.
 
     The indices were found in an earlier read of the list; a message that moved since (another
-    thread's delete) is looked for by identity.
+    thread's delete) is looked for by identity. Done under the queue's lock, so a message sent
+    meanwhile is not lost with the old list.
     """
-    remaining = list(queue._messages)
-    for index, message in sorted(gone, key=lambda pair: pair[0], reverse=True):
-        if index < len(remaining) and remaining[index] is message:
-            del remaining[index]
-        elif message in remaining:
-            remaining.remove(message)
-    queue._messages = remaining
+    with queue._messages_lock:
+        current = queue._messages
+        remaining = list(current)
+        removed = []
+        for index, message in sorted(gone, key=lambda pair: pair[0], reverse=True):
+            if index < len(remaining) and remaining[index] is message:
+                del remaining[index]
+            elif message in remaining:
+                remaining.remove(message)
+            else:
+                continue
+            removed.append(message)
+        _replace_messages(queue, current, remaining, removed)
 
 
 def delete_message(self: Any, receipt_handle: str) -> None:

@@ -186,6 +186,28 @@ def test_fifo_deduplication_window(sqs: Any) -> None:
     for n in (1, 2):
         sqs.send_message(QueueUrl=url, MessageBody=f"third {n}", MessageGroupId="G", MessageDeduplicationId=f"d{n}")
     assert [m.body for m in queue._messages] == ["first 2", "again 0", "third 1"]
+    sqs.purge_queue(QueueUrl=url)
+    sqs.send_message(QueueUrl=url, MessageBody="after purge", MessageGroupId="G", MessageDeduplicationId="d2")
+    assert [m.body for m in queue._messages] == ["after purge"]
+
+
+def test_fifo_redrive_leaves_the_deduplication_id_free(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="dead.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName="q.fifo", Attributes={
+        "FifoQueue": "true",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})["QueueUrl"]
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=body, MessageDeduplicationId=body)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in again] == ["b"]
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=f"{body} again", MessageGroupId=body,
+                         MessageDeduplicationId=body)
+    assert [m.body for m in _backend_queue("q.fifo")._messages] == ["b", "a again"]
+    assert [m.body for m in _backend_queue("dead.fifo")._messages] == ["a"]
 
 
 def test_delays_retention_and_long_polling(sqs: Any) -> None:
