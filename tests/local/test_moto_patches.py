@@ -249,7 +249,7 @@ def test_fixes_apply_only_to_the_moto_they_were_written_for() -> None:
         moto_patches.uninstall()
         names = moto_patches.install(version=(5, 2, 5))
         assert names == [p.name for p in moto_patches.PATCHES]
-        assert models.SQSBackend.receive_message is moto_patches.receive_message
+        assert models.SQSBackend.receive_message is moto_patches.sqs.receive_message
     finally:
         moto_patches.uninstall()
     assert (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time) == before
@@ -265,7 +265,7 @@ def test_the_embedded_emulator_runs_with_the_fixes_and_restores_moto() -> None:
     emulator = EmbeddedMoto()
     emulator.start()
     try:
-        assert models.SQSBackend.receive_message is moto_patches.receive_message
+        assert models.SQSBackend.receive_message is moto_patches.sqs.receive_message
         assert "Queue.delete_message" in moto_patches.active()
     finally:
         emulator.stop()
