@@ -241,11 +241,11 @@ def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout
 
     moto listed every visible message of the queue (``queue.messages``, a full pass with two
     clock reads per message) before taking the first ``count``, and checked each one's
-    retention through ``get_queue_attributes``. This walks a snapshot of the same list in the
-    same order with the same filter, lazily, so it considers exactly the messages moto took, in
-    the same order, with the same FIFO group locking, dead-letter moves and receive counts. A
-    message moved to the dead-letter queue leaves through a new list, not in place (see
-    ``_available``).
+    retention through ``get_queue_attributes``. This walks the same list in the same order
+    with the same filter, lazily (see ``_available``), so it considers the messages moto took,
+    in the same order, with the same FIFO group locking, dead-letter moves and receive counts;
+    and it reads the retention period directly. A message moved to the dead-letter queue leaves
+    through a new list, not in place.
     """
     sqs = _sqs()
     if message_attribute_names is None:
