@@ -23,6 +23,7 @@ import dev_loop
 import http_load
 import local_e2e
 import memory
+import sqs_depth
 import synth_scale
 import warm_dispatch
 from _common import HERE, Row
@@ -31,6 +32,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("cold start", cold_start.run),
     ("warm dispatch", warm_dispatch.run),
     ("local end to end", local_e2e.run),
+    ("sqs depth", sqs_depth.run),
     ("synth at scale", synth_scale.run),
     ("memory", memory.run),
     ("developer loop", dev_loop.run),

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flowfn.errors import FlowfnError
+from flowfn.local import moto_patches
 
 __all__ = ["DUMMY_ACCOUNT", "LOOPBACK_HOSTS", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmulator",
            "endpoint_for", "is_loopback"]
@@ -96,7 +97,7 @@ class EmbeddedMoto:
         with EmbeddedMoto._lock:
             if EmbeddedMoto._running == 0:
                 _reset_moto()
-                _fast_sqs_clock(True)
+                moto_patches.install()
             EmbeddedMoto._running += 1
         app = DomainDispatcherApplication(create_backend_app)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
@@ -126,7 +127,7 @@ class EmbeddedMoto:
             EmbeddedMoto._running -= 1
             if EmbeddedMoto._running == 0:
                 _reset_moto()
-                _fast_sqs_clock(False)
+                moto_patches.uninstall()
 
 
 _claims: dict[str, object] = {}
@@ -273,47 +274,6 @@ def _reset_moto() -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.reset()
-
-
-_moto_clock: dict[str, Any] = {}
-
-
-def _fast_sqs_clock(on: bool) -> None:
-    """Give moto's SQS a clock that costs 0.1 us instead of 20.
-
-    moto reads the time through datetime conversions (to honour freezegun) two or three times
-    per message for every count it takes, and it counts the whole queue on each send and each
-    message received: at a few hundred messages a receive took 100 ms. Undone when the last
-    embedded server stops.
-
-    The milliseconds never repeat: moto sets a message visible "now" and then asks whether it is
-    visible (now later than then); two equal readings left it marked in flight, which held back
-    its FIFO group or handed the group out of order.
-    """
-    import importlib
-    import time
-
-    models: Any = importlib.import_module("moto.sqs.models")
-    if on and not _moto_clock:
-        _moto_clock.update(unix_time=models.unix_time, unix_time_millis=models.unix_time_millis)
-        original, original_ms = models.unix_time, models.unix_time_millis
-
-        def unix_time(dt: Any = None) -> float:
-            return time.time() if dt is None else float(original(dt))
-
-        last = [0.0]
-
-        def unix_time_millis(dt: Any = None) -> float:
-            if dt is not None:
-                return float(original_ms(dt))
-            now = max(time.time() * 1000.0, last[0] + 0.001)
-            last[0] = now
-            return now
-
-        models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
-    elif not on and _moto_clock:
-        models.unix_time = _moto_clock.pop("unix_time")
-        models.unix_time_millis = _moto_clock.pop("unix_time_millis")
 
 
 def _quiet_werkzeug() -> None:

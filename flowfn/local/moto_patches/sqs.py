@@ -1,0 +1,398 @@
+"""The fixes to moto's SQS backend (``moto/sqs/models.py``), each a replacement for one of
+its functions that gives the same results without a pass over the whole queue. See the package
+docstring for how they are applied."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from copy import deepcopy
+from typing import Any
+
+from flowfn.local.moto_patches._moto import ORIGINALS
+from flowfn.local.moto_patches._moto import sqs_models as _sqs
+
+
+def queue_attribute(queue: Any, name: str) -> Any:
+    """One attribute of a queue, exactly as ``Queue.attributes[name]`` gives it, or None when
+    ``Queue.attributes`` would not have it; without building the others.
+
+    ``Queue.attributes`` builds every attribute, and three of them
+    (``ApproximateNumberOfMessages*``) scan all messages, so reading one flag from it costs a
+    pass over the queue. This computes only ``name``, with the same rules: base attributes
+    always, FIFO ones on FIFO queues, KMS ones when a key is set, ``RedrivePolicy`` as JSON when
+    set, booleans as ``"true"``/``"false"``.
+    """
+    sqs = _sqs()
+    queue_class = sqs.Queue
+    if name in queue_class.BASE_ATTRIBUTES:
+        pass
+    elif name in queue_class.FIFO_ATTRIBUTES:
+        if not queue.fifo_queue:
+            return None
+    elif name in queue_class.KMS_ATTRIBUTES:
+        if not queue.kms_master_key_id:
+            return None
+    else:
+        return None
+    value = getattr(queue, sqs.camelcase_to_underscores(name))
+    if name == "RedrivePolicy" and queue.redrive_policy:
+        value = json.dumps(queue.redrive_policy)
+    if isinstance(value, bool):
+        value = str(value).lower()
+    return value
+
+
+def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    """``SQSBackend.get_queue_attributes`` that computes only the attributes asked for.
+
+    moto built ``queue.attributes`` (all of them, counts included) up to three times per name
+    asked for. The validation and the result are the same: unknown names raise
+    ``InvalidAttributeName``, ``All`` gives ``queue.attributes``, and otherwise each name the
+    queue has with a value that is not None, in the order asked.
+    """
+    sqs = _sqs()
+    queue = self.get_queue(queue_name)
+    if not attribute_names:
+        return {}
+    valid_names = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+    invalid_name = next((name for name in attribute_names if name not in valid_names), None)
+    if invalid_name or invalid_name == "":
+        raise sqs.InvalidAttributeName(invalid_name)
+    if "All" in attribute_names:
+        return queue.attributes  # type: ignore[no-any-return]
+    attributes: dict[str, Any] = {}
+    for name in attribute_names:
+        value = queue_attribute(queue, name)
+        if value is not None:
+            attributes[name] = value
+    return attributes
+
+
+def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    """``SQSBackend.is_message_valid_based_on_retention_period`` reading the period directly.
+
+    moto called ``get_queue_attributes(queue_name, ["MessageRetentionPeriod"])`` for every
+    message it handed out, which counted the whole queue three times. The value it read is
+    ``queue.message_retention_period`` (an int, always set), so the answer is the same.
+    """
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > _sqs().unix_time())
+
+
+def _content_based_deduplication(queue: Any) -> str | None:
+    return queue_attribute(queue, "ContentBasedDeduplication")  # type: ignore[no-any-return]
+
+
+def validate_message(self: Any, queue: Any, message_body: str, delay_seconds: int,
+                     deduplication_id: str | None = None, group_id: str | None = None,
+                     validate_group_id: bool = True) -> None:
+    """``SQSBackend._validate_message`` reading ``ContentBasedDeduplication`` alone.
+
+    moto built all of ``queue.attributes`` twice per FIFO message to read that one flag; the
+    checks, their order and their errors are moto's.
+    """
+    sqs = _sqs()
+    if queue.fifo_queue:
+        content_based = _content_based_deduplication(queue)
+        if content_based == "false" and not group_id:
+            raise sqs.MissingParameter("MessageGroupId")
+        if content_based == "false" and group_id and not deduplication_id:
+            raise sqs.InvalidParameterValue(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly")
+        if delay_seconds > 0:
+            raise sqs.InvalidParameterValue(
+                f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: "
+                "The request include parameter that is not valid for this queue type.")
+    if len(message_body) > queue.maximum_message_size:
+        raise sqs.InvalidParameterValue(
+            "One or more parameters are invalid. Reason: Message must be shorter than "
+            f"{queue.maximum_message_size} bytes.")
+    if group_id is None and queue.fifo_queue:
+        raise sqs.MissingParameter("MessageGroupId")
+
+
+def send_message(self: Any, queue_name: str, message_body: str,
+                 message_attributes: dict[str, Any] | None = None, delay_seconds: int | None = None,
+                 deduplication_id: str | None = None, group_id: str | None = None,
+                 system_attributes: dict[str, Any] | None = None, validate_group_id: bool = True) -> Any:
+    """``SQSBackend.send_message`` reading ``ContentBasedDeduplication`` alone.
+
+    moto built all of ``queue.attributes`` (three scans of the queue) on every send to read
+    that one flag. Everything else is moto's code, in moto's order (the random draws included).
+    """
+    import hashlib
+    import string
+
+    sqs = _sqs()
+    queue = self.get_queue(queue_name)
+    self._validate_message(queue, message_body=message_body, delay_seconds=int(delay_seconds or 0),
+                           deduplication_id=deduplication_id, group_id=group_id,
+                           validate_group_id=validate_group_id)
+    delay_seconds = int(delay_seconds) if delay_seconds is not None else queue.delay_seconds
+    message = sqs.Message(str(sqs.random.uuid4()), message_body, system_attributes)
+    if _content_based_deduplication(queue) == "true":
+        message.deduplication_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
+    if deduplication_id is not None:
+        message.deduplication_id = deduplication_id
+        message.sequence_number = "".join(sqs.random.choice(string.digits) for _ in range(20))
+    if group_id is not None:
+        message.group_id = group_id
+    if message_attributes:
+        message.message_attributes = message_attributes
+    if delay_seconds > sqs.MAXIMUM_MESSAGE_DELAY:
+        raise sqs.InvalidParameterValue(
+            f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
+            "Reason: DelaySeconds must be >= 0 and <= 900.")
+    message.mark_sent(delay_seconds=delay_seconds)
+    queue.add_message(message)
+    return message
+
+
+def add_message(self: Any, message: Any) -> None:
+    """``Queue.add_message`` reading ``ContentBasedDeduplication`` alone.
+
+    moto built all of ``self.attributes`` on every FIFO send to read that one flag, and compared
+    the new message's deduplication id with every message's. The rule is moto's: a message in
+    the queue with the same deduplication id sent less than five minutes earlier drops the new
+    one; the messages with that id are found in an index (:func:`_deduplication_index`). The
+    check and the append happen under the queue's lock. A queue with a Lambda event source
+    mapping runs moto's own function.
+    """
+    original = ORIGINALS.get("Queue.add_message")
+    if self.lambda_event_source_mappings and original is not None:
+        # moto's own path: it receives, invokes and deletes through the backend (flowfn never
+        # registers a mapping).
+        original(self, message)
+        return
+    with self._messages_lock:
+        if self.fifo_queue:
+            by_id = _deduplication_index(self)
+            if _content_based_deduplication(self) == "true" or message.deduplication_id:
+                window = _sqs().DEDUPLICATION_TIME_IN_SECONDS
+                for m in by_id.get(message.deduplication_id, ()):
+                    if (message.sent_timestamp - m.sent_timestamp) / 1000 < window:
+                        return
+            by_id.setdefault(message.deduplication_id, []).append(message)
+            self._messages.append(message)
+            self.__dict__[_INDEX][1] += 1
+        else:
+            self._messages.append(message)
+        self._messages_lock.notify_all()
+
+
+#: Where a FIFO queue keeps its deduplication index: [the list it describes, that list's length,
+#: {deduplication id: messages in that list with it}].
+_INDEX = "_flowfn_deduplication_index"
+
+
+def _deduplication_index(queue: Any) -> dict[Any, list[Any]]:
+    """The queue's messages by deduplication id, rebuilt when the list changed behind its back.
+
+    The fixes here keep it in step as they add and remove messages (under the queue's lock);
+    anything else that gives the queue a new list (a purge) or appends to it (moto's own
+    ``add_message``) changes the list's identity or length, and the index is built again.
+    """
+    state = queue.__dict__.get(_INDEX)
+    messages = queue._messages
+    if state is None or state[0] is not messages or state[1] != len(messages):
+        by_id: dict[Any, list[Any]] = {}
+        for m in messages:
+            by_id.setdefault(m.deduplication_id, []).append(m)
+        state = queue.__dict__[_INDEX] = [messages, len(messages), by_id]
+    return state[2]  # type: ignore[no-any-return]
+
+
+def _replace_messages(queue: Any, old: list[Any], new: list[Any], removed: list[Any]) -> None:
+    """Give ``queue`` the list ``new``: ``old`` without ``removed``; the index follows."""
+    queue._messages = new
+    state = queue.__dict__.get(_INDEX)
+    if state is None:
+        return
+    if state[0] is not old or state[1] != len(old):
+        del queue.__dict__[_INDEX]
+        return
+    for message in removed:
+        same = state[2].get(message.deduplication_id, [])
+        for index, m in enumerate(same):
+            if m is message:
+                del same[index]
+                break
+    state[0], state[1] = new, len(new)
+
+
+def _available(queue: Any) -> Iterator[Any]:
+    """The queue's visible, undelayed messages in order, found one at a time.
+
+    It walks the list the queue holds when it starts. With these fixes in place nothing
+    removes from that list in place (deletes and dead-letter moves give the queue a new list),
+    so the walk sees each message of that moment once, in order; a message sent meanwhile is
+    appended and may be seen too, as if it had been sent a moment earlier.
+    """
+    for message in queue._messages:
+        if message.visible and not message.delayed:
+            yield message
+
+
+def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int,
+                    visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Any]:
+    """``SQSBackend.receive_message`` that stops looking once it has ``count`` messages.
+
+    moto listed every visible message of the queue (``queue.messages``, a full pass with two
+    clock reads per message) before taking the first ``count``, and checked each one's
+    retention through ``get_queue_attributes``. This walks the same list in the same order
+    with the same filter, lazily (see ``_available``), so it considers the messages moto took,
+    in the same order, with the same FIFO group locking, dead-letter moves and receive counts;
+    and it reads the retention period directly. A message moved to the dead-letter queue leaves
+    through a new list, not in place.
+    """
+    sqs = _sqs()
+    if message_attribute_names is None:
+        message_attribute_names = []
+    queue = self.get_queue(queue_name)
+    result: list[Any] = []
+    previous_result_count = len(result)
+    polling_end = sqs.unix_time() + wait_seconds_timeout
+    currently_pending_groups = deepcopy(queue.pending_message_groups)
+    while True:
+        if result or (wait_seconds_timeout and sqs.unix_time() > polling_end):
+            break
+        messages_to_dlq: list[Any] = []
+        for message in _available(queue):
+            if not message.visible:
+                continue
+            if message in queue.pending_messages:
+                # Visible again while pending: the consumer timed out.
+                queue.pending_messages.remove(message)
+                currently_pending_groups = deepcopy(queue.pending_message_groups)
+            if message.group_id and queue.fifo_queue and message.group_id in currently_pending_groups:
+                continue
+            if (queue.dead_letter_queue is not None and queue.redrive_policy
+                    and message.approximate_receive_count >= queue.redrive_policy["maxReceiveCount"]):
+                messages_to_dlq.append(message)
+                continue
+            queue.pending_messages.add(message)
+            message.mark_received(visibility_timeout=visibility_timeout)
+            message_copy = deepcopy(message)
+            sqs._filter_message_attributes(message_copy, message_attribute_names)
+            if not self.is_message_valid_based_on_retention_period(queue_name, message):
+                break
+            result.append(message_copy)
+            if len(result) >= count:
+                break
+        for message in messages_to_dlq:
+            with queue._messages_lock:
+                current = queue._messages
+                remaining = list(current)
+                remaining.remove(message)
+                _replace_messages(queue, current, remaining, [message])
+            queue.dead_letter_queue.add_message(message)
+        if previous_result_count == len(result):
+            if wait_seconds_timeout == 0:
+                break
+            queue.wait_for_messages(1)
+            continue
+        previous_result_count = len(result)
+    return result
+
+
+def wait_for_messages(self: Any, timeout: int) -> None:
+    """``Queue.wait_for_messages`` that wakes on the first available message it finds.
+
+    moto's wait condition listed every visible message (a pass over the queue) each time a
+    send woke the waiters; its truth is whether any exists, which this answers at the first.
+    """
+    def available() -> bool:
+        return any(m.visible and not m.delayed for m in self._messages)
+
+    with self._messages_lock:
+        self._messages_lock.wait_for(available, timeout=timeout)
+
+
+def _holder(messages: list[Any], receipt_handle: str) -> int | None:
+    """Where the message that ever had ``receipt_handle`` is in ``messages``, or None."""
+    for index, message in enumerate(messages):
+        if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+            return index
+    return None
+
+
+def _remove(queue: Any, gone: list[tuple[int, Any]]) -> None:
+    """Give ``queue`` a new list without the ``(index, message)`` pairs in ``gone``.
+
+    The indices were found in an earlier read of the list; a message that moved since (another
+    thread's delete) is looked for by identity. Done under the queue's lock, so a message sent
+    meanwhile is not lost with the old list.
+    """
+    with queue._messages_lock:
+        current = queue._messages
+        remaining = list(current)
+        removed = []
+        for index, message in sorted(gone, key=lambda pair: pair[0], reverse=True):
+            if index < len(remaining) and remaining[index] is message:
+                del remaining[index]
+            elif message in remaining:
+                remaining.remove(message)
+            else:
+                continue
+            removed.append(message)
+        _replace_messages(queue, current, remaining, removed)
+
+
+def delete_message(self: Any, receipt_handle: str) -> None:
+    """``Queue.delete_message`` that stops at the message holding the receipt handle.
+
+    moto asked every message whether it ever had the handle (building a list of its handles
+    each time) and then did it again to rebuild the queue without it. A receipt handle is 185
+    random letters drawn per receive and a message is in one queue's list at most once, so
+    the first message that had it is the only one; it goes out of a new list (as in moto, so a
+    pass over the old list elsewhere is undisturbed), leaves the pending set, and all its
+    handles count as deleted. Unknown handles raise ``ReceiptHandleIsInvalid`` as before.
+    """
+    if receipt_handle in self.deleted_messages:
+        return
+    messages = self._messages
+    index = _holder(messages, receipt_handle)
+    if index is None:
+        raise _sqs().ReceiptHandleIsInvalid()
+    message = messages[index]
+    self.pending_messages.discard(message)
+    self.deleted_messages.update(message.all_receipt_handles)
+    _remove(self, [(index, message)])
+
+
+def delete_message_batch(self: Any, queue_name: str,
+                         receipts: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
+    """``SQSBackend.delete_message_batch`` that gives the queue one new list per batch.
+
+    moto deleted the entries one by one, each copying the queue's list. Entries are taken in
+    order with ``delete_message``'s rules: a handle already deleted (in the batch or before)
+    succeeds, an unknown one fails with moto's error entry, and each message found leaves the
+    pending set with all its handles counted as deleted.
+    """
+    queue = self.get_queue(queue_name)
+    messages = queue._messages
+    success: list[str] = []
+    errors: list[dict[str, str]] = []
+    gone: list[tuple[int, Any]] = []
+    for receipt_and_id in receipts:
+        handle = receipt_and_id["ReceiptHandle"]
+        if handle not in queue.deleted_messages:
+            index = _holder(messages, handle)
+            if index is None:
+                errors.append({
+                    "Id": receipt_and_id["Id"],
+                    "SenderFault": True,  # type: ignore[dict-item]
+                    "Code": "ReceiptHandleIsInvalid",
+                    "Message": f'The input receipt handle "{handle}" is not a valid receipt handle.',
+                })
+                continue
+            message = messages[index]
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
+            gone.append((index, message))
+        success.append(receipt_and_id["Id"])
+    if gone:
+        _remove(queue, gone)
+    return success, errors
