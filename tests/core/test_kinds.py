@@ -118,14 +118,24 @@ def _app_with_every_kind() -> App:
 
 
 def _names_in(path: Path, names: set[str]) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Name) and node.id in names:
-            found.add(node.id)
-        elif isinstance(node, ast.Attribute) and node.attr in names:
+    """The kind classes among ``names`` that ``path`` takes from flowfn: imported by name, or read as
+    an attribute of a flowfn module it imports (moto's own ``Queue`` is not flowfn's)."""
+    found: set[str] = set()
+    modules: set[str] = set()  # local names bound to flowfn modules
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("flowfn")):
+            for alias in node.names:
+                if alias.name in names:
+                    found.add(alias.name)
+                else:
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("flowfn"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.value, ast.Name) \
+                and node.value.id in modules:
             found.add(node.attr)
-        elif isinstance(node, ast.ImportFrom):
-            found.update(alias.name for alias in node.names if alias.name in names)
     return found
 
 
