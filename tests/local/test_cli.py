@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,19 +27,7 @@ from typer.testing import CliRunner
 
 from flowfn.cli import cli
 
-from .conftest import APPS
-
-CLI = [sys.executable, "-c", "from flowfn.cli import main; main()"]
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from .conftest import APPS, CLI, wait_for
 
 
 class RunLocal:

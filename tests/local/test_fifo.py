@@ -8,8 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,9 @@ import pytest
 
 from flowfn.testing import Harness, run_app
 
-from .conftest import APPS
+from .conftest import APPS, CLI, wait_for
 
 APP = APPS / "fifo.py"
-CLI = [sys.executable, "-c", "from flowfn.cli import main; main()"]
 
 
 def bodies(groups: dict[str, int], marks: dict[str, str]) -> list[tuple[str, str]]:
@@ -81,15 +78,6 @@ def run_local(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, Pat
             proc.kill()
             proc.communicate()
 
-
-def wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.slow

@@ -9,7 +9,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,21 +17,11 @@ from typing import Any
 import boto3
 import pytest
 
-from .conftest import APPS
+from .conftest import APPS, CLI, wait_for
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-c", "from flowfn.cli import main; main()"]
 
-
-def wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class StopApp:
