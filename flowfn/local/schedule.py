@@ -1,10 +1,11 @@
 """Schedules: ``@on_schedule`` handlers fire at the times EventBridge would fire them.
 
-Fire times come from the trigger itself (``ScheduleTrigger.next_fires``: aws-croniter for cron,
-fixed steps from the start for rate). Under ``flowfn run-local`` a thread waits for the next fire
-on the wall clock; under flowfn.testing the test moves a virtual clock with :meth:`advance`, and
-each fire due in between runs in time order, without sleeping (a failed fire is retried as
-EventBridge's invocations are, without the minutes between). Any handler can be fired now.
+Fire times come from the trigger itself (``ScheduleTrigger.next_fires``: flowfn's own EventBridge
+cron parser, cross-checked against aws-croniter in the tests; fixed steps from the start for rate).
+Under ``flowfn run-local`` a thread waits for the next fire on the wall clock; under
+flowfn.testing the test moves a virtual clock with :meth:`advance`, and each fire due in between
+runs in time order, without sleeping (a failed fire is retried as EventBridge's invocations are,
+without the minutes between). Any handler can be fired now.
 """
 
 from __future__ import annotations
