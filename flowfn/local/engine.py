@@ -350,6 +350,9 @@ class LocalApp:
             running, generation = invoker.activity()
             if running == 0:
                 depths = self.queue_depths()
+                held = sum(source.pending() for source in self._sources)
+                if held:
+                    depths["stream records"] = held
                 if not any(depths.values()) and invoker.activity() == (0, generation):
                     return
             else:
