@@ -69,7 +69,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flowfn.app import App
-from flowfn.resources import Bucket, Queue, Resource
+from flowfn.resources import Bucket, Queue, Resource, Stream, Table
 
 if TYPE_CHECKING:
     from flowfn.local.engine import LocalApp
@@ -266,6 +266,70 @@ class Harness:
     def fire(self, function: str) -> Invocation:
         """Run the schedule handler ``function`` now, at the virtual time."""
         return self.local.schedules.fire(function, self.clock.now)
+
+    def stream_name(self, stream: str | Stream) -> str:
+        """The physical name of a declared Kinesis stream."""
+        return self._named("stream", stream)
+
+    def table_name(self, table: str | Table) -> str:
+        """The physical name of a declared DynamoDB table."""
+        return self._named("table", table)
+
+    def _named(self, kind: str, res: str | Resource) -> str:
+        name = _name(res)
+        try:
+            return self.local.bindings.names[(kind, name)]
+        except KeyError:
+            known = ", ".join(n for k, n in self.local.bindings.names if k == kind) or "none"
+            raise KeyError(f"the app declares no {kind} {name!r} ({kind}s: {known})") from None
+
+    def put_record(self, stream: str | Stream, data: Any, *, partition_key: str = "key") -> str:
+        """Put one record on a Kinesis stream (bytes as they are, str as UTF-8, anything else as
+        JSON); returns its sequence number as the emulator gives it."""
+        raw = data if isinstance(data, bytes) else (
+            data if isinstance(data, str) else jsonlib.dumps(data)).encode()
+        out = self.client("kinesis").put_record(StreamName=self.stream_name(stream), Data=raw,
+                                                PartitionKey=partition_key)
+        return str(out["SequenceNumber"])
+
+    def put_records(self, stream: str | Stream, items: list[Any], *,
+                    partition_key: str | Callable[[Any], str] = "key") -> None:
+        """Put records on a Kinesis stream, in order, 500 per call (AWS's limit)."""
+        name = self.stream_name(stream)
+        for start in range(0, len(items), 500):
+            entries = []
+            for item in items[start:start + 500]:
+                raw = item if isinstance(item, bytes) else (
+                    item if isinstance(item, str) else jsonlib.dumps(item)).encode()
+                key = partition_key(item) if callable(partition_key) else partition_key
+                entries.append({"Data": raw, "PartitionKey": key})
+            self.client("kinesis").put_records(StreamName=name, Records=entries)
+
+    def put_item(self, table: str | Table, item: dict[str, Any]) -> None:
+        """Write an item (plain Python values) to a DynamoDB table."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        ser = TypeSerializer()
+        self.client("dynamodb").put_item(TableName=self.table_name(table),
+                                         Item={k: ser.serialize(v) for k, v in item.items()})
+
+    def get_item(self, table: str | Table, key: dict[str, Any]) -> dict[str, Any] | None:
+        """An item of a DynamoDB table as plain Python values (numbers as Decimal), or None."""
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        ser, des = TypeSerializer(), TypeDeserializer()
+        got = self.client("dynamodb").get_item(TableName=self.table_name(table),
+                                               Key={k: ser.serialize(v) for k, v in key.items()})
+        item = got.get("Item")
+        return None if item is None else {k: des.deserialize(v) for k, v in item.items()}
+
+    def age_streams(self, seconds: float) -> None:
+        """Make every stream record ``seconds`` older as stream pollers judge ``max_record_age_s``."""
+        from flowfn.local.shards import ShardPoller
+
+        for source in self.local.sources():
+            if isinstance(source, ShardPoller):
+                source.skew_s += seconds
 
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         """One direct invocation of ``function`` with ``event`` (like ``flowfn invoke``)."""

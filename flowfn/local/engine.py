@@ -318,6 +318,10 @@ class LocalApp:
 
     # -- idleness -------------------------------------------------------------------------------
 
+    def sources(self) -> list[Source]:
+        """The running sources."""
+        return list(self._sources)
+
     def pending_queues(self) -> list[str]:
         """URLs of queues someone consumes: flowfn's notification queue and every @on_sqs queue."""
         urls: list[str] = []

@@ -345,7 +345,7 @@ class ShardPoller(Source):
                 "requestId": record.request_id if record is not None else str(uuid.uuid4()),
                 "functionArn": self.invoker_function_arn(),
                 "condition": condition,
-                "approximateInvokeCount": attempts + (1 if record is not None else 0),
+                "approximateInvokeCount": attempts,
             },
             "responseContext": response,
             "version": "1.0",
