@@ -510,8 +510,8 @@ def events_sqs(
 
 @events_cli.command("kinesis")
 def events_kinesis(
-    data: Annotated[list[str] | None, typer.Option("--data", help="A record's data (text); repeat for a batch.",
-                                                   show_default=False)] = None,
+    data: Annotated[list[str] | None, typer.Option(
+        "--data", help="A record's data (text); repeat for a batch.", show_default=False)] = None,
     stream: Annotated[str, typer.Option("--stream", help="Stream name.")] = "clicks",
     partition_key: Annotated[str, typer.Option("--partition-key", help="Partition key.")] = "key-1",
     time: TimeOpt = None,

@@ -10,8 +10,8 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.local.dynamodb import dynamodb_sample
 from flowfn.local.http import http_sample
-from flowfn.local.kinesis import kinesis_sample
 from flowfn.local.kinds import kind_of
+from flowfn.local.kinesis import kinesis_sample
 from flowfn.local.s3 import s3_sample
 from flowfn.local.schedule import schedule_sample
 from flowfn.local.sqs import sqs_sample
