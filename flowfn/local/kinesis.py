@@ -59,7 +59,7 @@ class KinesisReader:
         shard = _shard_of(iterator)
         out = []
         for item in got["Records"]:
-            seq = aws_sequence_number(item["SequenceNumber"])
+            seq = aws_sequence_number(item["SequenceNumber"], _shard_number(shard))
             arrival = item["ApproximateArrivalTimestamp"].timestamp()
             data = bytes(item["Data"])
             event = kinesis_record(data=data, partition_key=item["PartitionKey"], sequence_number=seq,
@@ -84,6 +84,11 @@ def _shard_of(iterator: str) -> str:
         return next(p for p in parts if p.startswith("shardId-"))
     except (ValueError, StopIteration):
         return "shardId-000000000000"
+
+
+def _shard_number(shard: str) -> int:
+    digits = shard.rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else 0
 
 
 def kinesis_sample(stream: str, payloads: list[Any], *, region: str = "us-east-1",

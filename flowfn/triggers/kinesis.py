@@ -49,10 +49,11 @@ def make_kinesis_trigger(
 # -- AWS-exact events: what a Kinesis event-source mapping sends Lambda ------------------------
 
 
-def aws_sequence_number(raw: str) -> str:
-    """A Kinesis sequence number in AWS's 56-digit form (an emulator's short ones are padded,
-    keeping their order)."""
-    return raw if len(raw) >= 20 else "49" + raw.rjust(54, "0")
+def aws_sequence_number(raw: str, shard: int = 0) -> str:
+    """A Kinesis sequence number in AWS's 56-digit form. An emulator's short ones (counted per
+    shard) are padded, keeping their order, with the shard's number in them so they stay unique
+    in the stream."""
+    return raw if len(raw) >= 20 else "49" + str(shard).rjust(6, "0") + raw.rjust(48, "0")
 
 
 def kinesis_record(

@@ -1,0 +1,67 @@
+"""`flowfn run-local` as a subprocess with a Kinesis trigger: one line per invocation, and a
+restarted run resumes each shard from its checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from .test_mirror import StopApp, stopapp, wait_for
+
+pytestmark = pytest.mark.slow
+
+__all__ = ["stopapp"]  # the fixture, used by name
+
+APP = """
+from pathlib import Path
+
+from flowfn import App, Stream
+
+app = App("resume")
+events = Stream("events")
+SEEN = Path(__file__).with_name("seen.txt")
+
+
+@app.on_kinesis(events, starting_position="trim_horizon")
+def count(record):
+    with SEEN.open("a") as out:
+        out.write(record.text + "\\n")
+"""
+
+
+def _put(run: StopApp, texts: list[str]) -> None:
+    kinesis = boto3.client("kinesis", endpoint_url=run.run_state["endpoint_url"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    for text in texts:
+        kinesis.put_record(StreamName="events", Data=text.encode(), PartitionKey="k")
+
+
+def _seen(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_restarted_run_local_resumes_from_its_checkpoint(stopapp: Any, tmp_path: Path) -> None:
+    app = tmp_path / "resume.py"
+    app.write_text(APP)
+    seen = tmp_path / "seen.txt"
+    run: StopApp = stopapp(app, "resume")
+    _put(run, ["r0", "r1", "r2"])
+    wait_for(lambda: len(_seen(seen)) == 3, 30, "the first three records")
+    assert run.stop() == 0
+    lines = [s for s in run.seen if s["function"] == "count"]
+    assert lines and all(s["trigger"] == "kinesis" and s["outcome"] == "ok" for s in lines)
+    assert lines[0]["source"].startswith("events shardId-000000000000 (")
+    assert any("saved 3 stream records" in line for line in run.err), run.err
+    checkpoint = json.loads((tmp_path / "state" / "resume" / "checkpoints" / "count.json").read_text())
+    assert checkpoint == {"shardId-000000000000": "3"}
+
+    again: StopApp = stopapp(app, "resume")
+    _put(again, ["r3", "r4"])
+    wait_for(lambda: len(_seen(seen)) >= 5, 30, "the two new records")
+    assert again.stop() == 0
+    assert any("restored 3 stream records" in line for line in again.err), again.err
+    assert _seen(seen) == ["r0", "r1", "r2", "r3", "r4"]  # nothing before the checkpoint again
