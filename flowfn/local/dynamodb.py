@@ -87,6 +87,9 @@ class DynamoDbReader:
     def batch_info(self) -> str:
         return "DDBStreamBatchInfo"
 
+    def doc(self, record: Raw) -> dict[str, Any]:
+        return record.event
+
 
 def _twin(first: dict[str, Any], second: dict[str, Any]) -> bool:
     return (first["eventName"] == "INSERT" and second["eventName"] == "INSERT"

@@ -65,8 +65,7 @@ class KinesisReader:
             event = kinesis_record(data=data, partition_key=item["PartitionKey"], sequence_number=seq,
                                    arrival=arrival, shard_id=shard, stream_arn=self.source_arn,
                                    region=self.region, role_arn=self.role_arn)
-            out.append(Raw(item["SequenceNumber"], seq, arrival, item["PartitionKey"], event,
-                           _doc(event, data)))
+            out.append(Raw(item["SequenceNumber"], seq, arrival, item["PartitionKey"], event, None))
         last = got["Records"][-1]["SequenceNumber"] if got["Records"] else None
         return out, str(got.get("NextShardIterator") or iterator), last
 
@@ -75,6 +74,11 @@ class KinesisReader:
 
     def batch_info(self) -> str:
         return "KinesisBatchInfo"
+
+    def doc(self, record: Raw) -> dict[str, Any]:
+        if record.doc is None:
+            record.doc = _doc(record.event, base64.b64decode(record.event["kinesis"]["data"]))
+        return record.doc
 
 
 def _shard_of(iterator: str) -> str:

@@ -50,8 +50,8 @@ class Raw:
     key: str
     #: The record as Lambda delivers it.
     event: dict[str, Any]
-    #: What filter patterns are matched against.
-    doc: dict[str, Any]
+    #: What filter patterns are matched against (None: worked out when a filter asks).
+    doc: dict[str, Any] | None
 
 
 class ShardReader(Protocol):
@@ -69,6 +69,9 @@ class ShardReader(Protocol):
         and the emulator's sequence number of the last record read (None: nothing to read)."""
 
     def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def doc(self, record: Raw) -> dict[str, Any]:
+        """What filter patterns are matched against for ``record``."""
 
     def batch_info(self) -> str: ...
 
@@ -191,10 +194,14 @@ class ShardPoller(Source):
         self._threads.clear()
 
     def pending(self) -> int:
-        """Records read and not done yet, plus one when a shard has records not read yet."""
+        """Records read and not done yet; else one when a shard has records not read yet (asked
+        of the emulator only for a shard with nothing in hand, so as not to slow its poller)."""
         count = 0
         for shard, iterator in list(self._iterators.items()):
-            count += len(self._buffers.get(shard, ()))
+            held = len(self._buffers.get(shard, ()))
+            count += held
+            if held:
+                continue
             with contextlib.suppress(Exception):
                 if self.reader.read(iterator, 1)[2] is not None:
                     count += 1
@@ -211,7 +218,8 @@ class ShardPoller(Source):
             records, nxt, last = self.reader.read(self._iterators[shard], _READ)
             if last is None:
                 return
-            kept = [r for r in records if matches(self.trigger.filters, r.doc)]
+            filters = self.trigger.filters
+            kept = [r for r in records if matches(filters, self.reader.doc(r))] if filters else records
             with self._lock:
                 buffer.extend(kept)
                 self._iterators[shard] = nxt

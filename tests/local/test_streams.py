@@ -169,3 +169,26 @@ def test_dynamodb_changes_arrive_as_aws_sends_them() -> None:
     assert {r["awsRegion"] for r in records} == {"eu-west-1"}
     numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
     assert all(len(n) >= 21 for n in numbers) and numbers == sorted(numbers)
+
+
+def test_parallelization_splits_a_shards_batch_by_partition_key_and_keeps_each_keys_order() -> None:
+    app = App("parallel")
+    clicks = Stream("clicks")
+    got: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", parallelization=4, batch=True, batch_size=100)
+    def on_batch(batch: KinesisBatch) -> None:
+        with lock:
+            got.extend((r.partition_key, r.json()["n"]) for r in batch)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"k": f"user{i % 8}", "n": i} for i in range(80)],
+                      partition_key=lambda d: d["k"])
+        h.drain()
+        calls = h.invocations("on_batch")
+    assert sorted(n for _, n in got) == list(range(80))
+    assert max(len(c.event["Records"]) for c in calls) < 80  # the batch ran as several groups
+    for key in {k for k, _ in got}:
+        numbers = [n for k, n in got if k == key]
+        assert numbers == sorted(numbers)
