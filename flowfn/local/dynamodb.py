@@ -59,9 +59,9 @@ class DynamoDbReader:
         got = self.client.get_records(ShardIterator=iterator, Limit=limit)
         items = list(got["Records"])
         nxt = str(got.get("NextShardIterator") or iterator)
-        if items and items[-1]["eventName"] == "INSERT":
-            # The emulator's update_item on a missing key writes two INSERTs: see whether the
-            # second is next, so the pair is never split between batches.
+        if len(items) == limit and items[-1]["eventName"] == "INSERT":
+            # The emulator's update_item on a missing key writes two INSERTs at once: when a full
+            # page ends on an INSERT, see whether its twin is next, so the pair is never split.
             more = self.client.get_records(ShardIterator=nxt, Limit=1)
             if more["Records"] and _twin(items[-1], more["Records"][0]):
                 items.append(more["Records"][0])

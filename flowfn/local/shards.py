@@ -168,6 +168,7 @@ class ShardPoller(Source):
         self._threads: list[threading.Thread] = []
         self._iterators: dict[str, str] = {}
         self._buffers: dict[str, list[Raw]] = {}
+        self._caught_up: dict[str, bool] = {}  # shard -> its last read found nothing new
         self._lock = threading.Lock()
 
     # -- the Source protocol ---------------------------------------------------------------------
@@ -194,13 +195,17 @@ class ShardPoller(Source):
         self._threads.clear()
 
     def pending(self) -> int:
-        """Records read and not done yet; else one when a shard has records not read yet (asked
-        of the emulator only for a shard with nothing in hand, so as not to slow its poller)."""
+        """Records read and not done yet; else one for a shard whose poller has not caught up, or
+        that has records not read yet (the emulator is asked only when its poller has caught up:
+        a read costs the emulator as much as the poller's own)."""
         count = 0
         for shard, iterator in list(self._iterators.items()):
             held = len(self._buffers.get(shard, ()))
             count += held
             if held:
+                continue
+            if not self._caught_up.get(shard, False):
+                count += 1  # its poller reads on: it finds more, or catches up
                 continue
             with contextlib.suppress(Exception):
                 if self.reader.read(iterator, 1)[2] is not None:
@@ -216,6 +221,7 @@ class ShardPoller(Source):
         buffer = self._buffers[shard]
         while len(buffer) < want:
             records, nxt, last = self.reader.read(self._iterators[shard], _READ)
+            self._caught_up[shard] = last is None
             if last is None:
                 return
             filters = self.trigger.filters

@@ -109,8 +109,16 @@ def test_max_retries_sends_the_batchs_metadata_to_the_on_failure_queue_and_moves
         h.drain()
         message = json.loads(h.messages("bad")[0])
         poison_calls = [c for c in h.invocations("on_click") if "cG9pc29u" in json.dumps(c.event)]
+        after = h.invocations("on_click")[-1]
     assert seen == ["first", "after"]
+    assert after.source == "clicks shardId-000000000000 (1 record)"  # the shard moved on
     assert len(poison_calls) == 3  # the first attempt and two retries
+    # Each invocation's line says what it read, and that the shard is blocked while it retries.
+    assert [c.source for c in poison_calls] == [
+        "clicks shardId-000000000000 (1 record)",
+        "clicks shardId-000000000000 (1 record, retry 1, shard blocked)",
+        "clicks shardId-000000000000 (1 record, retry 2, shard blocked)",
+    ]
     assert set(message) == {"requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo"}
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["requestContext"]["approximateInvokeCount"] == 3
