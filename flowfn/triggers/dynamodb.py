@@ -45,6 +45,11 @@ def make_dynamodb_trigger(
     if table.stream_view is None:
         raise ConfigError(subject, "table", f"{table!r} has no stream",
                           f"declare it with Table({table.logical_name!r}, ..., stream=True)")
+    if table.existing is not None:
+        raise ConfigError(subject, "table", f"{table!r} is a table flowfn does not create, and a mapping "
+                          "needs its stream's exact ARN, which changes whenever the stream is turned on "
+                          "again", "declare the table flowfn creates (drop existing=), or subscribe "
+                          "to the stream outside flowfn")
     checked = stream_settings(subject, positions=("latest", "trim_horizon"), **settings)
     if checked["model"] is not None and table.stream_view in ("KEYS_ONLY", "OLD_IMAGE"):
         raise ConfigError(subject, "model",

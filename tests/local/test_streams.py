@@ -200,3 +200,26 @@ def test_parallelization_splits_a_shards_batch_by_partition_key_and_keeps_each_k
     for key in {k for k, _ in got}:
         numbers = [n for k, n in got if k == key]
         assert numbers == sorted(numbers)
+
+
+def test_a_dynamodb_batch_given_up_goes_to_the_on_failure_queue_in_aws_shape() -> None:
+    app = App("ddb-failure")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", max_retries=0, on_failure=bad)
+    def on_change(record: Any) -> None:
+        raise RuntimeError("never")
+
+    with run_app(app) as h:
+        h.put_item(totals, {"pk": "a"})
+        h.drain()
+        message = json.loads(h.messages("bad")[0])
+        stream_arn = h.local.bindings.arns[("table", "totals")]
+    info = message["DDBStreamBatchInfo"]
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 1
+    # The function answered (a partial batch response naming the record): no function error.
+    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]

@@ -141,6 +141,8 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
                                starting_position="at_timestamp")(lambda record: None)
     with pytest.raises(ConfigError, match="no new image"):
         app.on_dynamodb_stream(Table("keys", key="pk", stream="keys_only"), model=Item)(lambda record: None)
+    with pytest.raises(ConfigError, match="exact ARN"):
+        app.on_dynamodb_stream(Table("ext", existing="their-table", stream=True))(lambda record: None)
     with pytest.raises(ConfigError, match="partition key"):
         Table("nokey")
     with pytest.raises(ConfigError, match="stream view"):
