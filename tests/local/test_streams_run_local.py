@@ -65,3 +65,29 @@ def test_a_restarted_run_local_resumes_from_its_checkpoint(stopapp: Any, tmp_pat
     assert again.stop() == 0
     assert any("restored 3 stream records" in line for line in again.err), again.err
     assert _seen(seen) == ["r0", "r1", "r2", "r3", "r4"]  # nothing before the checkpoint again
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "streams" / "app.py"
+
+
+def test_the_streams_example_runs_its_chain_under_run_local(stopapp: Any) -> None:
+    import urllib.request
+
+    run: StopApp = stopapp(EXAMPLE, "streams")
+    events = [{"id": f"e-{i}", "key": "sensor-1", "ts": "2025-01-01T09:00:05Z", "value": 1} for i in range(5)]
+    body = json.dumps([*events, {"id": "bad", "key": "sensor-1"}]).encode()
+    request = urllib.request.Request(run.run_state["http_url"] + "/events", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+    wait_for(lambda: any(s["function"] == "alert" for s in run.collect()), 60, "the alert handler")
+    wait_for(lambda: any("retry 2, shard blocked" in s["source"] for s in run.collect()), 60,
+             "the bad record's last retry")
+    sqs = run.sqs
+    alerts = sqs.receive_message(QueueUrl=run.run_state["queues"]["alerts"], MaxNumberOfMessages=10)
+    bad = wait_for(lambda: sqs.receive_message(QueueUrl=run.run_state["queues"]["bad-batches"],
+                                               MaxNumberOfMessages=10).get("Messages"), 30, "the bad batch")
+    assert run.stop() == 0
+    assert [json.loads(m["Body"])["count"] for m in alerts["Messages"]] == [5]
+    assert json.loads(bad[0]["Body"])["KinesisBatchInfo"]["batchSize"] == 1
+    kinds = {(s["function"], s["trigger"]) for s in run.seen}
+    assert {("post_events", "http"), ("aggregate", "kinesis"), ("alert", "dynamodb")} <= kinds
