@@ -82,13 +82,6 @@ class StreamSettings(Trigger):
             parts.append(f"{len(self.filters)} filter(s)")
         return ", ".join(parts)
 
-    def conflict(self, other: Trigger) -> str | None:
-        if isinstance(other, StreamSettings) and type(other) is type(self) \
-                and other.source.logical_name == self.source.logical_name and other.filters == self.filters:
-            return (f"both read {self.source.kind} {self.source.logical_name!r} with the same filters; "
-                    "each would get every record")
-        return None
-
     def arguments(self) -> tuple[tuple[str, ...], str]:
         if self.batch:
             return ("batch", "context"), (f"with batch=True a {self.kind} trigger calls it once per batch "

@@ -149,3 +149,14 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
         Table("tab2", key="pk", stream="everything")
     with pytest.raises(ConfigError, match="shards"):
         Stream("s", shards=0)
+
+
+def test_several_functions_may_read_one_stream_each_with_its_own_mapping() -> None:
+    app = App("fanout")
+    app.origin = AppOrigin(root=".", module="app")
+    clicks = Stream("clicks")
+    app.on_kinesis(clicks, name="first")(lambda record: None)
+    app.on_kinesis(clicks, name="second")(lambda record: None)
+    synth = synthesize(app, SynthOptions(python="3.11"), code_asset=CODE, layers=LAYERS)
+    template = json.loads(render(synth.template))
+    assert len(_by_type(template, "AWS::Lambda::EventSourceMapping")) == 2
