@@ -26,6 +26,11 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``delete(bucket, key)``: objects; an upload fires the bucket's ``@on_s3`` handlers.
 - ``send(queue, body, attributes=None, group_id=None)``: a message (dicts and lists are sent as
   JSON); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
+- ``put_record(stream, data, partition_key=...)``, ``put_records(stream, items, partition_key=...)``:
+  Kinesis records (dicts and lists as JSON); ``put_item(table, item)``, ``get_item(table, key)``:
+  DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
+  ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``. Stream records
+  are read shard by shard, with Lambda's checkpoints, retries, bisecting and on-failure queue.
 - ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
   an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
   ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
@@ -36,7 +41,8 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``async_retries`` times, as EventBridge's invocations are. ``clock.now``,
   ``clock.next_fires()``. ``fire(name)`` runs a schedule handler now, once (like ``flowfn invoke``).
 - ``invoke(name, event)``: one direct invocation with a given event.
-- ``drain(timeout=60)``: wait until every consumed queue is empty and no invocation runs. Failed
+- ``drain(timeout=60)``: wait until every consumed queue is empty, every stream record is
+  handled or given up, and no invocation runs. Failing stream batches are retried at once. Failed
   SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
   moves to the DLQ finish within a drain; a failed S3 or schedule invocation is retried
   ``async_retries`` times, as Lambda does, without the minutes between. No sleeps needed.
@@ -336,7 +342,9 @@ class Harness:
         return self.local.invoker.invoke(self.app.handler(function), event, source="direct")
 
     def drain(self, timeout: float = 60.0) -> None:
-        """Wait until every consumed queue is empty and no invocation runs."""
+        """Wait until every consumed queue is empty, every stream record is handled (or given
+        up), and no invocation runs. A shard blocked by a record that keeps failing (no
+        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS."""
         self.local.drain(timeout)
 
     def invocations(self, function: str | None = None, *, trigger: str | None = None,
