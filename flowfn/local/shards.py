@@ -341,7 +341,10 @@ class ShardPoller(Source):
     def _give_up(self, shard: str, records: list[Raw], attempts: int, condition: str,
                  record: Invocation | None) -> None:
         if self.send_failure is not None:
-            self.send_failure(self._failure_message(shard, records, attempts, condition, record))
+            try:
+                self.send_failure(self._failure_message(shard, records, attempts, condition, record))
+            except Exception as exc:  # the queue is gone or the emulator answered oddly: say so, go on
+                self.errors.append(exc)
         self._done(shard, records)
         self.blocked.pop(shard, None)
 
