@@ -1,15 +1,20 @@
 """flowfn: decorator-based, event-driven AWS Lambda applications.
 
-Write plain functions, decorate them with ``on_s3``, ``on_sqs``, ``on_schedule`` or ``on_http``,
-declare the buckets and queues they use, and flowfn synthesizes CloudFormation with least-privilege
-IAM, or runs the whole application locally against an embedded AWS emulator.
+Write plain functions, decorate them with ``on_s3``, ``on_sqs``, ``on_schedule``, ``on_http``,
+``on_kinesis`` or ``on_dynamodb_stream``, declare the buckets, queues, tables and streams they use,
+and flowfn synthesizes CloudFormation with least-privilege IAM, or runs the whole application
+locally against an embedded AWS emulator.
 """
 
-from flowfn.app import App, on_http, on_s3, on_schedule, on_sqs
+from flowfn.app import App, on_dynamodb_stream, on_http, on_kinesis, on_s3, on_schedule, on_sqs
 from flowfn.errors import AppLoadError, ConfigError, FlowfnError, NotBoundError
-from flowfn.resources import Bucket, Grant, Queue
+from flowfn.resources import Bucket, Grant, Queue, Stream, Table
 from flowfn.runtime import (
+    DynamoDbBatch,
+    DynamoDbRecord,
     HTTPError,
+    KinesisBatch,
+    KinesisRecord,
     LambdaContext,
     Request,
     Response,
@@ -28,9 +33,13 @@ __all__ = [
     "AppLoadError",
     "Bucket",
     "ConfigError",
+    "DynamoDbBatch",
+    "DynamoDbRecord",
     "FlowfnError",
     "Grant",
     "HTTPError",
+    "KinesisBatch",
+    "KinesisRecord",
     "LambdaContext",
     "NotBoundError",
     "Queue",
@@ -41,9 +50,13 @@ __all__ = [
     "ScheduledEvent",
     "SqsBatch",
     "SqsRecord",
+    "Stream",
+    "Table",
     "__version__",
     "logger",
+    "on_dynamodb_stream",
     "on_http",
+    "on_kinesis",
     "on_s3",
     "on_schedule",
     "on_sqs",

@@ -23,9 +23,13 @@ from flowfn.resources import (
     Grant,
     Queue,
     Resource,
+    Stream,
+    Table,
 )
 from flowfn.triggers.base import Trigger, call_arity
+from flowfn.triggers.dynamodb import make_dynamodb_trigger
 from flowfn.triggers.http import make_http_trigger
+from flowfn.triggers.kinesis import make_kinesis_trigger
 from flowfn.triggers.s3 import make_s3_trigger
 from flowfn.triggers.schedule import make_schedule_trigger
 from flowfn.triggers.sqs import make_sqs_trigger
@@ -308,6 +312,112 @@ class App:
 
         return decorator
 
+    def on_kinesis(
+        self,
+        stream: Stream,
+        *,
+        batch_size: int = 100,
+        batching_window_s: int = 0,
+        starting_position: str = "latest",
+        starting_timestamp: float | None = None,
+        bisect_on_error: bool = False,
+        max_retries: int | None = None,
+        max_record_age_s: int | None = None,
+        parallelization: int = 1,
+        on_failure: Queue | None = None,
+        filters: Iterable[Mapping[str, Any]] | None = None,
+        batch: bool = False,
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on records of a Kinesis ``stream``, shard by shard, in order.
+
+        The function takes ``(record, context)`` one record at a time (a raising record is reported
+        failed; it and the records after it in its shard are retried), or the whole batch with
+        ``batch=True``. ``model=`` validates each record's JSON data first. The mapping's settings
+        (``batch_size`` ... ``filters``) are described on
+        :class:`~flowfn.triggers.streaming.StreamSettings`.
+        """
+        settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
+                        starting_position=starting_position, starting_timestamp=starting_timestamp,
+                        bisect_on_error=bisect_on_error, max_retries=max_retries,
+                        max_record_age_s=max_record_age_s, parallelization=parallelization,
+                        on_failure=on_failure, batch=batch, model=model)
+
+        def decorator(fn: F) -> F:
+            self._register(
+                fn, name, lambda subject: make_kinesis_trigger(stream, subject, filters, **settings),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+            if on_failure is not None:
+                self._add_resource(on_failure, f"handler {_handler_name(fn, name)!r}")
+            return fn
+
+        return decorator
+
+    def on_dynamodb_stream(
+        self,
+        table: Table,
+        *,
+        batch_size: int = 100,
+        batching_window_s: int = 0,
+        starting_position: str = "latest",
+        bisect_on_error: bool = False,
+        max_retries: int | None = None,
+        max_record_age_s: int | None = None,
+        parallelization: int = 1,
+        on_failure: Queue | None = None,
+        filters: Iterable[Mapping[str, Any]] | None = None,
+        batch: bool = False,
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on changes to ``table`` (declared with ``stream=``), in order.
+
+        The function takes ``(record, context)`` one change at a time (a raising record is reported
+        failed; it and the records after it in its shard are retried), or the whole batch with
+        ``batch=True``. ``model=`` validates each new image first. The mapping's settings are
+        described on :class:`~flowfn.triggers.streaming.StreamSettings`.
+        """
+        settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
+                        starting_position=starting_position, starting_timestamp=None,
+                        bisect_on_error=bisect_on_error, max_retries=max_retries,
+                        max_record_age_s=max_record_age_s, parallelization=parallelization,
+                        on_failure=on_failure, batch=batch, model=model)
+
+        def decorator(fn: F) -> F:
+            self._register(
+                fn, name, lambda subject: make_dynamodb_trigger(table, subject, filters, **settings),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+            if on_failure is not None:
+                self._add_resource(on_failure, f"handler {_handler_name(fn, name)!r}")
+            return fn
+
+        return decorator
+
     def on_schedule(
         self,
         expression: str,
@@ -433,3 +543,5 @@ on_s3 = _module_apps.on_s3
 on_sqs = _module_apps.on_sqs
 on_schedule = _module_apps.on_schedule
 on_http = _module_apps.on_http
+on_kinesis = _module_apps.on_kinesis
+on_dynamodb_stream = _module_apps.on_dynamodb_stream

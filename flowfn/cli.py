@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -506,6 +506,77 @@ def events_sqs(
         pairs[name] = value
     _emit(sqs_sample(queue, body or ['{"hello": "world"}'], attributes=pairs, time=_when(time),
                      group_id="group-1" if queue.endswith(".fifo") else None))
+
+
+@events_cli.command("kinesis")
+def events_kinesis(
+    data: Annotated[list[str] | None, typer.Option(
+        "--data", help="A record's data (text); repeat for a batch.", show_default=False)] = None,
+    stream: Annotated[str, typer.Option("--stream", help="Stream name.")] = "clicks",
+    partition_key: Annotated[str, typer.Option("--partition-key", help="Partition key.")] = "key-1",
+    time: TimeOpt = None,
+) -> None:
+    """A Kinesis batch, as an event-source mapping delivers it."""
+    from flowfn.local.samples import kinesis_sample
+
+    _emit(kinesis_sample(stream, list(data or ['{"hello": "world"}']), partition_key=partition_key,
+                         time=_when(time)))
+
+
+@events_cli.command("dynamodb")
+def events_dynamodb(
+    table: Annotated[str, typer.Option("--table", help="Table name.")] = "orders",
+    event: Annotated[str, typer.Option("--event", help="INSERT, MODIFY or REMOVE.")] = "INSERT",
+    key: Annotated[str, typer.Option("--key", help="The item's key, NAME=VALUE (a string).")] = "pk=item-1",
+    new: Annotated[str, typer.Option("--new", help="The new image as JSON (plain values).")] = '{"n": 1}',
+    old: Annotated[str, typer.Option("--old", help="The old image as JSON (plain values).")] = '{"n": 0}',
+    time: TimeOpt = None,
+) -> None:
+    """A DynamoDB Streams batch of one change (NEW_AND_OLD_IMAGES), as an event-source mapping
+    delivers it."""
+    import json
+    from decimal import Decimal
+
+    from boto3.dynamodb.types import TypeSerializer
+
+    from flowfn.local.samples import dynamodb_sample
+
+    name, sep, value = key.partition("=")
+    if not sep or not name:
+        raise fail(f"--key {key!r}: write NAME=VALUE")
+    kind = event.upper()
+    if kind not in ("INSERT", "MODIFY", "REMOVE"):
+        raise fail(f"--event {event!r}: use INSERT, MODIFY or REMOVE")
+    ser = TypeSerializer()
+    keys = {name: {"S": value}}
+
+    def image(text: str, option: str) -> dict[str, Any]:
+        try:
+            plain = json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            raise fail(f"{option}: not JSON ({exc}); write an object such as '{{\"n\": 1}}'") from None
+        if not isinstance(plain, dict):
+            raise fail(f"{option}: write a JSON object such as '{{\"n\": 1}}'")
+        return {**keys, **{k: ser.serialize(_number(v)) for k, v in plain.items()}}
+
+    new_image = None if kind == "REMOVE" else image(new, "--new")
+    old_image = None if kind == "INSERT" else image(old, "--old")
+    _emit(dynamodb_sample(table, [(kind, keys, new_image, old_image)], time=_when(time)))
+
+
+def _number(value: Any) -> Any:
+    # JSON integers as DynamoDB numbers (Decimal; decimals were parsed as Decimal already).
+    from decimal import Decimal
+
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return value
 
 
 @events_cli.command("schedule")

@@ -26,6 +26,11 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``delete(bucket, key)``: objects; an upload fires the bucket's ``@on_s3`` handlers.
 - ``send(queue, body, attributes=None, group_id=None)``: a message (dicts and lists are sent as
   JSON); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
+- ``put_record(stream, data, partition_key=...)``, ``put_records(stream, items, partition_key=...)``:
+  Kinesis records (dicts and lists as JSON); ``put_item(table, item)``, ``get_item(table, key)``:
+  DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
+  ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``. Stream records
+  are read shard by shard, with Lambda's checkpoints, retries, bisecting and on-failure queue.
 - ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
   an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
   ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
@@ -36,7 +41,8 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``async_retries`` times, as EventBridge's invocations are. ``clock.now``,
   ``clock.next_fires()``. ``fire(name)`` runs a schedule handler now, once (like ``flowfn invoke``).
 - ``invoke(name, event)``: one direct invocation with a given event.
-- ``drain(timeout=60)``: wait until every consumed queue is empty and no invocation runs. Failed
+- ``drain(timeout=60)``: wait until every consumed queue is empty, every stream record is
+  handled or given up, and no invocation runs. Failing stream batches are retried at once. Failed
   SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
   moves to the DLQ finish within a drain; a failed S3 or schedule invocation is retried
   ``async_retries`` times, as Lambda does, without the minutes between. No sleeps needed.
@@ -69,7 +75,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flowfn.app import App
-from flowfn.resources import Bucket, Queue, Resource
+from flowfn.resources import Bucket, Queue, Resource, Stream, Table
 
 if TYPE_CHECKING:
     from flowfn.local.engine import LocalApp
@@ -267,12 +273,78 @@ class Harness:
         """Run the schedule handler ``function`` now, at the virtual time."""
         return self.local.schedules.fire(function, self.clock.now)
 
+    def stream_name(self, stream: str | Stream) -> str:
+        """The physical name of a declared Kinesis stream."""
+        return self._named("stream", stream)
+
+    def table_name(self, table: str | Table) -> str:
+        """The physical name of a declared DynamoDB table."""
+        return self._named("table", table)
+
+    def _named(self, kind: str, res: str | Resource) -> str:
+        name = _name(res)
+        try:
+            return self.local.bindings.names[(kind, name)]
+        except KeyError:
+            known = ", ".join(n for k, n in self.local.bindings.names if k == kind) or "none"
+            raise KeyError(f"the app declares no {kind} {name!r} ({kind}s: {known})") from None
+
+    def put_record(self, stream: str | Stream, data: Any, *, partition_key: str = "key") -> str:
+        """Put one record on a Kinesis stream (bytes as they are, str as UTF-8, anything else as
+        JSON); returns its sequence number as the emulator gives it."""
+        raw = data if isinstance(data, bytes) else (
+            data if isinstance(data, str) else jsonlib.dumps(data)).encode()
+        out = self.client("kinesis").put_record(StreamName=self.stream_name(stream), Data=raw,
+                                                PartitionKey=partition_key)
+        return str(out["SequenceNumber"])
+
+    def put_records(self, stream: str | Stream, items: list[Any], *,
+                    partition_key: str | Callable[[Any], str] = "key") -> None:
+        """Put records on a Kinesis stream, in order, 500 per call (AWS's limit)."""
+        name = self.stream_name(stream)
+        for start in range(0, len(items), 500):
+            entries = []
+            for item in items[start:start + 500]:
+                raw = item if isinstance(item, bytes) else (
+                    item if isinstance(item, str) else jsonlib.dumps(item)).encode()
+                key = partition_key(item) if callable(partition_key) else partition_key
+                entries.append({"Data": raw, "PartitionKey": key})
+            self.client("kinesis").put_records(StreamName=name, Records=entries)
+
+    def put_item(self, table: str | Table, item: dict[str, Any]) -> None:
+        """Write an item (plain Python values) to a DynamoDB table."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        ser = TypeSerializer()
+        self.client("dynamodb").put_item(TableName=self.table_name(table),
+                                         Item={k: ser.serialize(v) for k, v in item.items()})
+
+    def get_item(self, table: str | Table, key: dict[str, Any]) -> dict[str, Any] | None:
+        """An item of a DynamoDB table as plain Python values (numbers as Decimal), or None."""
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        ser, des = TypeSerializer(), TypeDeserializer()
+        got = self.client("dynamodb").get_item(TableName=self.table_name(table),
+                                               Key={k: ser.serialize(v) for k, v in key.items()})
+        item = got.get("Item")
+        return None if item is None else {k: des.deserialize(v) for k, v in item.items()}
+
+    def age_streams(self, seconds: float) -> None:
+        """Make every stream record ``seconds`` older as stream pollers judge ``max_record_age_s``."""
+        from flowfn.local.shards import ShardPoller
+
+        for source in self.local.sources():
+            if isinstance(source, ShardPoller):
+                source.skew_s += seconds
+
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         """One direct invocation of ``function`` with ``event`` (like ``flowfn invoke``)."""
         return self.local.invoker.invoke(self.app.handler(function), event, source="direct")
 
     def drain(self, timeout: float = 60.0) -> None:
-        """Wait until every consumed queue is empty and no invocation runs."""
+        """Wait until every consumed queue is empty, every stream record is handled (or given
+        up), and no invocation runs. A shard blocked by a record that keeps failing (no
+        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS."""
         self.local.drain(timeout)
 
     def invocations(self, function: str | None = None, *, trigger: str | None = None,

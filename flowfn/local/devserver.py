@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flowfn.local import queuestate
+from flowfn.local import queuestate, streamstate
 from flowfn.local.engine import LocalApp, Options
 from flowfn.local.invoker import Invocation
 from flowfn.local.mirror import Mirror
@@ -141,7 +141,8 @@ class DevServer:
         self.mirror: Mirror | None = None
         self._mirror_wanted = mirror
         options = Options(endpoint_url=endpoint_url, region=region, http_port=http_port,
-                          wall_clock_start=clock_start, listeners=[on_invocation] if on_invocation else [])
+                          wall_clock_start=clock_start, listeners=[on_invocation] if on_invocation else [],
+                          state_dir=state_dir)
         self.local = LocalApp(target, options)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -160,8 +161,10 @@ class DevServer:
 
             self.local.options.on_provisioned.append(seed)
         self.local.options.on_ready.append(self._restore_queues)
+        self.local.options.on_ready.append(self._restore_streams)
         self.local.options.on_stopped.append(self._last_scan)
         self.local.options.on_stopped.append(self._save_queues)
+        self.local.options.on_stopped.append(self._save_streams)
         self.local.start()
         try:
             self._write_state()
@@ -247,6 +250,32 @@ class DevServer:
         if saved.unread:
             self.report(f"not saved: {saved.unread} messages the emulator would not hand out "
                         "(delayed, or held by another client); they are lost")
+
+    def _restore_streams(self, local: LocalApp) -> None:
+        if not local.emulator.embedded:
+            return
+        file = self.app_dir(local.app.name or "app") / streamstate.FILE
+        try:
+            count = streamstate.restore(local, file)
+        except Exception as exc:
+            self.report(f"could not restore the stream records saved in {file} ({type(exc).__name__}: "
+                        f"{exc}); they stay in that file")
+            return
+        if count:
+            self.report(f"restored {count} stream records saved at the last stop")
+
+    def _save_streams(self, local: LocalApp) -> None:
+        if not local.emulator.embedded:
+            return
+        file = self.app_dir(local.app.name or "app") / streamstate.FILE
+        try:
+            count = streamstate.save(local, file)
+        except Exception as exc:
+            self.report(f"could not save the stream records ({type(exc).__name__}: {exc}): they are lost")
+            return
+        if count:
+            self.report(f"saved {count} stream records to {file}; the next run-local of this app "
+                        "restores them and resumes from each shard's checkpoint")
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flowfn.app import App
@@ -82,6 +83,8 @@ class Options:
     #: Hold handlers' AWS calls to their functions' policies: ``enforce`` (a call the policy does
     #: not allow fails as in AWS), ``warn`` (logged, allowed) or ``off``.
     permissions: str = "enforce"
+    #: Where stream pollers keep their checkpoints, under the app's name (None: in memory only).
+    state_dir: Path | None = None
 
 
 S = TypeVar("S", bound=Source)
@@ -224,11 +227,13 @@ class LocalApp:
                                   f"(handler {handler.name!r})")
             by_kind[type(handler.trigger)].append(handler)
         previous, self._made = self._made, {}
+        state_dir = None if self.options.state_dir is None else self.options.state_dir / (app.name or "app")
         for kind, local_kind in TABLE.items():
             context = SourceContext(
                 app, invoker, self.bindings, starts=self.options.sources, retry_now=self.options.retry_now,
                 run=self._token, observers=self.options.observers, clock_start=self.options.clock_start,
-                clock_offset=self._clock_offset, previous=previous.get(kind, []))
+                clock_offset=self._clock_offset, previous=previous.get(kind, []),
+                state_dir=state_dir)
             self._made[kind] = local_kind.source(context, by_kind[kind])
         if self._server is not None:
             self._server.router = self.router
@@ -318,6 +323,10 @@ class LocalApp:
 
     # -- idleness -------------------------------------------------------------------------------
 
+    def sources(self) -> list[Source]:
+        """The running sources."""
+        return list(self._sources)
+
     def pending_queues(self) -> list[str]:
         """URLs of queues someone consumes: flowfn's notification queue and every @on_sqs queue."""
         urls: list[str] = []
@@ -350,6 +359,9 @@ class LocalApp:
             running, generation = invoker.activity()
             if running == 0:
                 depths = self.queue_depths()
+                held = sum(source.pending() for source in self._sources)
+                if held:
+                    depths["stream records"] = held
                 if not any(depths.values()) and invoker.activity() == (0, generation):
                     return
             else:

@@ -11,19 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flowfn.app import App
 from flowfn.function import Handler
+from flowfn.local.dynamodb import DynamoDbReader, dynamodb_sample_for
 from flowfn.local.http import Router, http_sample_for
 from flowfn.local.invoker import Invoker
+from flowfn.local.kinesis import KinesisReader, kinesis_sample_for
 from flowfn.local.provision import Bindings
 from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
 from flowfn.local.schedule import ScheduleSource, schedule_sample_for
+from flowfn.local.shards import Checkpoints, ShardPoller, failure_sender
 from flowfn.local.source import Source
 from flowfn.local.sqs import SqsPoller, sqs_sample_for
 from flowfn.triggers.base import Trigger
+from flowfn.triggers.dynamodb import DynamoDbStreamTrigger
 from flowfn.triggers.http import HttpTrigger
+from flowfn.triggers.kinesis import KinesisTrigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
 from flowfn.triggers.sqs import SqsTrigger
@@ -50,6 +56,8 @@ class SourceContext:
     clock_offset: timedelta
     #: The sources of the same kind before a reload (none on the first load).
     previous: list[Source] = field(default_factory=list)
+    #: Where stream pollers keep their checkpoints (None: in memory only).
+    state_dir: Path | None = None
 
 
 SourceFactory = Callable[[SourceContext, list[Handler]], list[Source]]
@@ -89,6 +97,38 @@ def _schedule_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Sourc
     return [source]
 
 
+def _checkpoints(ctx: SourceContext, handler: Handler) -> Checkpoints:
+    path = None if ctx.state_dir is None else ctx.state_dir / "checkpoints" / f"{handler.name}.json"
+    return Checkpoints(path)
+
+
+def _kinesis_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    out: list[Source] = []
+    target = ctx.bindings.target
+    for h in handlers:
+        trigger = h.trigger
+        assert isinstance(trigger, KinesisTrigger)
+        key = ("stream", trigger.stream.logical_name)
+        role = f"arn:aws:iam::{target.account}:role/{h.settings.name}-role"
+        reader = KinesisReader(target, ctx.bindings.names[key], ctx.bindings.arns[key], role)
+        out.append(ShardPoller(h, ctx.invoker, reader, retry_now=ctx.retry_now,
+                               send_failure=failure_sender(ctx.invoker, trigger),
+                               checkpoints=_checkpoints(ctx, h), label=trigger.stream.logical_name))
+    return out
+
+
+def _dynamodb_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
+    out: list[Source] = []
+    for h in handlers:
+        trigger = h.trigger
+        assert isinstance(trigger, DynamoDbStreamTrigger)
+        reader = DynamoDbReader(ctx.bindings.target, ctx.bindings.arns[("table", trigger.table.logical_name)])
+        out.append(ShardPoller(h, ctx.invoker, reader, retry_now=ctx.retry_now,
+                               send_failure=failure_sender(ctx.invoker, trigger),
+                               checkpoints=_checkpoints(ctx, h), label=trigger.table.logical_name))
+    return out
+
+
 def _http_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
     return [Router(ctx.app, ctx.invoker)]
 
@@ -99,6 +139,8 @@ TABLE: dict[type[Trigger], LocalKind] = {
     SqsTrigger: LocalKind(_sqs_sources, sqs_sample_for),
     ScheduleTrigger: LocalKind(_schedule_sources, schedule_sample_for),
     HttpTrigger: LocalKind(_http_sources, http_sample_for),
+    KinesisTrigger: LocalKind(_kinesis_sources, kinesis_sample_for),
+    DynamoDbStreamTrigger: LocalKind(_dynamodb_sources, dynamodb_sample_for),
 }
 
 

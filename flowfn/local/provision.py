@@ -24,6 +24,9 @@ class Bindings:
     buckets: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    #: Other kinds' local names and ARNs, by (kind, logical name): a table's name and stream ARN.
+    names: dict[tuple[str, str], str] = field(default_factory=dict)
+    arns: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def physical(self, resource: Resource) -> str:
         """The bucket name or queue URL bound to ``resource``."""

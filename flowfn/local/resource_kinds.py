@@ -14,7 +14,9 @@ from flowfn.local.bucket import bucket_name, bucket_physical, provision_buckets
 from flowfn.local.emulator import AwsTarget
 from flowfn.local.provision import Bindings
 from flowfn.local.queue import provision_queues, queue_name, queue_physical
-from flowfn.resources import Bucket, Queue, Resource
+from flowfn.local.stream import provision_streams, stream_name, stream_physical
+from flowfn.local.table import provision_tables, table_name, table_physical
+from flowfn.resources import Bucket, Queue, Resource, Stream, Table
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class LocalResource:
 RESOURCES: dict[type[Resource], LocalResource] = {
     Bucket: LocalResource(bucket_name, provision_buckets, bucket_physical),
     Queue: LocalResource(queue_name, provision_queues, queue_physical),
+    Table: LocalResource(table_name, provision_tables, table_physical),
+    Stream: LocalResource(stream_name, provision_streams, stream_physical),
 }
 
 

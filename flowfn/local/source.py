@@ -28,6 +28,10 @@ class Source:
         """Queue URLs that hold this source's pending work."""
         return []
 
+    def pending(self) -> int:
+        """Work it holds outside any queue (stream records not yet done); drain waits for it."""
+        return 0
+
     def held(self) -> dict[str, str]:
         """Queues of its own whose messages outlive a stop, name -> URL (beside the app's)."""
         return {}

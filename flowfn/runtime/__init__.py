@@ -14,12 +14,18 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime.adapters import dispatch
 from flowfn.runtime.context import LambdaContext
+from flowfn.runtime.dynamodb import DynamoDbBatch, DynamoDbRecord
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
 from flowfn.runtime.http import HTTPError, Request, Response
+from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
 from flowfn.runtime.log import logger
 
 __all__ = [
+    "DynamoDbBatch",
+    "DynamoDbRecord",
     "HTTPError",
+    "KinesisBatch",
+    "KinesisRecord",
     "LambdaContext",
     "Request",
     "Response",

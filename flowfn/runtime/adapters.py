@@ -12,7 +12,9 @@ from typing import Any
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import log
+from flowfn.runtime.dynamodb import run_dynamodb
 from flowfn.runtime.http import run_http
+from flowfn.runtime.kinesis import run_kinesis
 from flowfn.runtime.s3 import run_s3
 from flowfn.runtime.schedule import run_schedule
 from flowfn.runtime.sqs import run_sqs
@@ -28,6 +30,8 @@ ADAPTERS: dict[str, Adapter] = {
     "sqs": run_sqs,
     "schedule": run_schedule,
     "http": run_http,
+    "kinesis": run_kinesis,
+    "dynamodb": run_dynamodb,
 }
 
 _set, _reset = log.invocation_var.set, log.invocation_var.reset

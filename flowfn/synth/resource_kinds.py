@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowfn.resources import Access, Bucket, Grant, Queue, Resource
+from flowfn.resources import Access, Bucket, Grant, Queue, Resource, Stream, Table
 from flowfn.synth.bucket import (
     BUCKET_ACTIONS,
     bucket_grant_target,
@@ -31,6 +31,22 @@ from flowfn.synth.queue import (
     queue_url,
 )
 from flowfn.synth.refs import Json
+from flowfn.synth.stream import (
+    STREAM_ACTIONS,
+    declare_stream,
+    stream_grant_target,
+    stream_graph,
+    stream_name,
+    stream_target_arn,
+)
+from flowfn.synth.table import (
+    TABLE_ACTIONS,
+    declare_table,
+    table_grant_target,
+    table_graph,
+    table_name,
+    table_target_arn,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,10 @@ RESOURCES: dict[type[Resource], SynthResource] = {
                           ("bucket", "objects"), bucket_target_arn, bucket_graph),
     Queue: SynthResource(declare_queue, queue_url, 128, QUEUE_ACTIONS, queue_grant_target,
                          ("queue",), queue_target_arn, queue_graph),
+    Table: SynthResource(declare_table, table_name, 255, TABLE_ACTIONS, table_grant_target,
+                         ("table", "table-stream"), table_target_arn, table_graph),
+    Stream: SynthResource(declare_stream, stream_name, 128, STREAM_ACTIONS, stream_grant_target,
+                          ("stream",), stream_target_arn, stream_graph),
 }
 
 

@@ -1,0 +1,118 @@
+"""Stream pollers against the emulator's own read rate: records per second through flowfn's Kinesis
+and DynamoDB Streams pollers, and through a bare ``GetRecords`` loop, in the same run.
+
+For each source, ``SIZES`` records are written before the pollers start (a Kinesis stream of
+one shard; a table whose stream gets one INSERT per item). The poller case times from the sources' start
+to the end of ``drain()``: every record read, turned into Lambda's event and handed to a batch
+handler that does nothing (batch size 1,000). The reference then reads the same records again,
+from ``TRIM_HORIZON``, with ``GetRecords`` calls of 1,000 over the same HTTP endpoint, and nothing
+else. The ratio is the pollers' rate over the bare one (the median of each round's ratio over
+``ROUNDS`` rounds); the target is at least 0.8.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from _common import Row, median
+
+from flowfn import App, Stream, Table
+from flowfn.local.engine import LocalApp, Options
+
+#: Records per source: the Kinesis case is fast enough that a run's fixed costs (starting the
+#: shard's thread and iterator, drain()'s polling interval: about 0.1 s) weigh on fewer records.
+SIZES = {"kinesis": 10_000, "dynamodb": 3_000}
+#: Rounds per source; each figure is the median (the machine is shared, so runs vary).
+ROUNDS = 3
+
+
+def _raw_kinesis(local: LocalApp, n: int) -> float:
+    kinesis = local.target.client("kinesis")
+    shard = kinesis.list_shards(StreamName="bench")["Shards"][0]["ShardId"]
+    started = time.perf_counter()
+    it = kinesis.get_shard_iterator(StreamName="bench", ShardId=shard,
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = 0
+    while got < n:
+        page = kinesis.get_records(ShardIterator=it, Limit=1000)
+        got += len(page["Records"])
+        it = page["NextShardIterator"]
+    return n / (time.perf_counter() - started)
+
+
+def _raw_dynamodb(local: LocalApp, n: int) -> float:
+    streams = local.target.client("dynamodbstreams")
+    arn = local.bindings.arns[("table", "bench")]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    started = time.perf_counter()
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = 0
+    while got < n:
+        page = streams.get_records(ShardIterator=it, Limit=1000)
+        got += len(page["Records"])
+        it = page["NextShardIterator"]
+    return n / (time.perf_counter() - started)
+
+
+def _fill_kinesis(local: LocalApp, n: int) -> None:
+    kinesis = local.target.client("kinesis")
+    for start in range(0, n, 500):
+        kinesis.put_records(StreamName="bench", Records=[
+            {"Data": f'{{"n": {i}}}'.encode(), "PartitionKey": f"k{i % 50}"}
+            for i in range(start, start + 500)])
+
+
+def _fill_dynamodb(local: LocalApp, n: int) -> None:
+    ddb = local.target.client("dynamodb")
+    for i in range(n):
+        ddb.put_item(TableName="bench", Item={"pk": {"S": f"item-{i}"}, "n": {"N": str(i)}})
+
+
+def _case(kind: str, n: int) -> tuple[float, float]:
+    app = App("bench")
+    handled: list[int] = []
+    if kind == "kinesis":
+        @app.on_kinesis(Stream("bench"), batch=True, batch_size=1000, starting_position="trim_horizon")
+        def on_batch(batch: Any) -> None:
+            handled.append(len(batch))
+        fill, raw = _fill_kinesis, _raw_kinesis
+    else:
+        @app.on_dynamodb_stream(Table("bench", key="pk", stream=True), batch=True, batch_size=1000,
+                                starting_position="trim_horizon")
+        def on_batch(batch: Any) -> None:
+            handled.append(len(batch))
+        fill, raw = _fill_dynamodb, _raw_dynamodb
+    marks: list[float] = []
+
+    def ready(local: LocalApp) -> None:
+        fill(local, n)
+        marks.append(time.perf_counter())
+
+    local = LocalApp(app, Options(retry_now=True, on_ready=[ready], permissions="off"))
+    local.start()
+    try:
+        local.drain(300)
+        poller_rate = n / (time.perf_counter() - marks[0])
+        assert sum(handled) == n, (kind, sum(handled))
+        return poller_rate, raw(local, n)
+    finally:
+        local.stop()
+
+
+def run() -> list[Row]:
+    rows = []
+    for kind, n in SIZES.items():
+        results = [_case(kind, n) for _ in range(ROUNDS)]
+        ours, bare = median([r[0] for r in results]), median([r[1] for r in results])
+        ratio = median([r[0] / r[1] for r in results])
+        rows.append(Row("stream pollers", f"{kind}: {n:,} records, batches of 1,000",
+                        f"{ours:,.0f} records/s", reference=f"{bare:,.0f} records/s (bare GetRecords)",
+                        ratio=f"{ratio:.2f}", target=">= 0.8", met=ratio >= 0.8))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(" | ".join(cell for cell in row.cells() if cell))

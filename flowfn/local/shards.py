@@ -1,0 +1,420 @@
+"""Stream event-source mappings (Kinesis, DynamoDB Streams): a poller per shard, as Lambda reads.
+
+flowfn polls the emulator's stream APIs itself (never the emulator's own event-source mappings).
+Per shard, in order: a batch of up to ``batch_size`` records, waiting up to the batching window to
+fill it; on success the checkpoint moves past the batch; on a reported failure it moves to just
+before the lowest failed record, and the rest is delivered again. A failing batch blocks its
+shard: retried (split in two first with ``bisect_on_error``, which uses up no retries) until
+``max_retries`` or ``max_record_age_s``, then its metadata goes to the on-failure queue in AWS's
+shape and the shard moves on. ``parallelization`` runs a batch's partition keys in that many
+groups at once, each in order. Checkpoints can be kept in a file, so a restarted run resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from flowfn.function import Handler
+from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.source import Source
+
+__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "matches"]
+
+#: How long a shard's poller waits between reads of an empty shard: doubling from 10 to 250 ms.
+_MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
+#: Records read at once (AWS's GetRecords takes up to 10,000; a batch is at most 10,000).
+_READ = 1_000
+
+
+@dataclass
+class Raw:
+    """One record read from a shard."""
+
+    #: The emulator's sequence number (what iterators take).
+    raw_seq: str
+    #: The sequence number in AWS's form, as the handler sees it.
+    seq: str
+    #: When the record arrived (Unix seconds).
+    arrival: float
+    #: Its partition key (Kinesis) or item key (DynamoDB), for parallelization's groups.
+    key: str
+    #: The record as Lambda delivers it.
+    event: dict[str, Any]
+    #: What filter patterns are matched against (None: worked out when a filter asks).
+    doc: dict[str, Any] | None
+
+
+class ShardReader(Protocol):
+    """One stream's records, read through the emulator's API."""
+
+    kind: str
+    source_arn: str
+
+    def shards(self) -> list[str]: ...
+
+    def iterator(self, shard: str, after: str | None, position: str, timestamp: float | None) -> str: ...
+
+    def read(self, iterator: str, limit: int) -> tuple[list[Raw], str, str | None]:
+        """Records from ``iterator`` on (some read may be dropped as not AWS's), the next iterator,
+        and the emulator's sequence number of the last record read (None: nothing to read)."""
+
+    def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def doc(self, record: Raw) -> dict[str, Any]:
+        """What filter patterns are matched against for ``record``."""
+
+    def batch_info(self) -> str: ...
+
+
+class Checkpoints:
+    """Each shard's checkpoint (the last record done), kept in a JSON file when given one."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.values: dict[str, str] = {}
+        if path is not None and path.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_text())
+                self.values = {str(k): str(v) for k, v in loaded.items()}
+
+    def get(self, shard: str) -> str | None:
+        return self.values.get(shard)
+
+    def set(self, shard: str, raw_seq: str) -> None:
+        with self._lock:
+            self.values[shard] = raw_seq
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(self.values, sort_keys=True))
+                tmp.replace(self.path)
+
+
+def _match_value(pattern: Any, value: Any) -> bool:
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            _match_value(p, value.get(k, _MISSING)) for k, p in pattern.items())
+    if not isinstance(pattern, list):
+        return bool(pattern == value)
+    return any(_match_one(p, value) for p in pattern)
+
+
+_MISSING: Any = object()
+
+
+def _match_one(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict):
+        if "exists" in rule:
+            return (value is not _MISSING) == bool(rule["exists"])
+        if value is _MISSING:
+            return False
+        if "prefix" in rule:
+            return isinstance(value, str) and value.startswith(rule["prefix"])
+        if "suffix" in rule:
+            return isinstance(value, str) and value.endswith(rule["suffix"])
+        if "anything-but" in rule:
+            banned = rule["anything-but"]
+            return value not in (banned if isinstance(banned, list) else [banned])
+        if "numeric" in rule:
+            return isinstance(value, int | float) and _numeric(rule["numeric"], value)
+        return False
+    return bool(rule == value)
+
+
+def _numeric(spec: list[Any], value: float) -> bool:
+    ops: dict[str, Callable[[float, float], bool]] = {
+        "=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    }
+    return all(ops[spec[i]](value, spec[i + 1]) for i in range(0, len(spec) - 1, 2))
+
+
+def matches(filters: tuple[str, ...], doc: dict[str, Any]) -> bool:
+    """Whether a record passes Lambda's filter criteria (no filters: every record)."""
+    return not filters or any(_match_value(json.loads(f), doc) for f in filters)
+
+
+class ShardPoller(Source):
+    """Reads one handler's stream, a thread per shard, and invokes it with Lambda's semantics."""
+
+    def __init__(self, handler: Handler, invoker: Invoker, reader: ShardReader, *, retry_now: bool,
+                 send_failure: Callable[[dict[str, Any]], None] | None,
+                 checkpoints: Checkpoints, label: str) -> None:
+        self.handler = handler
+        self.trigger: Any = handler.trigger
+        self.invoker = invoker
+        self.reader = reader
+        self.retry_now = retry_now
+        self.send_failure = send_failure
+        self.checkpoints = checkpoints
+        self.label = label
+        self.errors: list[BaseException] = []
+        #: Added to the wall clock when records' ages are judged (flowfn.testing moves it on).
+        self.skew_s = 0.0
+        #: Shards whose failing batch blocks them, -> the number of attempts so far.
+        self.blocked: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._iterators: dict[str, str] = {}
+        self._buffers: dict[str, list[Raw]] = {}
+        self._caught_up: dict[str, bool] = {}  # shard -> its last read found nothing new
+        self._lock = threading.Lock()
+
+    # -- the Source protocol ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        for shard in self.reader.shards():
+            self._buffers[shard] = []
+            self._iterators[shard] = self.reader.iterator(
+                shard, self.checkpoints.get(shard), self.trigger.starting_position,
+                self.trigger.starting_timestamp)
+            thread = threading.Thread(target=self._loop, args=(shard,), daemon=True,
+                                      name=f"flowfn-{self.reader.kind}-{self.handler.name}-{shard}")
+            thread.start()
+            self._threads.append(thread)
+
+    def signal_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        self.signal_stop()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def pending(self) -> int:
+        """Records read and not done yet; else one for a shard whose poller has not caught up, or
+        that has records not read yet (the emulator is asked only when its poller has caught up:
+        a read costs the emulator as much as the poller's own)."""
+        count = 0
+        for shard, iterator in list(self._iterators.items()):
+            held = len(self._buffers.get(shard, ()))
+            count += held
+            if held:
+                continue
+            if not self._caught_up.get(shard, False):
+                count += 1  # its poller reads on: it finds more, or catches up
+                continue
+            with contextlib.suppress(Exception):
+                if self.reader.read(iterator, 1)[2] is not None:
+                    count += 1
+        return count
+
+    # -- one shard ---------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.time() + self.skew_s
+
+    def _fill(self, shard: str, want: int) -> None:
+        buffer = self._buffers[shard]
+        while len(buffer) < want:
+            records, nxt, last = self.reader.read(self._iterators[shard], _READ)
+            self._caught_up[shard] = last is None
+            if last is None:
+                return
+            filters = self.trigger.filters
+            kept = [r for r in records if matches(filters, self.reader.doc(r))] if filters else records
+            with self._lock:
+                buffer.extend(kept)
+                self._iterators[shard] = nxt
+            if not buffer:
+                self.checkpoints.set(shard, last)  # all filtered out: passed over
+
+    def _collect(self, shard: str, size: int) -> list[Raw]:
+        self._fill(shard, size)
+        window = self.trigger.batching_window_s
+        if window and self._buffers[shard] and len(self._buffers[shard]) < size:
+            deadline = time.monotonic() + window
+            while (len(self._buffers[shard]) < size and time.monotonic() < deadline
+                   and not self._stop.is_set()):
+                self._stop.wait(0.05)
+                self._fill(shard, size)
+        return self._buffers[shard][:size]
+
+    def _loop(self, shard: str) -> None:
+        idle = 0.0
+        size = self.trigger.batch_size
+        bisect_left = 0  # records still due from a bisected batch
+        attempts = 0
+        while not self._stop.is_set():
+            try:
+                batch = self._collect(shard, size)
+            except Exception as exc:  # the emulator went away or answered oddly: keep going
+                self.errors.append(exc)
+                self._stop.wait(0.2)
+                continue
+            if not batch:
+                idle = min(_MAX_IDLE_S, max(_MIN_IDLE_S, idle * 2))
+                self._stop.wait(idle)
+                continue
+            idle = 0.0
+            if self._expired(batch):
+                self._give_up(shard, batch, attempts, "RecordAgeExceeded", None)
+                attempts, size, bisect_left = 0, self.trigger.batch_size, 0
+                continue
+            results = self._invoke(shard, batch, attempts)
+            retry = [r for r in batch if r.seq in results]
+            done = [r for r in batch if r.seq not in results]
+            self._done(shard, done)
+            if not retry:
+                attempts = 0
+                bisect_left -= len(batch)
+                if bisect_left <= 0:
+                    size, bisect_left = self.trigger.batch_size, 0
+                self.blocked.pop(shard, None)
+                continue
+            last = results[retry[0].seq]
+            if self.trigger.bisect_on_error and len(retry) > 1:
+                bisect_left = max(bisect_left, len(retry))
+                size = max(1, len(retry) // 2)
+            else:
+                attempts += 1
+                limit = self.trigger.max_retries
+                if limit is not None and attempts > limit:
+                    self._give_up(shard, retry, attempts, "RetryAttemptsExhausted", last)
+                    attempts, size, bisect_left = 0, self.trigger.batch_size, 0
+                    continue
+            self.blocked[shard] = attempts
+            if not self.retry_now:
+                self._stop.wait(min(5.0, 0.05 * 2 ** min(attempts, 7)))
+
+    def _expired(self, batch: list[Raw]) -> bool:
+        age = self.trigger.max_record_age_s
+        return age is not None and self._now() - batch[0].arrival > age
+
+    def _invoke(self, shard: str, batch: list[Raw], attempts: int) -> dict[str, Invocation]:
+        """Run the batch (in partition-key groups with parallelization); the records to retry
+        (in order), each with the invocation that failed it."""
+        groups: list[list[Raw]] = [batch]
+        factor = self.trigger.parallelization
+        if factor > 1:
+            split: dict[int, list[Raw]] = {}
+            for record in batch:
+                split.setdefault(zlib.crc32(record.key.encode()) % factor, []).append(record)
+            groups = list(split.values())
+        failed: dict[str, Invocation] = {}
+        state = f", retry {attempts}, shard blocked" if attempts else ""
+
+        def run(group: list[Raw]) -> None:
+            noun = "record" if len(group) == 1 else "records"
+            record = self.invoker.invoke(self.handler, self.reader.batch_event([r.event for r in group]),
+                                         source=f"{self.label} {shard} ({len(group)} {noun}{state})")
+            start = _failed_from(record, group)
+            for raw in group[start:] if start is not None else ():
+                failed[raw.seq] = record
+
+        if len(groups) == 1:
+            run(groups[0])
+        else:
+            threads = [threading.Thread(target=run, args=(g,), daemon=True) for g in groups]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        return failed
+
+    def _done(self, shard: str, done: list[Raw]) -> None:
+        if not done:
+            return
+        gone = {r.seq for r in done}
+        with self._lock:
+            buffer = self._buffers[shard]
+            buffer[:] = [r for r in buffer if r.seq not in gone]
+        # The checkpoint: just before the first record still due, else the last one done.
+        last = max(done, key=lambda r: int(r.raw_seq))
+        remaining = self._buffers[shard]
+        if not remaining or int(remaining[0].raw_seq) > int(last.raw_seq):
+            self.checkpoints.set(shard, last.raw_seq)
+
+    def _give_up(self, shard: str, records: list[Raw], attempts: int, condition: str,
+                 record: Invocation | None) -> None:
+        if self.send_failure is not None:
+            try:
+                self.send_failure(self._failure_message(shard, records, attempts, condition, record))
+            except Exception as exc:  # the queue is gone or the emulator answered oddly: say so, go on
+                self.errors.append(exc)
+        self._done(shard, records)
+        self.blocked.pop(shard, None)
+
+    def _failure_message(self, shard: str, records: list[Raw], attempts: int, condition: str,
+                         record: Invocation | None) -> dict[str, Any]:
+        def stamp(seconds: float) -> str:
+            text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+            return text.replace("+00:00", "Z")
+
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if record is not None and record.outcome in ("error", "timeout"):
+            response["functionError"] = "Unhandled"
+        return {
+            "requestContext": {
+                "requestId": record.request_id if record is not None else str(uuid.uuid4()),
+                "functionArn": self.invoker_function_arn(),
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": response,
+            "version": "1.0",
+            "timestamp": stamp(self._now()),
+            self.reader.batch_info(): {
+                "shardId": shard,
+                "startSequenceNumber": records[0].seq,
+                "endSequenceNumber": records[-1].seq,
+                "approximateArrivalOfFirstRecord": stamp(records[0].arrival),
+                "approximateArrivalOfLastRecord": stamp(records[-1].arrival),
+                "batchSize": len(records),
+                "streamArn": self.reader.source_arn,
+            },
+        }
+
+    def invoker_function_arn(self) -> str:
+        """The function's ARN in the emulator's account and region."""
+        target = self.invoker.bindings.target
+        return f"arn:aws:lambda:{target.region}:{target.account}:function:{self.handler.settings.name}"
+
+
+def _failed_from(record: Invocation, group: list[Raw]) -> int | None:
+    """Where the group's retry starts: None when it all succeeded (Lambda's rules: an error fails
+    the whole batch; the lowest reported sequence number is the checkpoint; an empty or unknown
+    identifier fails the whole batch)."""
+    if record.outcome in ("error", "timeout", "throttled"):
+        return 0
+    result = record.result
+    if not isinstance(result, dict):
+        return None
+    failures = result.get("batchItemFailures") or []
+    if not failures:
+        return None
+    positions = {r.seq: i for i, r in enumerate(group)}
+    found = []
+    for failure in failures:
+        ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not ident or ident not in positions:
+            return 0
+        found.append(positions[ident])
+    return min(found)
+
+
+def failure_sender(invoker: Invoker, trigger: Any) -> Callable[[dict[str, Any]], None] | None:
+    """What sends a given-up batch's metadata to the trigger's on-failure queue (None: none)."""
+    if trigger.on_failure is None:
+        return None
+    bindings = invoker.bindings
+    url = bindings.queue_urls[trigger.on_failure.logical_name]
+    sqs = bindings.target.client("sqs")
+
+    def send(message: dict[str, Any]) -> None:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+
+    return send

@@ -1,0 +1,79 @@
+"""DynamoDB Streams records: the typed record, the batch, and the adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flowfn.function import Handler
+from flowfn.runtime.shape import mapping, text
+from flowfn.runtime.streaming import StreamBatch, process_stream
+
+__all__ = ["DynamoDbBatch", "DynamoDbRecord", "run_dynamodb"]
+
+
+def _plain(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A DynamoDB-JSON image as plain Python values (boto3's deserializer: numbers are Decimal)."""
+    if image is None:
+        return None
+    from boto3.dynamodb.types import TypeDeserializer  # only when an image is read
+
+    des = TypeDeserializer()
+    return {k: des.deserialize(v) for k, v in image.items()}
+
+
+class DynamoDbRecord:
+    """One change to a table, as Powertools names its fields.
+
+    ``event_name``: ``INSERT``, ``MODIFY`` or ``REMOVE``. ``keys``, ``new_image``, ``old_image``:
+    plain Python values (numbers as ``Decimal``), None when the stream's view type leaves them out.
+    ``sequence_number``, ``approximate_creation_time`` (UTC), ``raw``: the record as delivered.
+    """
+
+    __slots__ = ("_body", "event_name", "raw", "sequence_number")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        record = mapping("dynamodb", "", raw)
+        self._body = mapping("dynamodb", "dynamodb", record.get("dynamodb"))
+        self.raw = raw
+        self.event_name = text("dynamodb", "eventName", record.get("eventName"))
+        self.sequence_number = text("dynamodb", "dynamodb.SequenceNumber", self._body.get("SequenceNumber"))
+
+    def __repr__(self) -> str:
+        return f"DynamoDbRecord(event_name={self.event_name!r}, sequence_number={self.sequence_number!r})"
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The item's key attributes."""
+        return _plain(self._body.get("Keys")) or {}
+
+    @property
+    def new_image(self) -> dict[str, Any] | None:
+        """The item after the change (None for REMOVE, or when the stream does not carry it)."""
+        return _plain(self._body.get("NewImage"))
+
+    @property
+    def old_image(self) -> dict[str, Any] | None:
+        """The item before the change (None for INSERT, or when the stream does not carry it)."""
+        return _plain(self._body.get("OldImage"))
+
+    @property
+    def approximate_creation_time(self) -> datetime | None:
+        """When the change was made (UTC, to the second)."""
+        value = self._body.get("ApproximateCreationDateTime")
+        return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+    def model_input(self) -> tuple[str, Any]:
+        return ("python", self.new_image)
+
+
+class DynamoDbBatch(StreamBatch):
+    """A batch of table changes (``batch=True``); see :class:`~flowfn.runtime.streaming.StreamBatch`."""
+
+    __slots__ = ()
+
+
+def run_dynamodb(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
+    """The DynamoDB Streams adapter: the batch, with the first failed record reported for retry."""
+    return process_stream(handler, event, context, "dynamodb", DynamoDbRecord, DynamoDbBatch)

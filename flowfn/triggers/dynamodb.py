@@ -1,0 +1,96 @@
+"""DynamoDB Streams event-source mappings: the trigger spec, its validation and AWS-exact events."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flowfn.errors import ConfigError
+from flowfn.resources import Table
+from flowfn.triggers.streaming import StreamSettings, check_filters, stream_settings
+
+#: What a DynamoDB Streams filter pattern may select on.
+FILTER_KEYS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
+               "userIdentity"}
+
+
+class DynamoDbStreamTrigger(StreamSettings):
+    """Run the handler on changes to a DynamoDB table, read from its stream in order.
+
+    The table must be declared with ``stream=``. By default the handler gets one
+    :class:`~flowfn.runtime.dynamodb.DynamoDbRecord` at a time and a record whose handler raises is
+    reported failed (with it, every later record of its shard is retried); ``batch=True`` passes
+    the whole batch. With ``model=`` each record's new image (as plain Python values) is validated
+    into that pydantic model first. The mapping's settings are :class:`StreamSettings`'.
+    """
+
+    kind: ClassVar[str] = "dynamodb"
+
+    @property
+    def table(self) -> Table:
+        """The table whose stream is read."""
+        assert isinstance(self.source, Table)
+        return self.source
+
+    def describe(self) -> str:
+        return f"dynamodb stream {self.table.logical_name} ({self.settings_text()})"
+
+
+def make_dynamodb_trigger(
+    table: Table, subject: str, filters: Any = None, **settings: Any
+) -> DynamoDbStreamTrigger:
+    """The validated trigger (``settings`` are :func:`stream_settings`' keywords)."""
+    if not isinstance(table, Table):
+        raise ConfigError(subject, "table", f"{table!r} is not a Table",
+                          "declare it with Table('name', key='pk', stream=True) and pass that object")
+    if table.stream_view is None:
+        raise ConfigError(subject, "table", f"{table!r} has no stream",
+                          f"declare it with Table({table.logical_name!r}, ..., stream=True)")
+    if table.existing is not None:
+        raise ConfigError(subject, "table", f"{table!r} is a table flowfn does not create, and a mapping "
+                          "needs its stream's exact ARN, which changes whenever the stream is turned on "
+                          "again", "declare the table flowfn creates (drop existing=), or subscribe "
+                          "to the stream outside flowfn")
+    checked = stream_settings(subject, positions=("latest", "trim_horizon"), **settings)
+    if checked["model"] is not None and table.stream_view in ("KEYS_ONLY", "OLD_IMAGE"):
+        raise ConfigError(subject, "model",
+                          f"the table's stream carries no new image ({table.stream_view})",
+                          "declare the table with stream='new_image' or 'new_and_old_images', or drop model=")
+    patterns = check_filters(subject, filters, FILTER_KEYS)
+    return DynamoDbStreamTrigger(source=table, filters=patterns, **checked)
+
+
+# -- AWS-exact events: what a DynamoDB Streams event-source mapping sends Lambda -----------------
+
+
+def aws_ddb_sequence_number(raw: str) -> str:
+    """A DynamoDB Streams sequence number in AWS's form (21+ digits; short ones are padded, in order)."""
+    return raw if len(raw) >= 21 else "1" + raw.rjust(20, "0")
+
+
+def dynamodb_record(
+    stream_record: dict[str, Any], *, stream_arn: str, region: str, sequence_number: str,
+) -> dict[str, Any]:
+    """One Lambda DynamoDB Streams record from a record as ``GetRecords`` returns it (boto3's shape,
+    with ``ApproximateCreationDateTime`` in Unix seconds)."""
+    body = dict(stream_record["dynamodb"])
+    body["SequenceNumber"] = sequence_number
+    created = body.get("ApproximateCreationDateTime")
+    if created is not None and not isinstance(created, int | float):
+        created = created.timestamp()
+    body["ApproximateCreationDateTime"] = float(int(created)) if created is not None else 0.0
+    order = ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes",
+             "StreamViewType")
+    return {
+        "eventID": stream_record["eventID"],
+        "eventName": stream_record["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": {k: body[k] for k in order if k in body},
+        "eventSourceARN": stream_arn,
+    }
+
+
+def dynamodb_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The DynamoDB Streams event Lambda receives: ``{"Records": [...]}``."""
+    return {"Records": records}

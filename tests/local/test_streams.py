@@ -1,0 +1,225 @@
+"""Kinesis and DynamoDB Streams locally, through flowfn.testing: Lambda's stream semantics."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from flowfn import App, KinesisBatch, KinesisRecord, Queue, Stream, Table
+from flowfn.testing import run_app
+
+pytestmark = pytest.mark.slow
+
+
+def test_each_shard_is_read_in_order_and_every_record_once() -> None:
+    app = App("order")
+    clicks = Stream("clicks", shards=3)
+    got: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch_size=7)
+    def on_click(record: KinesisRecord) -> None:
+        with lock:
+            got.append((record.partition_key, record.json()["n"]))
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"k": f"user{i % 5}", "n": i} for i in range(60)], partition_key=lambda d: d["k"])
+        h.drain()
+        assert not h.failures()
+        shards = {r.event["Records"][0]["eventID"].split(":")[0] for r in h.invocations("on_click")}
+    assert len(shards) > 1  # the keys spread over shards
+    assert sorted(n for _, n in got) == list(range(60))
+    for key in {k for k, _ in got}:  # one key is one shard: its records arrive in put order
+        numbers = [n for k, n in got if k == key]
+        assert numbers == sorted(numbers)
+
+
+def test_a_reported_failure_checkpoints_before_the_failed_record() -> None:
+    app = App("checkpoint")
+    clicks = Stream("clicks")
+    failed_once: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True)
+    def on_batch(batch: KinesisBatch) -> None:
+        for record in batch:
+            if record.json()["n"] == 3 and not failed_once:
+                failed_once.append(3)
+                batch.fail(record)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(6)])
+        h.drain()
+        calls = h.invocations("on_batch")
+    delivered = [[json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for r in c.event["Records"]]
+                 for c in calls]
+    assert delivered == [[0, 1, 2, 3, 4, 5], [3, 4, 5]]  # 0-2 not again; 3 and everything after it
+    assert calls[0].outcome == "partial" and calls[1].ok
+
+
+def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
+    app = App("bisect")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    done: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
+                    max_retries=0, on_failure=bad)
+    def on_batch(batch: KinesisBatch) -> None:
+        numbers = [r.json()["n"] for r in batch]
+        if 37 in numbers:
+            raise ValueError("poison")
+        done.extend(numbers)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(100)])
+        h.drain()
+        failures = [json.loads(m) for m in h.messages("bad")]
+        sizes = [len(c.event["Records"]) for c in h.invocations("on_batch")]
+    assert sorted(done) == [n for n in range(100) if n != 37]  # every other record exactly once
+    assert sizes[0] == 100 and 1 in sizes
+    assert len(failures) == 1
+    info = failures[0]["KinesisBatchInfo"]
+    assert info["batchSize"] == 1
+    assert failures[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_max_retries_sends_the_batchs_metadata_to_the_on_failure_queue_and_moves_on() -> None:
+    app = App("retries")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    seen: list[str] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=2, on_failure=bad)
+    def on_click(record: KinesisRecord) -> None:
+        if record.text == "poison":
+            raise ValueError("poison")
+        seen.append(record.text)
+
+    with run_app(app) as h:
+        h.put_record(clicks, "first")
+        h.drain()
+        h.put_record(clicks, "poison")
+        h.drain()
+        h.put_record(clicks, "after")
+        h.drain()
+        message = json.loads(h.messages("bad")[0])
+        poison_calls = [c for c in h.invocations("on_click") if "cG9pc29u" in json.dumps(c.event)]
+        after = h.invocations("on_click")[-1]
+    assert seen == ["first", "after"]
+    assert after.source == "clicks shardId-000000000000 (1 record)"  # the shard moved on
+    assert len(poison_calls) == 3  # the first attempt and two retries
+    # Each invocation's line says what it read, and that the shard is blocked while it retries.
+    assert [c.source for c in poison_calls] == [
+        "clicks shardId-000000000000 (1 record)",
+        "clicks shardId-000000000000 (1 record, retry 1, shard blocked)",
+        "clicks shardId-000000000000 (1 record, retry 2, shard blocked)",
+    ]
+    assert set(message) == {"requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo"}
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 3
+    assert message["requestContext"]["functionArn"].endswith(":function:on_click")
+    info = message["KinesisBatchInfo"]
+    assert info["batchSize"] == 1 and info["shardId"] == "shardId-000000000000"
+    assert info["streamArn"].endswith(":stream/clicks")
+
+
+def test_max_record_age_gives_up_on_a_blocked_shard() -> None:
+    app = App("age")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    started = threading.Event()
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_record_age_s=60, on_failure=bad)
+    def on_click(record: KinesisRecord) -> None:
+        started.set()
+        raise ValueError("always")
+
+    with run_app(app) as h:
+        h.put_record(clicks, "stuck")
+        assert started.wait(30)
+        h.age_streams(120)
+        h.drain()
+        message = json.loads(h.messages("bad")[0])
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+
+
+def test_dynamodb_changes_arrive_as_aws_sends_them() -> None:
+    app = App("changes")
+    totals = Table("totals", key="pk", stream=True)
+    got: list[tuple[str, Any, Any, Any]] = []
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon")
+    def on_change(record: Any) -> None:
+        got.append((record.event_name, record.keys, record.new_image, record.old_image))
+
+    with run_app(app, region="eu-west-1") as h:
+        ddb = h.client("dynamodb")
+        name = h.table_name(totals)
+        # An update of a missing key: moto writes two INSERT records, AWS one.
+        ddb.update_item(TableName=name, Key={"pk": {"S": "a"}}, UpdateExpression="SET n = :n",
+                        ExpressionAttributeValues={":n": {"N": "1"}})
+        h.put_item(totals, {"pk": "a", "n": 1})  # changes nothing: AWS writes no record
+        h.put_item(totals, {"pk": "a", "n": 2})
+        ddb.delete_item(TableName=name, Key={"pk": {"S": "a"}})
+        h.drain()
+        events = [r.event for r in h.invocations("on_change")]
+    assert [(g[0], g[1]) for g in got] == [("INSERT", {"pk": "a"}), ("MODIFY", {"pk": "a"}),
+                                           ("REMOVE", {"pk": "a"})]
+    assert got[0][2] == {"pk": "a", "n": 1} and got[1][3] == {"pk": "a", "n": 1}
+    assert got[1][2] == {"pk": "a", "n": 2} and got[2][2] is None
+    records = [r for e in events for r in e["Records"]]
+    assert {r["awsRegion"] for r in records} == {"eu-west-1"}
+    numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert all(len(n) >= 21 for n in numbers) and numbers == sorted(numbers)
+
+
+def test_parallelization_splits_a_shards_batch_by_partition_key_and_keeps_each_keys_order() -> None:
+    app = App("parallel")
+    clicks = Stream("clicks")
+    got: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", parallelization=4, batch=True, batch_size=100)
+    def on_batch(batch: KinesisBatch) -> None:
+        with lock:
+            got.extend((r.partition_key, r.json()["n"]) for r in batch)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"k": f"user{i % 8}", "n": i} for i in range(80)],
+                      partition_key=lambda d: d["k"])
+        h.drain()
+        calls = h.invocations("on_batch")
+    assert sorted(n for _, n in got) == list(range(80))
+    assert max(len(c.event["Records"]) for c in calls) < 80  # the batch ran as several groups
+    for key in {k for k, _ in got}:
+        numbers = [n for k, n in got if k == key]
+        assert numbers == sorted(numbers)
+
+
+def test_a_dynamodb_batch_given_up_goes_to_the_on_failure_queue_in_aws_shape() -> None:
+    app = App("ddb-failure")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", max_retries=0, on_failure=bad)
+    def on_change(record: Any) -> None:
+        raise RuntimeError("never")
+
+    with run_app(app) as h:
+        h.put_item(totals, {"pk": "a"})
+        h.drain()
+        message = json.loads(h.messages("bad")[0])
+        stream_arn = h.local.bindings.arns[("table", "totals")]
+    info = message["DDBStreamBatchInfo"]
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 1
+    # The function answered (a partial batch response naming the record): no function error.
+    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]

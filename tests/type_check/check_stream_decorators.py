@@ -1,0 +1,48 @@
+"""Checked by `mypy --strict` in the suite: stream-decorated handlers keep their exact types."""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from flowfn import (
+    DynamoDbBatch,
+    DynamoDbRecord,
+    KinesisBatch,
+    KinesisRecord,
+    Queue,
+    Stream,
+    Table,
+    on_dynamodb_stream,
+    on_kinesis,
+)
+
+clicks = Stream("clicks")
+totals = Table("totals", key="pk", stream=True)
+
+
+@on_kinesis(clicks, bisect_on_error=True, max_retries=3, on_failure=Queue("bad"))
+def count(record: KinesisRecord, context: object) -> str:
+    return record.text
+
+
+@on_kinesis(clicks, batch=True, name="count_all")
+def count_all(batch: KinesisBatch) -> int:
+    return len(batch)
+
+
+@on_dynamodb_stream(totals, filters=[{"eventName": ["INSERT"]}])
+def react(record: DynamoDbRecord) -> str:
+    return record.event_name
+
+
+@on_dynamodb_stream(totals, batch=True, name="react_all")
+def react_all(batch: DynamoDbBatch) -> None:
+    return None
+
+
+assert_type(count(KinesisRecord({"kinesis": {"partitionKey": "k", "sequenceNumber": "1"}}), None), str)
+assert_type(count_all(KinesisBatch((), {}, None)), int)
+assert_type(react(DynamoDbRecord({"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1"}})), str)
+assert_type(react_all(DynamoDbBatch((), {}, None)), None)
+count(1, None)  # type: ignore[arg-type]
+react_all("batch")  # type: ignore[arg-type]
