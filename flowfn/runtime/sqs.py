@@ -11,6 +11,7 @@ This is flowfn's own loop rather than Powertools' batch utility: importing that 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -148,7 +149,7 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
         if trace:
             keys.update(exception_keys(exc))
             message += " (traceback under 'exception')"
-    log.current().error(message, **keys)
+    log.error(message, keys, sys._getframe())
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
