@@ -206,10 +206,15 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
     if formatter.serialize_stacktrace:
         line["stack_trace"] = None  # Powertools' stack trace is of exc_info, which this line has none of
     line["xray_trace_id"] = formatter._get_latest_trace_id()
-    text = formatter.serialize({k: v for k, v in line.items() if v is not None})
     with handler.lock:
-        handler.stream.write(text + handler.terminator)
-        handler.stream.flush()
+        try:
+            text = formatter.serialize({k: v for k, v in line.items() if v is not None})
+            handler.stream.write(text + handler.terminator)
+            handler.stream.flush()
+        except Exception:  # as logging does: a line that cannot be written is reported, not raised
+            import logging
+
+            handler.handleError(logging.makeLogRecord({"msg": message, "levelno": 40, "levelname": "ERROR"}))
 
 
 #: The last second a timestamp was written for: (formatter, its time format, the second, the

@@ -249,3 +249,36 @@ def test_error_lines_written_directly_are_the_lines_powertools_writes(
 
 def _passthrough(record: Any) -> bool:
     return True
+
+
+def test_an_error_line_that_cannot_be_written_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import sys
+
+    from flowfn.runtime import log
+
+    class Broken:
+        def write(self, text: str) -> int:
+            raise OSError("stdout is closed")
+
+        def flush(self) -> None:
+            """Nothing to flush."""
+
+    app = App("t")
+    name = unique("jobs")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    def jobs(event: ScheduledEvent) -> None:
+        """Not run."""
+
+    monkeypatch.setattr(logging.root, "handlers", [])
+    token = log.invocation_var.set((app.handler(name), Ctx("r-1"), False))
+    try:
+        assert log._fast_handler(current()) is not None
+        monkeypatch.setattr(sys, "stdout", Broken())
+        log.error("SQS message m failed", {"message_id": "m"}, sys._getframe())
+    finally:
+        log.invocation_var.reset(token)
+    assert "OSError: stdout is closed" in capsys.readouterr().err
