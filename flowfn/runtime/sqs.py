@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.runtime import log, shape
+from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import call
 from flowfn.runtime.stack import exception_keys
@@ -149,7 +149,9 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
         if trace:
             keys.update(exception_keys(exc))
             message += " (traceback under 'exception')"
-    log.error(message, keys, sys._getframe())
+    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
+
+    errorlog.error(message, keys, sys._getframe())
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:

@@ -192,7 +192,7 @@ def test_error_lines_written_directly_are_the_lines_powertools_writes(
     import sys
     import time
 
-    from flowfn.runtime import log
+    from flowfn.runtime import errorlog, log
     from flowfn.runtime.stack import exception_keys
 
     app = App("t")
@@ -209,7 +209,7 @@ def test_error_lines_written_directly_are_the_lines_powertools_writes(
                   "function": "its own", "error": str(exc), **exception_keys(exc)}
 
     def write() -> None:
-        log.error("SQS message m-1 failed: handler raised ValueError", fields, sys._getframe())
+        errorlog.error("SQS message m-1 failed: handler raised ValueError", fields, sys._getframe())
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
     token = log.invocation_var.set((app.handler(name), Ctx("r-9"), False))
@@ -225,10 +225,10 @@ def test_error_lines_written_directly_are_the_lines_powertools_writes(
     try:
         for when in (1_764_000_000.0425, 1_764_000_000.9991, 1_764_000_001.5):
             monkeypatch.setattr(time, "time", lambda when=when: when)
-            assert log._fast_handler(found) is not None
+            assert errorlog._fast_handler(found) is not None
             write()  # directly
             found.registered_handler.addFilter(_passthrough)
-            assert log._fast_handler(found) is None
+            assert errorlog._fast_handler(found) is None
             write()  # through logging and Powertools' formatter
             found.registered_handler.removeFilter(_passthrough)
             written.extend(capsys.readouterr().out.splitlines())
@@ -257,7 +257,7 @@ def test_an_error_line_that_cannot_be_written_is_reported_not_raised(
     import logging
     import sys
 
-    from flowfn.runtime import log
+    from flowfn.runtime import errorlog, log
 
     class Broken:
         def write(self, text: str) -> int:
@@ -276,9 +276,9 @@ def test_an_error_line_that_cannot_be_written_is_reported_not_raised(
     monkeypatch.setattr(logging.root, "handlers", [])
     token = log.invocation_var.set((app.handler(name), Ctx("r-1"), False))
     try:
-        assert log._fast_handler(current()) is not None
+        assert errorlog._fast_handler(current()) is not None
         monkeypatch.setattr(sys, "stdout", Broken())
-        log.error("SQS message m failed", {"message_id": "m"}, sys._getframe())
+        errorlog.error("SQS message m failed", {"message_id": "m"}, sys._getframe())
     finally:
         log.invocation_var.reset(token)
     assert "OSError: stdout is closed" in capsys.readouterr().err
