@@ -33,23 +33,6 @@ ADAPTERS: dict[str, Adapter] = {
 _set, _reset = log.invocation_var.set, log.invocation_var.reset
 _warm = log.warm
 
-#: What dispatch works out once per handler: id -> (handler, adapter, function name). The
-#: handler itself is kept, so an id reused by a later handler (after a reload) is not mistaken.
-_plans: dict[int, tuple[Handler, Adapter, str]] = {}
-
-
-def _plan(handler: Handler) -> tuple[Handler, Adapter, str]:
-    adapter = ADAPTERS.get(handler.trigger.kind)
-    if adapter is None:
-        raise TypeError(
-            f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
-            f"it runs the kinds {', '.join(ADAPTERS)}"
-        )
-    if len(_plans) >= 1024:  # handlers of code reloaded many times over
-        _plans.clear()
-    plan = _plans[id(handler)] = (handler, adapter, handler.settings.name)
-    return plan
-
 
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     """Run one invocation of ``handler`` as Lambda would, and return what Lambda returns.
@@ -59,19 +42,21 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     record, for an S3 event of several records); their exceptions propagate, failing the
     invocation so Lambda retries it.
     """
-    plan = _plans.get(id(handler))
-    if plan is None or plan[0] is not handler:
-        plan = _plan(handler)
+    adapter = ADAPTERS.get(handler.trigger.kind)
+    if adapter is None:
+        raise TypeError(
+            f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
+            f"it runs the kinds {', '.join(ADAPTERS)}"
+        )
     if type(event) is not dict and not isinstance(event, Mapping):
         raise EventError(handler.trigger.kind, "", f"must be an object (a dict), got {type(event).__name__}")
     # What this invocation's log lines carry; their keys are worked out only when one is written.
-    name = plan[2]
-    if name in _warm:
-        token = _set((handler, context, False))
-    else:
+    name = handler.settings.name
+    cold = name not in _warm
+    if cold:
         _warm.add(name)
-        token = _set((handler, context, True))
+    token = _set((handler, context, cold))
     try:
-        return plan[1](handler, event, context)
+        return adapter(handler, event, context)
     finally:
         _reset(token)
