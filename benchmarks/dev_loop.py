@@ -56,9 +56,9 @@ def run(starts: int = 5, edits: int = 4) -> list[Row]:
                 proc.stop()
     return [
         Row("developer loop", "run-local start to ready", ms(median(ready)), spread_ms(ready),
-            target="< 2 s", met=median(ready) < 2.0),
+            target="< 1 s", met=median(ready) < 1.0),
         Row("developer loop", "code saved to new code serving", ms(median(reloads)), spread_ms(reloads),
-            target="< 1 s", met=median(reloads) < 1.0),
+            target="< 0.5 s", met=median(reloads) < 0.5),
     ]
 
 

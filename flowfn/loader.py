@@ -67,20 +67,21 @@ def _evict(module_name: str, root: str, fresh: bool) -> None:
             fresh = True
     if not fresh:
         return
+    base = os.path.realpath(root)
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if name.startswith("flowfn"):
             continue
         own = name == top or name.startswith(top + ".")
-        local = bool(file) and "site-packages" not in str(file) and _under(str(file), root)
+        local = bool(file) and "site-packages" not in str(file) and _under(str(file), base, real_root=True)
         if own or local:
             del sys.modules[name]
     importlib.invalidate_caches()
 
 
-def _under(file: str, root: str) -> bool:
+def _under(file: str, root: str, real_root: bool = False) -> bool:
     # os.path, not pathlib: this module is on a Lambda cold start, and pathlib costs milliseconds.
-    real, base = os.path.realpath(file), os.path.realpath(root)
+    real, base = os.path.realpath(file), root if real_root else os.path.realpath(root)
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 

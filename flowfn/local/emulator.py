@@ -94,6 +94,7 @@ class EmbeddedMoto:
         from werkzeug.serving import make_server
 
         _quiet_werkzeug()
+        _share_loader_with_moto()
         with EmbeddedMoto._lock:
             if EmbeddedMoto._running == 0:
                 _reset_moto()
@@ -240,14 +241,39 @@ _session_lock = threading.Lock()
 _sessions: dict[str, Any] = {}
 
 
+def _session(**kwargs: Any) -> Any:
+    """A boto3 session on the process's one botocore data loader (callers hold ``_session_lock``).
+
+    A loader caches what it reads: the service models, endpoint rules and the endpoints file,
+    about 100 ms of JSON for S3 and SQS. Every session flowfn makes, and the session moto's
+    backends list regions with, read them through one loader, so they are read once.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    core.register_component("data_loader", data_loader())
+    return boto3.session.Session(botocore_session=core, **kwargs)
+
+
+_loaders: list[Any] = []
+
+
+def data_loader() -> Any:
+    """The botocore data loader flowfn's sessions share (made on first use)."""
+    if not _loaders:
+        from botocore.loaders import create_loader
+
+        _loaders.append(create_loader())
+    return _loaders[0]
+
+
 def _shared_session() -> Any:
     """One botocore session for flowfn's own clients: it caches service models (6 ms a client,
     not 200). Callers hold ``_session_lock``: client creation is not thread-safe."""
     found = _sessions.get("flowfn")
     if found is None:
-        import boto3
-
-        found = _sessions["flowfn"] = boto3.session.Session(
+        found = _sessions["flowfn"] = _session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     return found
 
@@ -261,13 +287,20 @@ def handler_session() -> Any:
     with _session_lock:
         found = _sessions.get("handlers")
         if found is None:
-            import boto3
-
-            found = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+            found = _session(aws_access_key_id="testing", aws_secret_access_key="testing")
             for service in ("s3", "sqs"):
                 found.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
             _sessions["handlers"] = found
         return found
+
+
+def _share_loader_with_moto() -> None:
+    # moto's backends list the regions of a service through a botocore session of their own:
+    # on flowfn's loader, the endpoints file it reads is the one flowfn's clients read.
+    from moto.core.base_backend import AccountSpecificBackend
+
+    with _session_lock:
+        AccountSpecificBackend.get_session()._session.register_component("data_loader", data_loader())
 
 
 def _reset_moto() -> None:

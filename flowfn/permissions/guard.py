@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowfn.app import App
 from flowfn.function import Handler
@@ -25,7 +25,12 @@ from flowfn.local.provision import Bindings
 from flowfn.permissions.evaluate import evaluate
 from flowfn.permissions.explain import fix_for
 from flowfn.permissions.requests import Request, requests_for
-from flowfn.synth.iam import FAILED_EVENTS, Policy, concrete_arn, policy_for
+
+if TYPE_CHECKING:
+    from flowfn.synth.iam import Policy
+
+# flowfn.synth is imported on a handler's first AWS call, not before: importing it (the whole
+# synth package) would add tens of milliseconds to run-local's start.
 
 __all__ = ["Call", "Guard", "Mode", "installed"]
 
@@ -76,6 +81,8 @@ class Guard:
 
     def policy(self, handler: Handler) -> Policy:
         """The synth API's policy of ``handler``'s function."""
+        from flowfn.synth.iam import policy_for
+
         return policy_for(self.app, handler)
 
     def document(self, handler: Handler) -> dict[str, Any]:
@@ -83,6 +90,8 @@ class Guard:
         with self._lock:
             found = self._documents.get(handler.name)
         if found is None:
+            from flowfn.synth.iam import concrete_arn
+
             target = self.bindings.target
             physical = self.physical_names(handler)
             found = self.policy(handler).document(
@@ -93,6 +102,8 @@ class Guard:
 
     def physical_names(self, handler: Handler) -> dict[tuple[str, str], str]:
         """What :func:`concrete_arn` needs: each resource's local name."""
+        from flowfn.synth.iam import FAILED_EVENTS
+
         names: dict[tuple[str, str], str] = {}
         for logical, bucket in self.bindings.buckets.items():
             names[("bucket", logical)] = bucket

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from flowfn.permissions.evaluate import matches
 from flowfn.permissions.guard import Call, Guard
-from flowfn.synth.kinds import kind_of
 
 __all__ = ["FunctionUsage", "usage"]
 
@@ -45,6 +44,8 @@ def _unique(items: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 
 def usage(guard: Guard) -> dict[str, FunctionUsage]:
     """Each function's usage, in the app's order."""
+    from flowfn.synth.kinds import kind_of  # flowfn.synth is kept off run-local's start
+
     with guard._lock:
         calls = list(guard.calls)
     out: dict[str, FunctionUsage] = {}

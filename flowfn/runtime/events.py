@@ -121,12 +121,14 @@ class S3Record(_Value):
             s3 = record["s3"]
             obj = s3.get("object") or s3["get_object"]  # IntelligentTiering events say get_object
             bucket_name = s3["bucket"]["name"]
-            object_key = unquote_plus(obj["key"])
+            object_key = obj["key"]
             event_name = record["eventName"]
+            if "%" in object_key or "+" in object_key:  # else decoding changes nothing
+                object_key = unquote_plus(object_key)
         except (KeyError, TypeError, AttributeError):
             return cls._from_other(record)
         if (type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str
-                or type(obj) is not dict):
+                or type(obj) is not dict or type(object_key) is not str):
             return cls._from_other(record)
         self = _new(cls)
         self.bucket_name = bucket_name
@@ -419,8 +421,17 @@ class ScheduledEvent(_Value):
     def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:
         """Build from the event dict Lambda passes (kept, not copied, as ``raw``)."""
         self = _new(cls)
-        self.raw = self._source = event if type(event) is dict else as_dict(event)
         self._time = _UNSET
+        if type(event) is dict:
+            self.raw = self._source = event
+            resources = event.get("resources")
+            # As EventBridge sends it: text fields and one rule ARN (nothing to check further).
+            if (type(event.get("id")) is str and type(event.get("region")) is str
+                    and type(event.get("account")) is str and type(resources) is list
+                    and (not resources or type(resources[0]) is str)):
+                return self
+        else:
+            self.raw = self._source = as_dict(event)
         for key in ("id", "region", "account"):
             text("schedule", key, event.get(key))
         resources = event.get("resources")

@@ -11,11 +11,12 @@ This is flowfn's own loop rather than Powertools' batch utility: importing that 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.runtime import log, shape
+from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import call
 from flowfn.runtime.stack import exception_keys
@@ -148,7 +149,9 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
         if trace:
             keys.update(exception_keys(exc))
             message += " (traceback under 'exception')"
-    log.current().error(message, **keys)
+    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
+
+    errorlog.error(message, keys, sys._getframe())
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:

@@ -96,3 +96,13 @@ def test_a_missing_aws_profile_stops_run_local_in_one_line(tmp_path: Path, no_pr
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: AWS_PROFILE names the profile 'flowfn-no-such-profile'")
+
+
+def test_a_run_local_that_fails_to_start_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+    import gc
+
+    assert gc.isenabled()
+    url = f"http://127.0.0.1:{closed_port()}"
+    one_line_error(["run-local", APP, "--port", "0", "--no-mirror", "--no-reload", "--endpoint-url", url,
+                    "--state-dir", str(tmp_path)], url)
+    assert gc.isenabled()

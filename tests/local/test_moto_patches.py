@@ -291,3 +291,38 @@ def test_server_finds_the_same_backend_for_each_host() -> None:
         assert resolve() == shipped
     finally:
         moto_patches.uninstall()
+
+
+def test_moto_reads_service_models_through_one_loader() -> None:
+    from moto.core import utils
+
+    if moto_patches.active():
+        pytest.skip("an embedded emulator of this process has the fixes installed")
+    assert utils.create_loader() is not utils.create_loader()  # moto as shipped: a loader per model
+    shipped = utils.create_loader().load_service_model("sqs", "service-2")
+    moto_patches.install()
+    try:
+        loader = utils.create_loader()
+        assert utils.create_loader() is loader
+        assert loader.load_service_model("sqs", "service-2") == shipped  # moto's extras applied alike
+    finally:
+        moto_patches.uninstall()
+    assert utils.create_loader() is not loader
+
+
+def test_clients_and_moto_share_one_botocore_loader() -> None:
+    from moto.core.base_backend import AccountSpecificBackend
+
+    from flowfn.local.emulator import AwsTarget, data_loader, handler_session
+
+    emulator = EmbeddedMoto()
+    emulator.start()
+    try:
+        flowfn_client = AwsTarget(emulator.endpoint_url).client("s3")
+        handlers_client = handler_session().client("sqs", region_name="us-east-1",
+                                                   endpoint_url=emulator.endpoint_url)
+        loaders = {id(flowfn_client._loader), id(handlers_client._loader),
+                   id(AccountSpecificBackend.get_session()._session.get_component("data_loader"))}
+        assert loaders == {id(data_loader())}
+    finally:
+        emulator.stop()

@@ -182,3 +182,103 @@ def test_work_handed_to_a_thread_with_the_context_keeps_the_keys(capsys: pytest.
     dispatch(app.handler(name), {}, Ctx("r-4"))
     (line,) = lines(capsys)
     assert (line["message"], line["function"], line["request_id"]) == ("from a worker thread", name, "r-4")
+
+
+def test_error_lines_written_directly_are_the_lines_powertools_writes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import logging
+    import sys
+    import time
+
+    from flowfn.runtime import errorlog, log
+    from flowfn.runtime.stack import exception_keys
+
+    app = App("t")
+    name = unique("jobs")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    def jobs(event: ScheduledEvent) -> None:
+        """Not run: the test writes lines in its invocation's context."""
+
+    try:
+        raise ValueError("bad «record»\nsecond line")
+    except ValueError as exc:
+        fields = {"message_id": "m-1", "reason": "handler raised ValueError", "receive_count": 2,
+                  "function": "its own", "error": str(exc), **exception_keys(exc)}
+
+    def write() -> None:
+        errorlog.error("SQS message m-1 failed: handler raised ValueError", fields, sys._getframe())
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+    token = log.invocation_var.set((app.handler(name), Ctx("r-9"), False))
+    # The root logger's handler when the Logger is made, as in Lambda (pytest's own is left out):
+    # Powertools' filter on it drops the function's lines.
+    root = logging.StreamHandler(io.StringIO())
+    monkeypatch.setattr(logging.root, "handlers", [root])
+    found = current()
+    assert [type(f).__name__ for f in root.filters] == ["SuppressFilter"]
+    found.append_keys(tenant="acme", order_id=None)
+    found.thread_safe_append_keys(zone="eu")
+    written: list[str] = []
+    try:
+        for when in (1_764_000_000.0425, 1_764_000_000.9991, 1_764_000_001.5):
+            monkeypatch.setattr(time, "time", lambda when=when: when)
+            assert errorlog._fast_handler(found) is not None
+            write()  # directly
+            found.registered_handler.addFilter(_passthrough)
+            assert errorlog._fast_handler(found) is None
+            write()  # through logging and Powertools' formatter
+            found.registered_handler.removeFilter(_passthrough)
+            written.extend(capsys.readouterr().out.splitlines())
+    finally:
+        found.thread_safe_remove_keys(["zone"])
+        found.remove_keys(["tenant", "order_id"])
+        log.invocation_var.reset(token)
+    assert len(written) == 6
+    assert root.stream.getvalue() == ""  # type: ignore[attr-defined]
+    for direct, powertools in zip(written[::2], written[1::2], strict=True):
+        assert direct == powertools
+    first = json.loads(written[0])
+    assert (first["function"], first["request_id"], first["tenant"], first["zone"]) == (
+        "its own", "r-9", "acme", "eu")
+    assert first["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert first["location"].startswith("write:") and first["level"] == "ERROR"
+
+
+def _passthrough(record: Any) -> bool:
+    return True
+
+
+def test_an_error_line_that_cannot_be_written_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import sys
+
+    from flowfn.runtime import errorlog, log
+
+    class Broken:
+        def write(self, text: str) -> int:
+            raise OSError("stdout is closed")
+
+        def flush(self) -> None:
+            """Nothing to flush."""
+
+    app = App("t")
+    name = unique("jobs")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    def jobs(event: ScheduledEvent) -> None:
+        """Not run."""
+
+    monkeypatch.setattr(logging.root, "handlers", [])
+    token = log.invocation_var.set((app.handler(name), Ctx("r-1"), False))
+    try:
+        assert errorlog._fast_handler(current()) is not None
+        monkeypatch.setattr(sys, "stdout", Broken())
+        errorlog.error("SQS message m failed", {"message_id": "m"}, sys._getframe())
+    finally:
+        log.invocation_var.reset(token)
+    assert "OSError: stdout is closed" in capsys.readouterr().err

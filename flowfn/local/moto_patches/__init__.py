@@ -19,7 +19,9 @@ fix are here. :func:`install` applies them when the first embedded server starts
 
 The approximate counts still cost a scan, but only when ``GetQueueAttributes`` asks for them.
 Apart from depth, moto's server spent about a millisecond per request, under a lock every
-request shares, finding the backend for the request's host; that answer is now remembered.
+request shares, finding the backend for the request's host; that answer is now remembered. And
+moto read each service's model through a loader of its own, listing every service first; one
+loader now serves them all, which takes tens of milliseconds off the first call per service.
 """
 
 from __future__ import annotations
@@ -58,6 +60,21 @@ def get_backend_for_host(self: Any, host: str | None) -> Any:
     return backend
 
 
+_loaders: list[Any] = []
+
+
+def create_loader() -> Any:
+    """moto's ``create_loader`` that makes one loader and hands it out again.
+
+    moto read each service's model through a new loader, which first lists every service
+    botocore and moto know (a directory scan, about 20 ms) and caches nothing for the next one.
+    The loader's search paths are fixed, so one loader reads the same files.
+    """
+    if not _loaders:
+        _loaders.append(ORIGINALS["utils.create_loader"]())
+    return _loaders[0]
+
+
 # -- the clock -----------------------------------------------------------------------------------
 
 
@@ -93,7 +110,7 @@ class Patch:
     """One moto function replaced: where it lives, by what, for which moto versions."""
 
     name: str
-    owner: str  # "Queue", "SQSBackend", "DomainDispatcherApplication" or "" for moto.sqs.models
+    owner: str  # "Queue", "SQSBackend", "DomainDispatcherApplication", a module, or "" for moto.sqs.models
     attribute: str
     replacement: Callable[..., Any] | None  # None: built at install time (the clock)
     since: tuple[int, int, int]
@@ -125,6 +142,7 @@ PATCHES: tuple[Patch, ...] = (
           *_MOTO_5_2),
     Patch("DomainDispatcherApplication.get_backend_for_host", "DomainDispatcherApplication",
           "get_backend_for_host", get_backend_for_host, *_MOTO_5_2),
+    Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),
 )
 
 _lock = threading.Lock()
@@ -143,6 +161,8 @@ def moto_version() -> tuple[int, ...] | None:
 def _owner(models: Any, patch: Patch) -> Any:
     if patch.owner == "DomainDispatcherApplication":
         return importlib.import_module("moto.moto_server.werkzeug_app").DomainDispatcherApplication
+    if "." in patch.owner:  # a module
+        return importlib.import_module(patch.owner)
     return getattr(models, patch.owner) if patch.owner else models
 
 
