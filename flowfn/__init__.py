@@ -7,7 +7,7 @@ IAM, or runs the whole application locally against an embedded AWS emulator.
 
 from flowfn.app import App, on_http, on_s3, on_schedule, on_sqs
 from flowfn.errors import AppLoadError, ConfigError, FlowfnError, NotBoundError
-from flowfn.resources import Bucket, Grant, Queue
+from flowfn.resources import Bucket, EventBus, Grant, Queue, Topic
 from flowfn.runtime import (
     HTTPError,
     LambdaContext,
@@ -28,6 +28,7 @@ __all__ = [
     "AppLoadError",
     "Bucket",
     "ConfigError",
+    "EventBus",
     "FlowfnError",
     "Grant",
     "HTTPError",
@@ -41,6 +42,7 @@ __all__ = [
     "ScheduledEvent",
     "SqsBatch",
     "SqsRecord",
+    "Topic",
     "__version__",
     "logger",
     "on_http",

@@ -23,6 +23,7 @@ from flowfn.resources import (
     Grant,
     Queue,
     Resource,
+    Topic,
 )
 from flowfn.triggers.base import Trigger, call_arity
 from flowfn.triggers.http import make_http_trigger
@@ -54,6 +55,8 @@ def _resource_config(res: Resource) -> tuple[Any, ...]:
     if isinstance(res, Queue):
         return (res.existing, res.max_receive_count, res.visibility_timeout_s, res.retention_s,
                 res.delay_s, res.content_based_deduplication)
+    if isinstance(res, Topic):
+        return (res.existing, res.content_based_deduplication)
     return (res.existing,)
 
 

@@ -24,6 +24,8 @@ class Bindings:
     buckets: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    #: ARNs of the resources bound by ARN (topics, event buses), by (kind, logical name).
+    arns: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def physical(self, resource: Resource) -> str:
         """The bucket name or queue URL bound to ``resource``."""

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from flowfn.app import App
 from flowfn.local.bucket import bucket_name, bucket_physical, provision_buckets
 from flowfn.local.emulator import AwsTarget
+from flowfn.local.eventbus import eventbus_name, eventbus_physical, provision_eventbuses
 from flowfn.local.provision import Bindings
 from flowfn.local.queue import provision_queues, queue_name, queue_physical
-from flowfn.resources import Bucket, Queue, Resource
+from flowfn.local.topic import provision_topics, topic_name, topic_physical
+from flowfn.resources import Bucket, EventBus, Queue, Resource, Topic
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class LocalResource:
 RESOURCES: dict[type[Resource], LocalResource] = {
     Bucket: LocalResource(bucket_name, provision_buckets, bucket_physical),
     Queue: LocalResource(queue_name, provision_queues, queue_physical),
+    Topic: LocalResource(topic_name, provision_topics, topic_physical),
+    EventBus: LocalResource(eventbus_name, provision_eventbuses, eventbus_physical),
 }
 
 

@@ -21,7 +21,7 @@ from flowfn.synth.refs import Exported, Json, Shared
 def resource_stems(app: App) -> dict[tuple[str, str], str]:
     """(kind, logical name) -> an id stem unique among the app's resources of that kind."""
     stems: dict[tuple[str, str], str] = {}
-    for kind in ("bucket", "queue"):
+    for kind in dict.fromkeys(r.kind for r in app.all_resources()):
         names = [r.logical_name for r in app.all_resources() if r.kind == kind]
         stems.update({(kind, name): stem for name, stem in unique_ids(names).items()})
     return stems

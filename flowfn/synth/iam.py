@@ -18,7 +18,7 @@ from flowfn.resources import Resource
 
 __all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
-TargetKind = Literal["bucket", "objects", "queue", "log-group", "failed-events"]
+TargetKind = Literal["bucket", "objects", "queue", "topic", "eventbus", "log-group", "failed-events"]
 
 #: The queue that receives events a function failed to handle after Lambda's retries.
 FAILED_EVENTS = "failed-events"
@@ -150,6 +150,8 @@ def concrete_arn(
         return base if target.kind == "bucket" else f"{base}/{target.pattern}"
     if target.kind in ("queue", "failed-events"):
         return f"arn:{partition}:sqs:{region}:{account}:{physical[('queue', target.name)]}"
+    if target.kind in ("topic", "eventbus"):  # their physical name is their ARN
+        return physical[(target.kind, target.name)]
     group = physical[("log-group", target.name)]
     return f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
 

@@ -8,9 +8,9 @@ import sys
 import flowfn
 
 PUBLIC = [
-    "App", "AppLoadError", "Bucket", "ConfigError", "FlowfnError", "Grant", "HTTPError", "LambdaContext",
+    "App", "AppLoadError", "Bucket", "ConfigError", "EventBus", "FlowfnError", "Grant", "HTTPError", "LambdaContext",
     "NotBoundError", "Queue", "Request", "Response", "S3Event", "S3Record", "ScheduledEvent", "SqsBatch",
-    "SqsRecord", "__version__", "logger", "on_http", "on_s3", "on_schedule", "on_sqs",
+    "SqsRecord", "Topic", "__version__", "logger", "on_http", "on_s3", "on_schedule", "on_sqs",
 ]
 
 
