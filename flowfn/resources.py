@@ -393,7 +393,8 @@ class Topic(Resource):
             physical = match.group("name") if match else existing
             if not _TOPIC_NAME.fullmatch(physical.removesuffix(".fifo")):
                 raise ConfigError(subject, "existing",
-                                  f"{existing!r} is neither a topic ARN nor a topic name", "pass arn:aws:sns:<region>:<account>:<name>, or the topic's name")
+                                  f"{existing!r} is neither a topic ARN nor a topic name",
+                                  "pass arn:aws:sns:<region>:<account>:<name>, or the topic's name")
             if physical.endswith(".fifo") != self.fifo:
                 raise ConfigError(subject, "existing", f"{existing!r} and {name!r} disagree on FIFO",
                                   "end both names in '.fifo' for a FIFO topic, or neither")
