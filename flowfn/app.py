@@ -20,15 +20,18 @@ from flowfn.resources import (
     DEFAULT_VISIBILITY_TIMEOUT_S,
     MAX_VISIBILITY_TIMEOUT_S,
     Bucket,
+    EventBus,
     Grant,
     Queue,
     Resource,
     Topic,
 )
 from flowfn.triggers.base import Trigger, call_arity
+from flowfn.triggers.eventbridge import make_eventbridge_trigger
 from flowfn.triggers.http import make_http_trigger
 from flowfn.triggers.s3 import make_s3_trigger
 from flowfn.triggers.schedule import make_schedule_trigger
+from flowfn.triggers.sns import make_sns_trigger
 from flowfn.triggers.sqs import make_sqs_trigger
 
 __all__ = ["App", "AppOrigin", "F"]
@@ -379,6 +382,79 @@ class App:
 
         return decorator
 
+    def on_sns(
+        self,
+        topic: Topic,
+        *,
+        filter_policy: Mapping[str, Any] | None = None,
+        filter_scope: str = "attributes",
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on each message published to ``topic`` (a standard topic).
+
+        ``filter_policy`` is an SNS filter policy (``{"kind": ["thumbnail"], "size": [{"numeric":
+        [">", 0]}]}``) on the message attributes, or with ``filter_scope="body"`` on the JSON
+        message. The function takes ``(record, context)`` with an ``SnsRecord``, or with ``model=``
+        (a pydantic model) the message validated into it. Lambda invokes it asynchronously: a
+        failure is retried twice, then sent to the app's queue of failed events.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name,
+                lambda subject: make_sns_trigger(topic, filter_policy, filter_scope, model, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+    def on_event(
+        self,
+        pattern: Mapping[str, Any],
+        *,
+        bus: EventBus | None = None,
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on each event on ``bus`` (the default bus when left out)
+        that matches ``pattern``, an EventBridge event pattern such as ``{"source": ["shop"],
+        "detail": {"total": [{"numeric": [">", 100]}]}}`` (checked now: known operators only,
+        AWS's limits). The function takes ``(event, context)`` with an ``EventBridgeEvent``, whose
+        ``detail`` is validated into ``model=`` (a pydantic model) when given. Invoked
+        asynchronously, like ``on_sns``.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name, lambda subject: make_eventbridge_trigger(pattern, bus, model, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -436,3 +512,5 @@ on_s3 = _module_apps.on_s3
 on_sqs = _module_apps.on_sqs
 on_schedule = _module_apps.on_schedule
 on_http = _module_apps.on_http
+on_sns = _module_apps.on_sns
+on_event = _module_apps.on_event

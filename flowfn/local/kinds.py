@@ -15,17 +15,21 @@ from typing import Any
 
 from flowfn.app import App
 from flowfn.function import Handler
+from flowfn.local.eventbridge import eventbridge_sample_for, eventbridge_sources
 from flowfn.local.http import Router, http_sample_for
 from flowfn.local.invoker import Invoker
 from flowfn.local.provision import Bindings
 from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
 from flowfn.local.schedule import ScheduleSource, schedule_sample_for
+from flowfn.local.sns import sns_sample_for, sns_sources
 from flowfn.local.source import Source
 from flowfn.local.sqs import SqsPoller, sqs_sample_for
 from flowfn.triggers.base import Trigger
+from flowfn.triggers.eventbridge import EventBridgeTrigger
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sns import SnsTrigger
 from flowfn.triggers.sqs import SqsTrigger
 
 
@@ -99,6 +103,8 @@ TABLE: dict[type[Trigger], LocalKind] = {
     SqsTrigger: LocalKind(_sqs_sources, sqs_sample_for),
     ScheduleTrigger: LocalKind(_schedule_sources, schedule_sample_for),
     HttpTrigger: LocalKind(_http_sources, http_sample_for),
+    SnsTrigger: LocalKind(sns_sources, sns_sample_for),
+    EventBridgeTrigger: LocalKind(eventbridge_sources, eventbridge_sample_for),
 }
 
 

@@ -14,11 +14,14 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime.adapters import dispatch
 from flowfn.runtime.context import LambdaContext
+from flowfn.runtime.eventbridge import EventBridgeEvent
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
 from flowfn.runtime.http import HTTPError, Request, Response
 from flowfn.runtime.log import logger
+from flowfn.runtime.sns import SnsRecord
 
 __all__ = [
+    "EventBridgeEvent",
     "HTTPError",
     "LambdaContext",
     "Request",
@@ -26,6 +29,7 @@ __all__ = [
     "S3Event",
     "S3Record",
     "ScheduledEvent",
+    "SnsRecord",
     "SqsBatch",
     "SqsRecord",
     "dispatch",

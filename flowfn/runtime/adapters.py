@@ -12,9 +12,11 @@ from typing import Any
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import log
+from flowfn.runtime.eventbridge import run_eventbridge
 from flowfn.runtime.http import run_http
 from flowfn.runtime.s3 import run_s3
 from flowfn.runtime.schedule import run_schedule
+from flowfn.runtime.sns import run_sns
 from flowfn.runtime.sqs import run_sqs
 
 __all__ = ["ADAPTERS", "dispatch"]
@@ -28,6 +30,8 @@ ADAPTERS: dict[str, Adapter] = {
     "sqs": run_sqs,
     "schedule": run_schedule,
     "http": run_http,
+    "sns": run_sns,
+    "eventbridge": run_eventbridge,
 }
 
 _set, _reset = log.invocation_var.set, log.invocation_var.reset

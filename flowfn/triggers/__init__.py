@@ -1,9 +1,14 @@
 """Trigger kinds: one module each, holding the frozen spec and its validation."""
 
 from flowfn.triggers.base import Trigger
+from flowfn.triggers.eventbridge import EventBridgeTrigger
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sns import SnsTrigger
 from flowfn.triggers.sqs import SqsTrigger
 
-__all__ = ["HttpTrigger", "S3Trigger", "ScheduleTrigger", "SqsTrigger", "Trigger"]
+__all__ = [
+    "EventBridgeTrigger", "HttpTrigger", "S3Trigger", "ScheduleTrigger", "SnsTrigger", "SqsTrigger",
+    "Trigger",
+]

@@ -8,9 +8,10 @@ import sys
 import flowfn
 
 PUBLIC = [
-    "App", "AppLoadError", "Bucket", "ConfigError", "EventBus", "FlowfnError", "Grant", "HTTPError", "LambdaContext",
-    "NotBoundError", "Queue", "Request", "Response", "S3Event", "S3Record", "ScheduledEvent", "SqsBatch",
-    "SqsRecord", "Topic", "__version__", "logger", "on_http", "on_s3", "on_schedule", "on_sqs",
+    "App", "AppLoadError", "Bucket", "ConfigError", "EventBridgeEvent", "EventBus", "FlowfnError", "Grant",
+    "HTTPError", "LambdaContext", "NotBoundError", "Queue", "Request", "Response", "S3Event", "S3Record", "ScheduledEvent", "SnsRecord", "SqsBatch",
+    "SqsRecord", "Topic", "__version__", "logger", "on_event", "on_http", "on_s3", "on_schedule", "on_sns",
+    "on_sqs",
 ]
 
 
