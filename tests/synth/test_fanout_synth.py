@@ -86,3 +86,90 @@ def test_existing_topics_and_buses_are_parsed() -> None:
     assert EventBus("audit", existing="arn:aws:events:eu-west-1:123456789012:event-bus/audit-bus") \
         .existing_name == "audit-bus"
     assert EventBus().existing == "default" and not EventBus().managed
+
+
+def _subscriber_app() -> App:
+    app = App("subs")
+    ready, orders = Topic("ready"), EventBus("orders")
+
+    @app.on_sns(ready, filter_policy={"kind": ["image"], "size": [{"numeric": [">", 0]}]})
+    def notify(record: object) -> None: ...
+
+    @app.on_sns(ready, filter_policy={"order": {"total": [{"numeric": [">=", 10]}]}}, filter_scope="body")
+    def index(record: object) -> None: ...
+
+    @app.on_event({"source": [{"prefix": "shop."}], "$or": [{"detail": {"a": [{"exists": True}]}},
+                                                            {"detail": {"b": ["x"]}}]}, bus=orders)
+    def routed(event: object) -> None: ...
+
+    @app.on_event({"source": ["aws.s3"]})
+    def on_default(event: object) -> None: ...
+
+    return app
+
+
+def test_subscriptions_rules_and_permissions(lint: Callable[[str], list[str]]) -> None:
+    template = _template(_subscriber_app())
+    resources = template["Resources"]
+    subs = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::SNS::Subscription"}
+    notify = subs["NotifySubscription"]
+    assert notify["Protocol"] == "lambda" and notify["TopicArn"] == {"Ref": "ReadyTopic"}
+    assert notify["Endpoint"] == {"Fn::GetAtt": ["NotifyFunction", "Arn"]}
+    assert notify["FilterPolicy"] == {"kind": ["image"], "size": [{"numeric": [">", 0]}]}
+    assert notify["FilterPolicyScope"] == "MessageAttributes"
+    assert subs["IndexSubscription"]["FilterPolicyScope"] == "MessageBody"
+    rule = resources["RoutedEventRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "OrdersEventbus"}
+    assert rule["EventPattern"]["$or"][1] == {"detail": {"b": ["x"]}}
+    assert rule["Targets"][0]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert resources["OnDefaultEventRule"]["Properties"]["EventBusName"] == "default"
+    permissions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Permission"}
+    assert permissions["NotifySnsPermission"]["Principal"] == "sns.amazonaws.com"
+    assert permissions["NotifySnsPermission"]["SourceArn"] == {"Ref": "ReadyTopic"}
+    assert permissions["RoutedEventPermission"]["SourceArn"] == {"Fn::GetAtt": ["RoutedEventRule", "Arn"]}
+    # Invoked asynchronously: two retries, then the queue of failed events.
+    invoke = resources["NotifyInvokeConfig"]["Properties"]
+    assert invoke["MaximumRetryAttempts"] == 2 and "OnFailure" in invoke["DestinationConfig"]
+    assert lint(render(template).decode()) == []
+
+
+def test_the_graph_draws_topic_and_bus_into_subscribers() -> None:
+    graph = mermaid(_subscriber_app())
+    assert 'topic_Ready -->|"filter {' in graph and "| fn_Notify" in graph and "| fn_Index" in graph
+    assert 'eventbus_Orders -->|"pattern {' in graph and "| fn_Routed" in graph
+
+
+def _declare(**kwargs: Any) -> None:
+    app = App("bad")
+    kind = kwargs.pop("kind")
+    if kind == "sns":
+        app.on_sns(kwargs.pop("topic", Topic("t")), **kwargs)(lambda record: None)
+    else:
+        app.on_event(**kwargs)(lambda event: None)
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"kind": "sns", "topic": Topic("t.fifo")}, "FIFO topic"),
+    ({"kind": "sns", "filter_policy": {"a": [{"regex": "x"}]}}, "'regex' is not an operator"),
+    ({"kind": "sns", "filter_policy": {"a": [{"cidr": "10.0.0.0/8"}]}}, "'cidr' is not an operator"),
+    ({"kind": "sns", "filter_policy": {"$or": [{"a": ["1"]}, {"b": ["2"]}]}}, "'$or'"),
+    ({"kind": "sns", "filter_policy": {k: ["x"] for k in "abcdef"}}, "SNS allows 5"),
+    ({"kind": "sns", "filter_policy": {"a": list(range(13)), "b": list(range(12))}}, "156 combinations"),
+    ({"kind": "sns", "filter_policy": {"a": {"b": ["x"]}}}, "flat"),
+    ({"kind": "sns", "filter_policy": {"a": "x"}}, "wrap the value in a list"),
+    ({"kind": "sns", "filter_scope": "headers"}, "filter scope"),
+    ({"kind": "sns", "topic": "ready"}, "is not a Topic"),
+    ({"kind": "event", "pattern": {}}, "non-empty JSON object"),
+    ({"kind": "event", "pattern": {"source": [{"numeric": [">", "x"]}]}}, "malformed"),
+    ({"kind": "event", "pattern": {"source": [{"numeric": ["<", 5, ">", 1]}]}}, "not a range"),
+    ({"kind": "event", "pattern": {"source": [{"exists": "yes"}]}}, "true or false"),
+    ({"kind": "event", "pattern": {"source": [{"prefix": "a", "suffix": "b"}]}}, "one-key operator"),
+    ({"kind": "event", "pattern": {"source": ["x" * 5000]}}, "4096"),
+    ({"kind": "event", "pattern": {"$or": [{"a": ["1"]}]}}, "at least two"),
+    ({"kind": "event", "pattern": {"source": ["x"]}, "bus": "orders"}, "is not an EventBus"),
+])
+def test_bad_subscriptions_are_refused_at_declaration(kwargs: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _declare(**kwargs)
+    message = str(info.value)
+    assert words in message and "handler '<lambda>'" in message and "Fix:" in message
