@@ -59,7 +59,8 @@ def _resource_config(res: Resource) -> tuple[Any, ...]:
         return (res.existing, res.max_receive_count, res.visibility_timeout_s, res.retention_s,
                 res.delay_s, res.content_based_deduplication)
     if isinstance(res, Topic):
-        return (res.existing, res.content_based_deduplication)
+        return (res.existing, res.content_based_deduplication,
+                tuple(q.logical_name for q in res.queues))
     return (res.existing,)
 
 
@@ -154,8 +155,8 @@ class App:
         """Declare resources that no handler references (they are still created)."""
         for res in resources:
             if not isinstance(res, Resource):
-                raise ConfigError(f"{self!r}.declare()", "resources", f"{res!r} is not a Bucket or Queue",
-                                  "pass Bucket(...) or Queue(...) objects")
+                raise ConfigError(f"{self!r}.declare()", "resources", f"{res!r} is not a resource",
+                                  "pass Bucket(...), Queue(...), Topic(...) or EventBus(...) objects")
             self._add_resource(res, f"{self!r}.declare()")
 
     def _add_resource(self, res: Resource, subject: str) -> None:
@@ -171,6 +172,9 @@ class App:
                     )
             self._resources[key] = res
             self._all = None
+            if isinstance(res, Topic):  # the queues subscribed to it are the app's too
+                for queue in res.queues:
+                    self._add_resource(queue, subject)
         elif known is not res and _resource_config(known) != _resource_config(res):
             raise ConfigError(
                 subject, "resources",

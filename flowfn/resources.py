@@ -354,9 +354,11 @@ class Topic(Resource):
 
     ``Topic("thumbnail-ready")`` declares a standard topic flowfn creates; a name ending in
     ``.fifo`` declares a FIFO topic (ordered per message group; SNS delivers FIFO topics to SQS
-    queues only). ``Topic("alerts", existing="arn:aws:sns:...")`` refers to a topic that exists
-    (by ARN or name). Handlers subscribe with ``@on_sns(topic)``; a handler granted
-    ``topic.publish()`` publishes with ``boto3.client("sns").publish(TopicArn=topic.arn, ...)``.
+    queues only). ``queues=[...]`` subscribes queues to the topic with raw message delivery (the
+    message itself becomes the body; a FIFO topic's queues must be FIFO too, and keep its order).
+    ``Topic("alerts", existing="arn:aws:sns:...")`` refers to a topic that exists (by ARN or name).
+    Handlers subscribe with ``@on_sns(topic)``; a handler granted ``topic.publish()`` publishes with
+    ``boto3.client("sns").publish(TopicArn=topic.arn, ...)``.
     """
 
     kind: ClassVar[str] = "topic"
@@ -364,7 +366,7 @@ class Topic(Resource):
     env_format: ClassVar[str] = "FLOWFN_TOPIC_{}_ARN"
 
     def __init__(self, name: str, *, content_based_deduplication: bool = False,
-                 existing: str | None = None) -> None:
+                 queues: tuple[Queue, ...] | list[Queue] = (), existing: str | None = None) -> None:
         subject = f"Topic({name!r})"
         if not isinstance(name, str):
             raise ConfigError(subject, "name", f"{name!r} is not a string", "pass the topic's name as a str")
@@ -384,6 +386,20 @@ class Topic(Resource):
                               f"name the topic {name + '.fifo'!r}, or drop content_based_deduplication")
         self.logical_name = name
         self.content_based_deduplication = content_based_deduplication
+        if not isinstance(queues, (list, tuple)) or not all(isinstance(q, Queue) for q in queues):
+            raise ConfigError(subject, "queues", f"{queues!r} is not a list of Queue objects",
+                              "pass queues=[Queue('name'), ...]")
+        for queue in queues:
+            if queue.fifo != self.fifo:
+                raise ConfigError(
+                    subject, "queues",
+                    f"{queue!r} is {'a FIFO' if queue.fifo else 'a standard'} queue and the topic is "
+                    f"{'FIFO' if self.fifo else 'standard'}; SNS keeps order only FIFO to FIFO, and "
+                    "delivers a standard topic to standard queues",
+                    "end both names in '.fifo', or neither",
+                )
+        #: Queues subscribed to the topic (raw message delivery).
+        self.queues: tuple[Queue, ...] = tuple(queues)
         self.existing = None
         if existing is not None:
             if not isinstance(existing, str):

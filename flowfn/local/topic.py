@@ -1,4 +1,9 @@
-"""Topics in the emulator: named by their logical name (or the existing name), bound by ARN."""
+"""Topics in the emulator: named by their logical name (or the existing name), bound by ARN.
+
+A topic's ``queues`` are subscribed with raw message delivery. Unlike SNS, which hands a FIFO
+queue the message's deduplication id, moto refuses a publish to a FIFO topic whose FIFO queue has
+no content-based deduplication unless the publish names a deduplication id.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,12 @@ def provision_topics(app: App, out: Bindings, resources: list[Resource]) -> None
                 attributes["ContentBasedDeduplication"] = "true"
         arn = sns.create_topic(Name=topic_name(topic), Attributes=attributes)["TopicArn"]
         out.arns[("topic", topic.logical_name)] = arn
+        for queue in topic.queues:  # queues are provisioned before topics
+            endpoint = out.queue_arns[queue.logical_name]
+            subscription = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=endpoint,
+                                         ReturnSubscriptionArn=True)["SubscriptionArn"]
+            sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName="RawMessageDelivery",
+                                            AttributeValue="true")
 
 
 def topic_physical(bindings: Bindings, res: Resource) -> str:

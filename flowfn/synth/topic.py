@@ -38,6 +38,27 @@ def declare_topic(build: Build, res: Resource, rid: str) -> None:
             props["ContentBasedDeduplication"] = True
     build.resources[rid] = {"Type": "AWS::SNS::Topic", "Properties": props}
     build.outputs[rid + "Arn"] = {"Description": f"ARN of topic {res.logical_name}", "Value": ref(rid)}
+    for queue in res.queues:
+        _subscribe_queue(build, res, rid, queue)
+
+
+def _subscribe_queue(build: Build, topic: Topic, rid: str, queue: Resource) -> None:
+    """A raw-delivery subscription of ``queue`` to the topic, and the queue policy letting SNS send
+    to it for this topic only."""
+    from flowfn.synth.resource_kinds import resource_kind  # the kinds' table builds on this module
+
+    kind = resource_kind(queue)
+    queue_arn = kind.target_arn(build, queue, Target(kind.target_kinds[0], queue.logical_name))
+    queue_id = build.rid(queue)
+    build.resources[f"{rid}To{queue_id}"] = {"Type": "AWS::SNS::Subscription", "Properties": {
+        "Protocol": "sqs", "TopicArn": ref(rid), "Endpoint": queue_arn, "RawMessageDelivery": True}}
+    build.resources[f"{rid}To{queue_id}Policy"] = {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+        "Queues": [ref(queue_id)],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": ref(rid)}},
+        }]},
+    }}
 
 
 def topic_grant_target(grant: Grant) -> tuple[Target, str]:

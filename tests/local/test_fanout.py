@@ -131,3 +131,12 @@ def test_a_chain_across_kinds(app: Harness) -> None:
     assert sorted(_seen(app)) == [("notify", {"key": "cat.jpg"}), ("store_index", {"key": "cat.jpg"})]
     assert [r.function for r in app.invocations(outcome="ok")].count("announce") == 1
     assert app.failures() == []
+
+
+def test_a_fifo_topic_delivers_to_its_fifo_queue_in_order(app: Harness) -> None:
+    for n in range(6):
+        app.publish("entries.fifo", f"entry-{n}", group_id="account-1" if n % 2 else "account-2")
+    app.drain()
+    booked = [v for n, v in _seen(app) if n == "book"]
+    assert [body for group, body in booked if group == "account-1"] == ["entry-1", "entry-3", "entry-5"]
+    assert [body for group, body in booked if group == "account-2"] == ["entry-0", "entry-2", "entry-4"]

@@ -173,3 +173,33 @@ def test_bad_subscriptions_are_refused_at_declaration(kwargs: dict[str, Any], wo
         _declare(**kwargs)
     message = str(info.value)
     assert words in message and "handler '<lambda>'" in message and "Fix:" in message
+
+
+def test_a_topics_queues_are_subscribed_with_a_policy_for_that_topic(lint: Callable[[str], list[str]]) -> None:
+    from flowfn import Queue
+
+    app = App("ledger")
+    ledger = Queue("ledger.fifo")
+    entries = Topic("entries.fifo", queues=[ledger])
+
+    @app.on_sqs(ledger, uses=[entries.publish()])
+    def book(record: object) -> None: ...
+
+    resources = _template(app)["Resources"]
+    sub = resources["EntriesFifoTopicToLedgerFifoQueue"]["Properties"]
+    assert sub == {"Protocol": "sqs", "TopicArn": {"Ref": "EntriesFifoTopic"},
+                   "Endpoint": {"Fn::GetAtt": ["LedgerFifoQueue", "Arn"]}, "RawMessageDelivery": True}
+    policy = resources["EntriesFifoTopicToLedgerFifoQueuePolicy"]["Properties"]
+    statement = policy["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "EntriesFifoTopic"}}}
+    assert lint(render(_template(app)).decode()) == []
+
+
+def test_a_topic_refuses_queues_of_the_other_ordering() -> None:
+    from flowfn import Queue
+
+    with pytest.raises(ConfigError, match="SNS keeps order only FIFO to FIFO"):
+        Topic("entries.fifo", queues=[Queue("plain")])
+    with pytest.raises(ConfigError, match="not a list of Queue"):
+        Topic("entries", queues=["plain"])  # type: ignore[list-item]

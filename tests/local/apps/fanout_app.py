@@ -90,3 +90,12 @@ def abroad(event: EventBridgeEvent) -> None:
 @app.on_event({"$or": [{"source": ["billing"]}, {"detail": {"priority": ["high"]}}]})
 def urgent(event: EventBridgeEvent) -> None:
     seen.append(("urgent", event.source))
+
+
+ledger = Queue("ledger.fifo", content_based_deduplication=True)  # the emulator needs it (AWS does not)
+app.declare(Topic("entries.fifo", content_based_deduplication=True, queues=[ledger]))
+
+
+@app.on_sqs(ledger, batch_size=1)
+def book(record: Any) -> None:
+    seen.append(("book", (record.message_group_id, record.body)))
