@@ -77,3 +77,63 @@ def test_invoke_runs_a_subscriber_with_its_sample(tmp_path: Path) -> None:
     routed = runner.invoke(cli, ["invoke", APP, "placed", "--state-dir", str(tmp_path)])
     # The sample has an empty detail: the handler's KeyError is reported as a failed invocation.
     assert routed.exit_code != 0 and "KeyError" in routed.stdout + routed.stderr
+
+
+def test_run_local_fans_out_and_routes(tmp_path: Path) -> None:
+    # S3 -> announce -> topic -> index and notify -> queue -> store_index; and an event routed by pattern.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import boto3
+
+    from .test_cli import wait_for
+
+    state = tmp_path / "state"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from flowfn.cli import main; main()", "run-local", APP, "--port", "0",
+         "--json", "--no-reload", "--state-dir", str(state)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    lines: list[dict[str, Any]] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and "outcome" in item and "function" in item:
+                lines.append(item)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        run = state / "fanout" / "run.json"
+        endpoint = json.loads(wait_for(lambda: run.exists() and run.read_text().strip(), 60,
+                                       "run-local to start"))["endpoint_url"]
+        client = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+        boto3.client("s3", **client).put_object(Bucket="uploads", Key="cat.jpg", Body=b"x")
+        boto3.client("events", **client).put_events(Entries=[{
+            "Source": "shop.orders", "DetailType": "Order Placed", "EventBusName": "orders",
+            "Detail": json.dumps({"id": 7, "total": 500, "country": "US"})}])
+        wanted = {"announce", "index", "notify", "store_index", "placed", "big_orders", "abroad"}
+        wait_for(lambda: wanted <= {s["function"] for s in lines}, 60, "the chain to run")
+        assert all(s["outcome"] == "ok" for s in lines), lines
+        assert {s["function"] for s in lines} == wanted
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        reader.join(5)
+    assert proc.returncode == 0, err
