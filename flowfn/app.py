@@ -217,7 +217,24 @@ class App:
             if why:
                 raise ConfigError(subject, trigger.kind, f"it and handler {other.name!r} {why}",
                                   "change one of the two triggers, or merge the handlers")
-        for res in (*trigger.resources(), *(g.resource for g in settings.uses)):
+        failed = settings.on_failure
+        if failed is not None and not (isinstance(failed, Queue) and not failed.fifo):
+            raise ConfigError(
+                subject, "on_failure",
+                f"{failed!r} is not a standard Queue (Lambda sends failed events to a standard queue)",
+                "pass a Queue(...) to receive the events the function gives up on, or leave it out for "
+                "the app's queue of failed events",
+            )
+        if settings.async_settings and trigger.invocation != "async":
+            raise ConfigError(
+                subject, "retries" if settings.retries is not None else
+                "max_event_age_s" if settings.max_event_age_s is not None else "on_failure",
+                f"a {trigger.kind} trigger does not invoke the function asynchronously, so Lambda has no "
+                "retries, event age or failure destination for it",
+                "drop the setting (S3, schedule, SNS and EventBridge triggers take it)",
+            )
+        failure = (settings.on_failure,) if settings.on_failure is not None else ()
+        for res in (*trigger.resources(), *(g.resource for g in settings.uses), *failure):
             self._add_resource(res, subject)
         handler = Handler(fn=fn, trigger=trigger, settings=settings, arity=arity)
         self._handlers[settings.name] = handler
@@ -261,12 +278,18 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function when objects in ``bucket`` change.
 
         ``events``: ``"created"``, ``"removed"`` or S3 names such as ``"s3:ObjectCreated:Put"``.
         ``prefix``/``suffix``: key filters. The function takes ``(record, context)``, one S3 record
         at a time, or the whole S3 event with ``batch=True``. Function settings as in :meth:`add`.
+        Invoked asynchronously: ``retries`` (0-2, default 2), ``max_event_age_s`` (60-21600) and
+        ``on_failure`` (a Queue; default the app's queue of failed events) say what Lambda does
+        with a failed event.
         """
         def decorator(fn: F) -> F:
             return self._register(
@@ -274,7 +297,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -333,13 +357,16 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function on an EventBridge schedule.
 
         ``expression`` is ``cron(minutes hours day-of-month month day-of-week year)`` as EventBridge
         reads it (1=Sunday, ``?`` in one day field) or ``rate(5 minutes)``. Times are UTC unless
         ``timezone`` names an IANA zone. The function takes ``(event, context)``, ``(event)`` or
-        nothing.
+        nothing. ``retries``, ``max_event_age_s`` and ``on_failure`` as in :meth:`on_s3`.
         """
 
         def decorator(fn: F) -> F:
@@ -348,7 +375,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -402,6 +430,9 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function on each message published to ``topic`` (a standard topic).
 
@@ -409,7 +440,8 @@ class App:
         [">", 0]}]}``) on the message attributes, or with ``filter_scope="body"`` on the JSON
         message. The function takes ``(record, context)`` with an ``SnsRecord``, or with ``model=``
         (a pydantic model) the message validated into it. Lambda invokes it asynchronously: a
-        failure is retried twice, then sent to the app's queue of failed events.
+        failure is retried twice, then sent to the app's queue of failed events (``retries``,
+        ``max_event_age_s`` and ``on_failure`` as in :meth:`on_s3`).
         """
 
         def decorator(fn: F) -> F:
@@ -419,7 +451,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -439,6 +472,9 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function on each event on ``bus`` (the default bus when left out)
         that matches ``pattern``, an EventBridge event pattern such as ``{"source": ["shop"],
@@ -454,7 +490,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator

@@ -124,7 +124,10 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
         target, condition = kind.grant_target(grant)
         add(kind.actions[grant.access], target, condition)
     if failure_destination and is_async(handler):
-        add(("sqs:SendMessage",), Target("failed-events", FAILED_EVENTS))
+        failure = handler.settings.on_failure
+        target = (Target("failed-events", FAILED_EVENTS) if failure is None
+                  else Target("queue", failure.logical_name))
+        add(("sqs:SendMessage",), target)
     statements = tuple(
         Statement(actions, tuple(targets), condition) for (actions, condition), targets in merged.items()
     )

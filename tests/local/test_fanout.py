@@ -3,6 +3,7 @@ patterns as AWS applies them, async retries, and a chain across kinds."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,6 +83,21 @@ def test_a_failing_subscriber_is_retried_twice_and_given_up_while_the_other_succ
     assert [r.outcome for r in failed] == ["error", "error", "error"]
     assert failed[-1].given_up and failed[-1].given_up[0].attempts == 3
     assert [r.outcome for r in app.invocations("survives")] == ["ok"]
+    # on_failure: the invocation record Lambda sends its failure destination.
+    assert failed[-1].given_up[0].destination == "sns-failed"
+    [body] = app.messages("sns-failed")
+    record = json.loads(body)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == "bad"
+    assert "cannot handle poison" in record["responsePayload"]["errorMessage"]
+
+
+def test_retries_0_tries_an_event_once(app: Harness) -> None:
+    app.put_event("shop.orders", "Order Placed", {"id": 0, "poison": "yes", "country": "FR"}, bus="orders")
+    app.drain()
+    [run] = app.invocations("once")
+    assert run.outcome == "error" and run.given_up[0].attempts == 1 and run.given_up[0].destination == "dropped"
 
 
 def test_sns_records_match_powertools(app: Harness) -> None:

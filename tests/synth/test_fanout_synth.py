@@ -203,3 +203,50 @@ def test_a_topic_refuses_queues_of_the_other_ordering() -> None:
         Topic("entries.fifo", queues=[Queue("plain")])
     with pytest.raises(ConfigError, match="not a list of Queue"):
         Topic("entries", queues=["plain"])  # type: ignore[list-item]
+
+
+def test_async_settings_reach_the_invoke_config_and_the_role(lint: Callable[[str], list[str]]) -> None:
+    from flowfn import Queue
+
+    app = App("asyncs")
+    failed = Queue("failed-orders", max_receive_count=None)
+
+    @app.on_event({"source": ["shop"]}, retries=0, max_event_age_s=120, on_failure=failed)
+    def routed(event: object) -> None: ...
+
+    @app.on_sns(Topic("ready"), retries=1)
+    def notify(record: object) -> None: ...
+
+    template = _template(app)
+    resources = template["Resources"]
+    config = resources["RoutedInvokeConfig"]["Properties"]
+    assert config["MaximumRetryAttempts"] == 0 and config["MaximumEventAgeInSeconds"] == 120
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedOrdersQueue", "Arn"]}
+    sends = [s for s in _policy(template, "Routed") if s["Action"] == ["sqs:SendMessage"]]
+    assert sends[0]["Resource"] == [{"Fn::GetAtt": ["FailedOrdersQueue", "Arn"]}]
+    assert resources["NotifyInvokeConfig"]["Properties"]["MaximumRetryAttempts"] == 1
+    assert lint(render(template).decode()) == []
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"retries": 3}, "retries"),
+    ({"max_event_age_s": 30}, "max_event_age_s"),
+    ({"on_failure": "failed"}, "is not a standard Queue"),
+    ({"on_failure": Topic("t")}, "is not a standard Queue"),
+])
+def test_bad_async_settings_are_refused(kwargs: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        App("a").on_sns(Topic("t"), name="h", **kwargs)(lambda record: None)
+
+
+def test_async_settings_are_refused_for_a_polled_trigger() -> None:
+    from flowfn import Queue
+    from flowfn.function import make_settings
+    from flowfn.triggers.sqs import make_sqs_trigger
+
+    settings = make_settings(name="h", memory_mb=256, timeout_s=30, ephemeral_storage_mb=512, environment=None,
+                             reserved_concurrency=None, architecture="arm64", log_level="INFO", uses=None,
+                             retries=1)
+    trigger = make_sqs_trigger(Queue("jobs"), 10, 0, False, None, None, "handler 'h'")
+    with pytest.raises(ConfigError, match="does not invoke the function asynchronously"):
+        App("a").add(lambda record: None, trigger, settings)

@@ -55,7 +55,10 @@ def body_filtered(record: SnsRecord) -> None:
     seen.append(("body_filtered", record.json()["order"]["total"]))
 
 
-@app.on_sns(ready, filter_policy={"kind": ["poison"]})
+failed = Queue("sns-failed", max_receive_count=None)
+
+
+@app.on_sns(ready, filter_policy={"kind": ["poison"]}, on_failure=failed)
 def fails(record: SnsRecord) -> None:
     raise RuntimeError("cannot handle poison")
 
@@ -85,6 +88,11 @@ def big_orders(event: EventBridgeEvent) -> None:
               bus=orders)
 def abroad(event: EventBridgeEvent) -> None:
     seen.append(("abroad", event.detail["id"]))
+
+
+@app.on_event({"source": ["shop.orders"], "detail": {"poison": ["yes"]}}, bus=orders, retries=0)
+def once(event: EventBridgeEvent) -> None:
+    raise RuntimeError("not retried")
 
 
 @app.on_event({"$or": [{"source": ["billing"]}, {"detail": {"priority": ["high"]}}]})
