@@ -1,14 +1,16 @@
 """EventBridge triggers: a rule on the bus with the event pattern, targeting the function with a
-retry policy, and the permission EventBridge invokes with."""
+retry policy and a dead-letter queue (the app's queue of failed events, for events EventBridge could
+not deliver), and the permission EventBridge invokes with."""
 
 from __future__ import annotations
 
-from flowfn.synth.context import Wiring
+from flowfn.synth.context import Build, Wiring
 from flowfn.synth.eventbus import eventbus_name
+from flowfn.synth.function import FAILED_EVENTS_ARN, FAILED_EVENTS_ID
 from flowfn.synth.iam import Need
 from flowfn.synth.ids import ResourceId, label
 from flowfn.synth.options import SynthOptions
-from flowfn.synth.refs import getatt
+from flowfn.synth.refs import ACCOUNT, PARTITION, REGION, Json, getatt, join, ref
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.eventbridge import EventBridgeTrigger
 
@@ -25,12 +27,16 @@ def wire_eventbridge(w: Wiring, opts: SynthOptions) -> None:
     name = eventbus_name(w.build, bus)
     if bus.existing is None:
         name = w.build.share(w.build.rid(bus) + "Name", name)
+    target: dict[str, Json] = {"Arn": function_arn, "Id": "function", "RetryPolicy": RETRY_POLICY}
+    if opts.failure_destination:
+        failed = w.build.share(FAILED_EVENTS_ARN, getatt(FAILED_EVENTS_ID, "Arn"))
+        target["DeadLetterConfig"] = {"Arn": failed}
     rule = w.add("EventRule", "AWS::Events::Rule", {
         "Description": f"{w.handler.name}: events matching its pattern"[:512],
         "EventBusName": name,
         "EventPattern": trigger.pattern_dict,
         "State": "ENABLED",
-        "Targets": [{"Arn": function_arn, "Id": "function", "RetryPolicy": RETRY_POLICY}],
+        "Targets": [target],
     })
     w.add("EventPermission", "AWS::Lambda::Permission", {
         "Action": "lambda:InvokeFunction",
@@ -38,6 +44,21 @@ def wire_eventbridge(w: Wiring, opts: SynthOptions) -> None:
         "Principal": "events.amazonaws.com",
         "SourceArn": getatt(rule, "Arn"),
     })
+
+
+def allow_rule_dead_letters(build: Build) -> None:
+    """Let the account's EventBridge rules send undeliverable events to the queue of failed events."""
+    if FAILED_EVENTS_ID not in build.resources:
+        return
+    rules = join(["arn:", PARTITION, ":events:", REGION, ":", ACCOUNT, ":rule/*"])
+    build.resources[FAILED_EVENTS_ID + "RulePolicy"] = {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+        "Queues": [ref(FAILED_EVENTS_ID)],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": getatt(FAILED_EVENTS_ID, "Arn"),
+            "Condition": {"ArnLike": {"aws:SourceArn": rules}},
+        }]},
+    }}
 
 
 def eventbridge_needs(trigger: Trigger) -> list[Need]:

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flowfn.synth.context import Build, Wiring
-from flowfn.synth.eventbridge import eventbridge_graph, eventbridge_needs, wire_eventbridge
+from flowfn.synth.eventbridge import (
+    allow_rule_dead_letters,
+    eventbridge_graph,
+    eventbridge_needs,
+    wire_eventbridge,
+)
 from flowfn.synth.http import add_api, http_graph, http_needs, wire_http
 from flowfn.synth.iam import Need
 from flowfn.synth.ids import ResourceId
@@ -62,7 +67,8 @@ TABLE: dict[type[Trigger], SynthKind] = {
     ScheduleTrigger: SynthKind(wire_schedule, schedule_needs, schedule_graph),
     HttpTrigger: SynthKind(wire_http, http_needs, http_graph, prepare=add_api),
     SnsTrigger: SynthKind(wire_sns, sns_needs, sns_graph),
-    EventBridgeTrigger: SynthKind(wire_eventbridge, eventbridge_needs, eventbridge_graph),
+    EventBridgeTrigger: SynthKind(wire_eventbridge, eventbridge_needs, eventbridge_graph,
+                                  finish=allow_rule_dead_letters),
 }
 
 

@@ -32,7 +32,7 @@ MOTO_SKIPS = {
                   "AWS::ApiGatewayV2::Integration", "AWS::Lambda::EventInvokeConfig", "AWS::SNS::Subscription"},
     "stream": {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route",
                "AWS::ApiGatewayV2::Integration", "AWS::Lambda::EventInvokeConfig"},
-    "cron": {"AWS::Lambda::EventInvokeConfig"},
+    "cron": {"AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy"},
 }
 #: A handler each update renames: the old function leaves the stack, a new one joins it.
 RENAMED = {"thumbnail": "gallery", "stream": "peek_dead_letters", "cron": "clean_up"}

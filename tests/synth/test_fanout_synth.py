@@ -122,6 +122,9 @@ def test_subscriptions_rules_and_permissions(lint: Callable[[str], list[str]]) -
     assert rule["EventBusName"] == {"Ref": "OrdersEventbus"}
     assert rule["EventPattern"]["$or"][1] == {"detail": {"b": ["x"]}}
     assert rule["Targets"][0]["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert rule["Targets"][0]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailedEvents", "Arn"]}}
+    statement = resources["FailedEventsRulePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and "ArnLike" in statement["Condition"]
     assert resources["OnDefaultEventRule"]["Properties"]["EventBusName"] == "default"
     permissions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Permission"}
     assert permissions["NotifySnsPermission"]["Principal"] == "sns.amazonaws.com"
