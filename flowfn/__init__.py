@@ -1,9 +1,9 @@
 """flowfn: decorator-based, event-driven AWS Lambda applications.
 
 Write plain functions, decorate them with ``on_s3``, ``on_sqs``, ``on_schedule``, ``on_http``,
-``on_sns`` or ``on_event``, declare the buckets, queues, topics and buses they use,
-and flowfn synthesizes CloudFormation with least-privilege
-IAM, or runs the whole application locally against an embedded AWS emulator.
+``on_sns`` or ``on_event``, declare the buckets, queues, topics and buses they use, and flowfn
+synthesizes CloudFormation with least-privilege IAM, or runs the whole application locally
+against an embedded AWS emulator.
 """
 
 from flowfn.app import App, on_event, on_http, on_s3, on_schedule, on_sns, on_sqs

@@ -253,3 +253,26 @@ def test_async_settings_are_refused_for_a_polled_trigger() -> None:
     trigger = make_sqs_trigger(Queue("jobs"), 10, 0, False, None, None, "handler 'h'")
     with pytest.raises(ConfigError, match="does not invoke the function asynchronously"):
         App("a").add(lambda record: None, trigger, settings)
+
+
+@pytest.mark.parametrize("pattern", [
+    {"source": [{"prefix": "shop."}, {"suffix": ".orders"}, {"equals-ignore-case": "SHOP"}]},
+    {"detail": {"ip": [{"cidr": "10.0.0.0/24"}], "path": [{"wildcard": "img/*.png"}]}},
+    {"detail": {"state": [{"anything-but": {"prefix": "init"}}], "n": [{"numeric": [">=", 0, "<", 10]}]}},
+    {"detail": {"gone": [{"exists": False}], "none": [None]}},
+    {"$or": [{"source": ["a"]}, {"detail": {"b": [{"anything-but": [1, 2]}]}}]},
+])
+def test_every_operator_eventbridge_takes_is_accepted(pattern: dict[str, Any]) -> None:
+    app = App("ok")
+    app.on_event(pattern, name="h")(lambda event: None)
+    assert app.handler("h").trigger.pattern_dict == pattern  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("policy", [
+    {"kind": ["image", 3, {"prefix": "im"}, {"suffix": "ge"}, {"equals-ignore-case": "IMAGE"}]},
+    {"kind": [{"anything-but": ["a", "b"]}], "size": [{"numeric": ["<", 5]}], "tag": [{"exists": True}]},
+])
+def test_every_operator_sns_takes_is_accepted(policy: dict[str, Any]) -> None:
+    app = App("ok")
+    app.on_sns(Topic("t"), filter_policy=policy, name="h")(lambda record: None)
+    assert app.handler("h").trigger.policy == policy  # type: ignore[attr-defined]
