@@ -20,8 +20,9 @@ from flowfn.local.invoker import Invoker
 from flowfn.local.source import Source
 from flowfn.local.sqs import make_visible
 
-#: Rebuilds the event Lambda receives from one delivered SQS message body.
-Rebuild = Callable[[str], dict[str, Any]]
+#: Rebuilds the event Lambda receives from one delivered SQS message body; None: already handed
+#: over (a message that reached the handler by two of its routes).
+Rebuild = Callable[[str], dict[str, Any] | None]
 
 
 @dataclass
@@ -111,6 +112,9 @@ class RoutedSource(Source):
             event = route.rebuild(message["Body"])
         except (ValueError, KeyError, TypeError) as exc:  # not a delivery flowfn knows: said, not looped on
             self.errors.append(exc)
+            self._sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return
+        if event is None:
             self._sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
             return
         handler = route.handler

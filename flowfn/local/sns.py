@@ -4,12 +4,15 @@ Each handler's queue is subscribed to its topic with the handler's filter policy
 it: attributes and body; exists, prefix, suffix, anything-but, numeric, equals-ignore-case); the
 SNS envelope moto delivers is rebuilt as the record SNS invokes Lambda with. Where moto's
 matcher differs from SNS, flowfn adapts: ``equals-ignore-case`` operands are lowercased (moto
-lowers only the message's side); ``$or`` is refused when the handler is declared (moto lacks it).
+lowers only the message's side); a policy with ``$or`` (which moto lacks) is split into its
+``$or``-free alternatives, one subscribed queue each, and a message matching several reaches the
+handler once.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 from flowfn.function import Handler
 from flowfn.local.routed import Route, RoutedSource
 from flowfn.local.source import Source, sample_id
+from flowfn.triggers.patterns import alternatives
 from flowfn.triggers.sns import SnsTrigger, sns_event, sns_record, sns_timestamp
 
 if TYPE_CHECKING:
     from flowfn.local.kinds import SourceContext
 
 _SCOPES = {"attributes": "MessageAttributes", "body": "MessageBody"}
+#: How many message ids a subscriber with several routes remembers, to hand each message over once.
+_REMEMBERED = 10_000
 
 
 class SnsSource(RoutedSource):
@@ -43,19 +49,27 @@ def sns_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
         trigger = handler.trigger
         assert isinstance(trigger, SnsTrigger)
         topic_arn = ctx.bindings.arns[("topic", trigger.topic.logical_name)]
-        url = sqs.create_queue(QueueName=f"flowfn-sns-{handler.name}-{ctx.run}"[:80])["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"]
-        arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
-                            ReturnSubscriptionArn=True)["SubscriptionArn"]
-        if trigger.filter_policy:
-            sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicyScope",
-                                            AttributeValue=_SCOPES[trigger.filter_scope])
-            sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
-                                            AttributeValue=json.dumps(for_moto(trigger.policy)))
+        policies: list[dict[str, Any] | None] = [None]
+        if trigger.policy is not None:
+            policies = list(alternatives(trigger.policy))
         lambda_subscription = f"{topic_arn}:{sample_id(handler.name, topic_arn)}"
-        source.routes.append(Route(handler, url, _rebuilder(lambda_subscription, region),
-                                   f"topic {trigger.topic.logical_name}"))
+        rebuild = _rebuilder(lambda_subscription, region, once=len(policies) > 1)
+        for i, policy in enumerate(policies):
+            suffix = f"-{i}" if len(policies) > 1 else ""
+            name = f"flowfn-sns-{handler.name}{suffix}-{ctx.run}"
+            if len(name) > 80:
+                name = f"flowfn-sns-{sample_id(handler.name)[:8]}{suffix}-{ctx.run}"[:80]
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"]
+            arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                                ReturnSubscriptionArn=True)["SubscriptionArn"]
+            if policy is not None:
+                sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicyScope",
+                                                AttributeValue=_SCOPES[trigger.filter_scope])
+                sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
+                                                AttributeValue=json.dumps(for_moto(policy)))
+            source.routes.append(Route(handler, url, rebuild, f"topic {trigger.topic.logical_name}"))
     return [source]
 
 
@@ -72,9 +86,17 @@ def for_moto(policy: Any) -> Any:
     return policy
 
 
-def _rebuilder(subscription_arn: str, region: str) -> Any:
-    def rebuild(body: str) -> dict[str, Any]:
+def _rebuilder(subscription_arn: str, region: str, once: bool) -> Any:
+    seen: OrderedDict[str, None] = OrderedDict()  # message ids handed over (when routes overlap)
+
+    def rebuild(body: str) -> dict[str, Any] | None:
         envelope = json.loads(body)
+        if once:
+            if envelope["MessageId"] in seen:
+                return None
+            seen[envelope["MessageId"]] = None
+            if len(seen) > _REMEMBERED:
+                seen.popitem(last=False)
         return sns_event(sns_record(
             topic_arn=envelope["TopicArn"], subscription_arn=subscription_arn,
             message_id=envelope["MessageId"], message=envelope["Message"],

@@ -56,11 +56,6 @@ class _Checker:
                                 f'wrap the value in a list: "{key}": [{json.dumps(inner)}]')
 
     def either(self, value: Any, path: str) -> None:
-        if "$or" not in self.operators:
-            raise self.fail(path, f"'$or' is not something flowfn can run for a {self.what} locally "
-                            "(the emulator's SNS matcher lacks it)",
-                            "give each alternative its own handler (one subscription each), or move "
-                            "the routing to an EventBridge rule, whose patterns flowfn runs with '$or'")
         if not isinstance(value, list) or len(value) < 2:
             raise self.fail(path, "'$or' takes a list of at least two objects", 'write "$or": [{...}, {...}]')
         for i, alternative in enumerate(value):
@@ -135,19 +130,63 @@ def canonical(value: Mapping[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def alternatives(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``$or``-free policies whose union ``policy`` matches (``{"a": [1], "$or": [P, Q]}`` is
+    ``{"a": [1], **P}`` or ``{"a": [1], **Q}``). ValueError names a key that an alternative would
+    constrain twice (not expressible without ``$or``)."""
+    results: list[dict[str, Any]] = [{}]
+    for key, value in policy.items():
+        if key == "$or":
+            options = [alt for sub in value for alt in alternatives(sub)]
+        elif isinstance(value, Mapping):
+            options = [{key: alt} for alt in alternatives(value)]
+        else:
+            options = [{key: value}]
+        results = [_merge(result, option) for result in results for option in options]
+    return results
+
+
+def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    out = dict(left)
+    for key, value in right.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merge(out[key], value)
+        else:
+            raise ValueError(key)
+    return out
+
+
+def _leaves(policy: Mapping[str, Any]) -> list[int]:
+    found: list[int] = []
+    for value in policy.values():
+        found.extend(_leaves(value) if isinstance(value, Mapping) else [len(value)])
+    return found
+
+
 def check_filter_policy(policy: Any, scope: str, subject: str) -> str:
     """Validate an SNS filter policy for ``scope`` (attributes or body); return it as JSON."""
-    checker = _Checker(subject, "filter_policy", SNS_OPERATORS, "filter policy", nulls=False)
+    checker = _Checker(subject, "filter_policy", SNS_OPERATORS | {"$or"}, "filter policy", nulls=False)
     checker.obj(policy, "")
-    if scope == "attributes" and any(isinstance(v, Mapping) for v in policy.values()):
+    try:
+        each = alternatives(policy)
+    except ValueError as exc:
+        raise checker.fail("", f"key {exc} is constrained both inside and outside a '$or'",
+                           "move the key's values into each alternative of the '$or'") from None
+    if scope == "attributes" and any(isinstance(v, Mapping) for alt in each for v in alt.values()):
         raise checker.fail("", "a policy on message attributes is flat (attributes have no nesting)",
                            'nest keys only with filter_scope="body", which matches the JSON message')
-    if len(checker.leaves) > SNS_MAX_KEYS:
-        raise checker.fail("", f"it filters on {len(checker.leaves)} keys; SNS allows {SNS_MAX_KEYS}",
+    keys = max(len(_leaves(alt)) for alt in each)
+    if keys > SNS_MAX_KEYS:
+        raise checker.fail("", f"it filters on {keys} keys; SNS allows {SNS_MAX_KEYS}",
                            "filter on fewer keys, and check the rest in the handler")
-    combinations = 1
-    for count in checker.leaves:
-        combinations *= count
+    combinations = 0
+    for alt in each:
+        product = 1
+        for count in _leaves(alt):
+            product *= count
+        combinations += product
     if combinations > SNS_MAX_COMBINATIONS:
         raise checker.fail("", f"it has {combinations} combinations of values; SNS allows "
                            f"{SNS_MAX_COMBINATIONS}", "list fewer values per key")

@@ -69,6 +69,16 @@ def test_attribute_operators(app: Harness, attributes: dict[str, Any], expected:
     assert [n for n in _who(app) if n != "store_index"] == expected
 
 
+def test_or_in_a_filter_policy_delivers_each_matching_message_once(app: Harness) -> None:
+    app.publish("ready", "both", attributes={"kind": "audio", "tag": "hit-1", "size": 5000})
+    app.publish("ready", "big", attributes={"kind": "audio", "size": 2000})
+    app.publish("ready", "tagged", attributes={"kind": "audio", "tag": "hit-2"})
+    app.publish("ready", "neither", attributes={"kind": "audio", "tag": "miss", "size": 5})
+    app.publish("ready", "not audio", attributes={"kind": "video", "tag": "hit-3"})
+    app.drain()
+    assert sorted(v for n, v in _seen(app) if n == "either") == ["big", "both", "tagged"]
+
+
 def test_body_scope_filters_on_the_json_message(app: Harness) -> None:
     app.publish("ready", {"order": {"total": 12}})
     app.publish("ready", {"order": {"total": 3}})

@@ -155,7 +155,9 @@ def _declare(**kwargs: Any) -> None:
     ({"kind": "sns", "topic": Topic("t.fifo")}, "FIFO topic"),
     ({"kind": "sns", "filter_policy": {"a": [{"regex": "x"}]}}, "'regex' is not an operator"),
     ({"kind": "sns", "filter_policy": {"a": [{"cidr": "10.0.0.0/8"}]}}, "'cidr' is not an operator"),
-    ({"kind": "sns", "filter_policy": {"$or": [{"a": ["1"]}, {"b": ["2"]}]}}, "'$or'"),
+    ({"kind": "sns", "filter_policy": {"a": ["1"], "$or": [{"a": ["2"]}, {"b": ["2"]}]}}, "inside and outside"),
+    ({"kind": "sns", "filter_policy": {"$or": [{"a": {"b": ["1"]}}, {"c": ["2"]}]}}, "flat"),
+    ({"kind": "sns", "filter_policy": {"$or": [{"a": list(range(100))}, {"b": list(range(51))}]}}, "151 combinations"),
     ({"kind": "sns", "filter_policy": {k: ["x"] for k in "abcdef"}}, "SNS allows 5"),
     ({"kind": "sns", "filter_policy": {"a": list(range(13)), "b": list(range(12))}}, "156 combinations"),
     ({"kind": "sns", "filter_policy": {"a": {"b": ["x"]}}}, "flat"),
@@ -271,6 +273,7 @@ def test_every_operator_eventbridge_takes_is_accepted(pattern: dict[str, Any]) -
 @pytest.mark.parametrize("policy", [
     {"kind": ["image", 3, {"prefix": "im"}, {"suffix": "ge"}, {"equals-ignore-case": "IMAGE"}]},
     {"kind": [{"anything-but": ["a", "b"]}], "size": [{"numeric": ["<", 5]}], "tag": [{"exists": True}]},
+    {"kind": ["a"], "$or": [{"tag": [{"prefix": "x"}]}, {"size": [{"numeric": [">", 1]}]}]},
 ])
 def test_every_operator_sns_takes_is_accepted(policy: dict[str, Any]) -> None:
     app = App("ok")

@@ -55,6 +55,12 @@ def body_filtered(record: SnsRecord) -> None:
     seen.append(("body_filtered", record.json()["order"]["total"]))
 
 
+@app.on_sns(ready, filter_policy={"kind": ["audio"], "$or": [{"tag": [{"prefix": "hit"}]},
+                                                             {"size": [{"numeric": [">", 1000]}]}]})
+def either(record: SnsRecord) -> None:
+    seen.append(("either", record.message))
+
+
 failed = Queue("sns-failed", max_receive_count=None)
 
 
