@@ -37,7 +37,7 @@ def test_an_sns_record_reads_the_reference_event() -> None:
     assert record.message_id == "95df01b4-ee98-5cb9-9903-4c221d41eb5e"
     assert record.timestamp == datetime(2019, 1, 2, 12, 45, 7, tzinfo=UTC)
     assert record.message_attributes["Test"] == {"Type": "String", "Value": "TestString"}
-    with pytest.raises(EventError, match="Sns.Message is not JSON"):
+    with pytest.raises(EventError, match=r"Sns\.Message is not JSON"):
         record.json()
 
 
