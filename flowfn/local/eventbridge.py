@@ -40,14 +40,17 @@ def eventbridge_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Sou
         assert isinstance(trigger, EventBridgeTrigger)
         bus_arn = ctx.bindings.arns[("eventbus", trigger.bus.logical_name)]
         bus = bus_arn.split(":event-bus/", 1)[1]
-        url = sqs.create_queue(QueueName=f"flowfn-events-{handler.name}-{ctx.run}"[:80])["QueueUrl"]
+        held = f"flowfn-events-{handler.name}"
+        if len(held) + len(ctx.run) + 1 > 80:
+            held = f"flowfn-events-{sample_id(handler.name)[:8]}"
+        url = sqs.create_queue(QueueName=f"{held}-{ctx.run}"[:80])["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"]
         rule = f"flowfn-{handler.name}"[:64]
         events.put_rule(Name=rule, EventBusName=bus, EventPattern=trigger.pattern, State="ENABLED")
         events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "flowfn", "Arn": queue_arn}])
         rebuild = _rebuilder(ctx.bindings.target.region, ctx.bindings.target.account)
-        source.routes.append(Route(handler, url, rebuild, f"bus {trigger.bus.logical_name}"))
+        source.routes.append(Route(handler, url, rebuild, f"bus {trigger.bus.logical_name}", held))
     return [source]
 
 

@@ -34,6 +34,8 @@ class Route:
     rebuild: Rebuild
     #: What invocation records name as the source (``topic ready``, ``bus orders``).
     label: str
+    #: The queue's name without the run's suffix: what survives a stop as (see Source.held).
+    held_name: str = ""
 
 
 class RoutedSource(Source):
@@ -54,6 +56,10 @@ class RoutedSource(Source):
 
     def queues(self) -> list[str]:
         return [r.queue_url for r in self.routes]
+
+    def held(self) -> dict[str, str]:
+        """Deliveries not handed over yet outlive a stop, and come back at the next start."""
+        return {r.held_name: r.queue_url for r in self.routes if r.held_name}
 
     def start(self) -> None:
         if not self.routes:

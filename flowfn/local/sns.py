@@ -56,10 +56,10 @@ def sns_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
         rebuild = _rebuilder(lambda_subscription, region, once=len(policies) > 1)
         for i, policy in enumerate(policies):
             suffix = f"-{i}" if len(policies) > 1 else ""
-            name = f"flowfn-sns-{handler.name}{suffix}-{ctx.run}"
-            if len(name) > 80:
-                name = f"flowfn-sns-{sample_id(handler.name)[:8]}{suffix}-{ctx.run}"[:80]
-            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            held = f"flowfn-sns-{handler.name}{suffix}"
+            if len(held) + len(ctx.run) + 1 > 80:
+                held = f"flowfn-sns-{sample_id(handler.name)[:8]}{suffix}"
+            url = sqs.create_queue(QueueName=f"{held}-{ctx.run}"[:80])["QueueUrl"]
             queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"]
             arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
@@ -69,7 +69,7 @@ def sns_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Source]:
                                                 AttributeValue=_SCOPES[trigger.filter_scope])
                 sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
                                                 AttributeValue=json.dumps(for_moto(policy)))
-            source.routes.append(Route(handler, url, rebuild, f"topic {trigger.topic.logical_name}"))
+            source.routes.append(Route(handler, url, rebuild, f"topic {trigger.topic.logical_name}", held))
     return [source]
 
 

@@ -166,3 +166,10 @@ def test_a_fifo_topic_delivers_to_its_fifo_queue_in_order(app: Harness) -> None:
     booked = [v for n, v in _seen(app) if n == "book"]
     assert [body for group, body in booked if group == "account-1"] == ["entry-1", "entry-3", "entry-5"]
     assert [body for group, body in booked if group == "account-2"] == ["entry-0", "entry-2", "entry-4"]
+
+
+def test_undelivered_messages_are_held_across_a_stop(app: Harness) -> None:
+    # What run-local saves at a stop and restores at the next start includes each subscriber's queue.
+    held = app.local.held_queues()
+    assert {"flowfn-sns-index", "flowfn-sns-either-0", "flowfn-sns-either-1", "flowfn-events-placed"} <= set(held)
+    assert all(url in app.local.pending_queues() for name, url in held.items() if name.startswith("flowfn-"))
