@@ -1,17 +1,28 @@
 """flowfn: decorator-based, event-driven AWS Lambda applications.
 
 Write plain functions, decorate them with ``on_s3``, ``on_sqs``, ``on_schedule``, ``on_http``,
-``on_kinesis`` or ``on_dynamodb_stream``, declare the buckets, queues, tables and streams they use,
-and flowfn synthesizes CloudFormation with least-privilege IAM, or runs the whole application
-locally against an embedded AWS emulator.
+``on_kinesis``, ``on_dynamodb_stream``, ``on_sns`` or ``on_event``, declare the buckets, queues,
+tables, streams, topics and event buses they use, and flowfn synthesizes CloudFormation with
+least-privilege IAM, or runs the whole application locally against an embedded AWS emulator.
 """
 
-from flowfn.app import App, on_dynamodb_stream, on_http, on_kinesis, on_s3, on_schedule, on_sqs
+from flowfn.app import (
+    App,
+    on_dynamodb_stream,
+    on_event,
+    on_http,
+    on_kinesis,
+    on_s3,
+    on_schedule,
+    on_sns,
+    on_sqs,
+)
 from flowfn.errors import AppLoadError, ConfigError, FlowfnError, NotBoundError
-from flowfn.resources import Bucket, Grant, Queue, Stream, Table
+from flowfn.resources import Bucket, EventBus, Grant, Queue, Stream, Table, Topic
 from flowfn.runtime import (
     DynamoDbBatch,
     DynamoDbRecord,
+    EventBridgeEvent,
     HTTPError,
     KinesisBatch,
     KinesisRecord,
@@ -21,6 +32,7 @@ from flowfn.runtime import (
     S3Event,
     S3Record,
     ScheduledEvent,
+    SnsRecord,
     SqsBatch,
     SqsRecord,
     logger,
@@ -35,6 +47,8 @@ __all__ = [
     "ConfigError",
     "DynamoDbBatch",
     "DynamoDbRecord",
+    "EventBridgeEvent",
+    "EventBus",
     "FlowfnError",
     "Grant",
     "HTTPError",
@@ -48,16 +62,20 @@ __all__ = [
     "S3Event",
     "S3Record",
     "ScheduledEvent",
+    "SnsRecord",
     "SqsBatch",
     "SqsRecord",
     "Stream",
     "Table",
+    "Topic",
     "__version__",
     "logger",
     "on_dynamodb_stream",
+    "on_event",
     "on_http",
     "on_kinesis",
     "on_s3",
     "on_schedule",
+    "on_sns",
     "on_sqs",
 ]

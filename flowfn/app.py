@@ -20,18 +20,22 @@ from flowfn.resources import (
     DEFAULT_VISIBILITY_TIMEOUT_S,
     MAX_VISIBILITY_TIMEOUT_S,
     Bucket,
+    EventBus,
     Grant,
     Queue,
     Resource,
     Stream,
     Table,
+    Topic,
 )
 from flowfn.triggers.base import Trigger, call_arity
 from flowfn.triggers.dynamodb import make_dynamodb_trigger
+from flowfn.triggers.eventbridge import make_eventbridge_trigger
 from flowfn.triggers.http import make_http_trigger
 from flowfn.triggers.kinesis import make_kinesis_trigger
 from flowfn.triggers.s3 import make_s3_trigger
 from flowfn.triggers.schedule import make_schedule_trigger
+from flowfn.triggers.sns import make_sns_trigger
 from flowfn.triggers.sqs import make_sqs_trigger
 
 __all__ = ["App", "AppOrigin", "F"]
@@ -58,6 +62,9 @@ def _resource_config(res: Resource) -> tuple[Any, ...]:
     if isinstance(res, Queue):
         return (res.existing, res.max_receive_count, res.visibility_timeout_s, res.retention_s,
                 res.delay_s, res.content_based_deduplication)
+    if isinstance(res, Topic):
+        return (res.existing, res.content_based_deduplication,
+                tuple(q.logical_name for q in res.queues))
     return (res.existing,)
 
 
@@ -152,8 +159,8 @@ class App:
         """Declare resources that no handler references (they are still created)."""
         for res in resources:
             if not isinstance(res, Resource):
-                raise ConfigError(f"{self!r}.declare()", "resources", f"{res!r} is not a Bucket or Queue",
-                                  "pass Bucket(...) or Queue(...) objects")
+                raise ConfigError(f"{self!r}.declare()", "resources", f"{res!r} is not a resource",
+                                  "pass Bucket(...), Queue(...), Topic(...) or EventBus(...) objects")
             self._add_resource(res, f"{self!r}.declare()")
 
     def _add_resource(self, res: Resource, subject: str) -> None:
@@ -169,6 +176,9 @@ class App:
                     )
             self._resources[key] = res
             self._all = None
+            if isinstance(res, Topic):  # the queues subscribed to it are the app's too
+                for queue in res.queues:
+                    self._add_resource(queue, subject)
         elif known is not res and _resource_config(known) != _resource_config(res):
             raise ConfigError(
                 subject, "resources",
@@ -211,7 +221,24 @@ class App:
             if why:
                 raise ConfigError(subject, trigger.kind, f"it and handler {other.name!r} {why}",
                                   "change one of the two triggers, or merge the handlers")
-        for res in (*trigger.resources(), *(g.resource for g in settings.uses)):
+        failed = settings.on_failure
+        if failed is not None and not (isinstance(failed, Queue) and not failed.fifo):
+            raise ConfigError(
+                subject, "on_failure",
+                f"{failed!r} is not a standard Queue (Lambda sends failed events to a standard queue)",
+                "pass a Queue(...) to receive the events the function gives up on, or leave it out for "
+                "the app's queue of failed events",
+            )
+        if settings.async_settings and trigger.invocation != "async":
+            raise ConfigError(
+                subject, "retries" if settings.retries is not None else
+                "max_event_age_s" if settings.max_event_age_s is not None else "on_failure",
+                f"a {trigger.kind} trigger does not invoke the function asynchronously, so Lambda has no "
+                "retries, event age or failure destination for it",
+                "drop the setting (S3, schedule, SNS and EventBridge triggers take it)",
+            )
+        failure = (settings.on_failure,) if settings.on_failure is not None else ()
+        for res in (*trigger.resources(), *(g.resource for g in settings.uses), *failure):
             self._add_resource(res, subject)
         handler = Handler(fn=fn, trigger=trigger, settings=settings, arity=arity)
         self._handlers[settings.name] = handler
@@ -255,12 +282,18 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function when objects in ``bucket`` change.
 
         ``events``: ``"created"``, ``"removed"`` or S3 names such as ``"s3:ObjectCreated:Put"``.
         ``prefix``/``suffix``: key filters. The function takes ``(record, context)``, one S3 record
         at a time, or the whole S3 event with ``batch=True``. Function settings as in :meth:`add`.
+        Invoked asynchronously: ``retries`` (0-2, default 2), ``max_event_age_s`` (60-21600) and
+        ``on_failure`` (a Queue; default the app's queue of failed events) say what Lambda does
+        with a failed event.
         """
         def decorator(fn: F) -> F:
             return self._register(
@@ -268,7 +301,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -433,13 +467,16 @@ class App:
         architecture: str = "arm64",
         log_level: str = "INFO",
         uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
     ) -> Callable[[F], F]:
         """Run the decorated function on an EventBridge schedule.
 
         ``expression`` is ``cron(minutes hours day-of-month month day-of-week year)`` as EventBridge
         reads it (1=Sunday, ``?`` in one day field) or ``rate(5 minutes)``. Times are UTC unless
         ``timezone`` names an IANA zone. The function takes ``(event, context)``, ``(event)`` or
-        nothing.
+        nothing. ``retries``, ``max_event_age_s`` and ``on_failure`` as in :meth:`on_s3`.
         """
 
         def decorator(fn: F) -> F:
@@ -448,7 +485,8 @@ class App:
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
-                     log_level=log_level, uses=uses),
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -482,6 +520,88 @@ class App:
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
                      log_level=log_level, uses=uses),
+            )
+
+        return decorator
+
+    def on_sns(
+        self,
+        topic: Topic,
+        *,
+        filter_policy: Mapping[str, Any] | None = None,
+        filter_scope: str = "attributes",
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on each message published to ``topic`` (a standard topic).
+
+        ``filter_policy`` is an SNS filter policy (``{"kind": ["thumbnail"], "size": [{"numeric":
+        [">", 0]}]}``) on the message attributes, or with ``filter_scope="body"`` on the JSON
+        message. The function takes ``(record, context)`` with an ``SnsRecord``, or with ``model=``
+        (a pydantic model) the message validated into it. Lambda invokes it asynchronously: a
+        failure is retried twice, then sent to the app's queue of failed events (``retries``,
+        ``max_event_age_s`` and ``on_failure`` as in :meth:`on_s3`).
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name,
+                lambda subject: make_sns_trigger(topic, filter_policy, filter_scope, model, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
+            )
+
+        return decorator
+
+    def on_event(
+        self,
+        pattern: Mapping[str, Any],
+        *,
+        bus: EventBus | None = None,
+        model: type[Any] | None = None,
+        name: str | None = None,
+        memory_mb: int = 256,
+        timeout_s: int = 30,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+        architecture: str = "arm64",
+        log_level: str = "INFO",
+        uses: Iterable[Grant] | None = None,
+        retries: int | None = None,
+        max_event_age_s: int | None = None,
+        on_failure: Queue | None = None,
+    ) -> Callable[[F], F]:
+        """Run the decorated function on each event on ``bus`` (the default bus when left out)
+        that matches ``pattern``, an EventBridge event pattern such as ``{"source": ["shop"],
+        "detail": {"total": [{"numeric": [">", 100]}]}}`` (checked now: known operators only,
+        AWS's limits). The function takes ``(event, context)`` with an ``EventBridgeEvent``, whose
+        ``detail`` is validated into ``model=`` (a pydantic model) when given. Invoked
+        asynchronously, like ``on_sns``.
+        """
+
+        def decorator(fn: F) -> F:
+            return self._register(
+                fn, name, lambda subject: make_eventbridge_trigger(pattern, bus, model, subject),
+                dict(memory_mb=memory_mb, timeout_s=timeout_s,
+                     ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
+                     reserved_concurrency=reserved_concurrency, architecture=architecture,
+                     log_level=log_level, uses=uses, retries=retries,
+                     max_event_age_s=max_event_age_s, on_failure=on_failure),
             )
 
         return decorator
@@ -545,3 +665,5 @@ on_schedule = _module_apps.on_schedule
 on_http = _module_apps.on_http
 on_kinesis = _module_apps.on_kinesis
 on_dynamodb_stream = _module_apps.on_dynamodb_stream
+on_sns = _module_apps.on_sns
+on_event = _module_apps.on_event

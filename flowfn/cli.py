@@ -617,6 +617,55 @@ def events_schedule(
     _emit(schedule_sample(rule, time=_when(time)))
 
 
+@events_cli.command("sns")
+def events_sns(
+    message: Annotated[str, typer.Option("--message", help="The message text.")] = '{"hello": "world"}',
+    topic: Annotated[str, typer.Option("--topic", help="Topic name or ARN.")] = "ready",
+    subject: Annotated[str | None, typer.Option("--subject", help="The message's subject.",
+                                                show_default=False)] = None,
+    attribute: Annotated[list[str] | None, typer.Option(
+        "--attribute", help="A string message attribute, NAME=VALUE; repeatable.",
+        show_default=False)] = None,
+    time: TimeOpt = None,
+) -> None:
+    """An SNS notification, as SNS invokes a subscribed function."""
+    from flowfn.local.samples import sns_sample
+
+    pairs = {}
+    for item in attribute or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise fail(f"--attribute {item!r}: write NAME=VALUE")
+        pairs[name] = value
+    arn = topic if topic.startswith("arn:") else f"arn:aws:sns:us-east-1:123456789012:{topic}"
+    _emit(sns_sample(arn, message, subject=subject, attributes=pairs, time=_when(time)))
+
+
+@events_cli.command("eventbridge")
+def events_eventbridge(
+    source: Annotated[str, typer.Option("--source", help="The event's source.")] = "com.example.orders",
+    detail_type: Annotated[str, typer.Option("--detail-type", help="The event's detail-type.")
+                           ] = "Order Placed",
+    detail: Annotated[str, typer.Option("--detail", help="The event's detail, a JSON object.")] = "{}",
+    resource: Annotated[list[str] | None, typer.Option("--resource", help="An ARN the event is about; "
+                                                       "repeatable.", show_default=False)] = None,
+    time: TimeOpt = None,
+) -> None:
+    """An event as an EventBridge rule delivers it to a function."""
+    import json
+
+    from flowfn.local.samples import eventbridge_sample
+
+    try:
+        body = json.loads(detail)
+    except ValueError as exc:
+        raise fail(f"--detail {detail!r} is not JSON ({exc}); write a JSON object such as '{{\"id\": 1}}'") \
+            from None
+    if not isinstance(body, dict):
+        raise fail(f"--detail {detail!r} is not a JSON object; EventBridge's detail is one, such as '{{}}'")
+    _emit(eventbridge_sample(source, detail_type, body, time=_when(time), resources=resource or []))
+
+
 @events_cli.command("http")
 def events_http(
     method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",

@@ -19,6 +19,9 @@ MIN_TIMEOUT_S, MAX_TIMEOUT_S = 1, 900
 MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10_240
 MAX_ENV_BYTES = 4096
 MAX_FUNCTION_NAME = 64
+#: Lambda's limits on asynchronous invocation: retries, and how long an event may wait (seconds).
+MAX_ASYNC_RETRIES = 2
+MIN_EVENT_AGE_S, MAX_EVENT_AGE_S = 60, 21_600
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -53,6 +56,19 @@ class FunctionSettings(Frozen):
     log_level: LogLevel = "INFO"
     #: What the function may touch beyond its trigger, declared with ``uses=[...]``.
     uses: tuple[Grant, ...] = ()
+    #: Asynchronous triggers only: how many times Lambda retries a failed event (0-2; None: 2).
+    retries: int | None = None
+    #: Asynchronous triggers only: how long an event may wait to be run, in seconds (60-21600;
+    #: None: Lambda's six hours).
+    max_event_age_s: int | None = None
+    #: Asynchronous triggers only: the queue that receives events the function gave up on (None:
+    #: the app's queue of failed events).
+    on_failure: Resource | None = None
+
+    @property
+    def async_settings(self) -> bool:
+        """True when any asynchronous invocation setting is given."""
+        return self.retries is not None or self.max_event_age_s is not None or self.on_failure is not None
 
     @property
     def env(self) -> dict[str, str]:
@@ -70,6 +86,9 @@ def make_settings(
     architecture: str,
     log_level: str,
     uses: Iterable[Grant] | None,
+    retries: int | None = None,
+    max_event_age_s: int | None = None,
+    on_failure: Resource | None = None,
 ) -> FunctionSettings:
     """Validate per-function settings; every error names the handler and the argument."""
     subject = f"handler {name!r}"
@@ -132,6 +151,10 @@ def make_settings(
                 "list grants such as uploads.read(), thumbnails.write() or jobs.send()",
             )
         _check_grant(subject, grant)
+    if retries is not None:
+        _check_range(subject, "retries", retries, 0, MAX_ASYNC_RETRIES, "retries")
+    if max_event_age_s is not None:
+        _check_range(subject, "max_event_age_s", max_event_age_s, MIN_EVENT_AGE_S, MAX_EVENT_AGE_S, "seconds")
     return FunctionSettings(
         name=name,
         memory_mb=memory_mb,
@@ -142,6 +165,9 @@ def make_settings(
         architecture=architecture,  # type: ignore[arg-type]
         log_level=log_level,  # type: ignore[arg-type]
         uses=grants,
+        retries=retries,
+        max_event_age_s=max_event_age_s,
+        on_failure=on_failure,
     )
 
 

@@ -31,6 +31,9 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
   ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``. Stream records
   are read shard by shard, with Lambda's checkpoints, retries, bisecting and on-failure queue.
+- ``publish(topic, message, subject=None, attributes=None, group_id=None)``: an SNS publish that
+  reaches every subscriber it matches; ``put_event(source, detail_type, detail, bus="default")``:
+  an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
 - ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
   an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
   ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
@@ -75,7 +78,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flowfn.app import App
-from flowfn.resources import Bucket, Queue, Resource, Stream, Table
+from flowfn.resources import Bucket, EventBus, Queue, Resource, Stream, Table, Topic
 
 if TYPE_CHECKING:
     from flowfn.local.engine import LocalApp
@@ -266,6 +269,45 @@ class Harness:
     def post(self, path: str, **kwargs: Any) -> HttpResult:
         """``request("POST", path, ...)``."""
         return self.request("POST", path, **kwargs)
+
+    def topic_arn(self, topic: str | Topic) -> str:
+        """The ARN of the app's topic ``topic`` in the emulator."""
+        return self.local.bindings.arns[("topic", _name(topic))]
+
+    def publish(self, topic: str | Topic, message: Any, *, subject: str | None = None,
+                attributes: dict[str, str | int | float] | None = None, group_id: str | None = None,
+                deduplication_id: str | None = None) -> str:
+        """Publish ``message`` (dicts and lists as JSON) to ``topic``, with string or number
+        ``attributes``; every ``@on_sns`` subscriber whose filter policy matches gets it. Returns
+        the message id."""
+        kwargs: dict[str, Any] = {
+            "TopicArn": self.topic_arn(topic),
+            "Message": message if isinstance(message, str) else jsonlib.dumps(message),
+        }
+        if subject is not None:
+            kwargs["Subject"] = subject
+        if attributes:
+            kwargs["MessageAttributes"] = {
+                k: {"DataType": "String", "StringValue": v} if isinstance(v, str)
+                else {"DataType": "Number", "StringValue": str(v)} for k, v in attributes.items()}
+        if group_id is not None:
+            kwargs["MessageGroupId"] = group_id
+        if deduplication_id is not None:
+            kwargs["MessageDeduplicationId"] = deduplication_id
+        return str(self.client("sns").publish(**kwargs)["MessageId"])
+
+    def put_event(self, source: str, detail_type: str, detail: Any, *, bus: str | EventBus = "default",
+                  resources: list[str] | None = None) -> str:
+        """Put one event on ``bus`` (the app's bus by logical name; the default bus when left out);
+        every ``@on_event`` handler whose pattern matches gets it. Returns the event id."""
+        arn = self.local.bindings.arns.get(("eventbus", _name(bus)))
+        name = arn.split(":event-bus/", 1)[1] if arn else _name(bus)
+        entry = {"Source": source, "DetailType": detail_type, "Detail": jsonlib.dumps(detail),
+                 "EventBusName": name, "Resources": list(resources or [])}
+        answer = self.client("events").put_events(Entries=[entry])
+        if answer.get("FailedEntryCount"):
+            raise ValueError(f"put_events refused the event: {answer['Entries'][0]}")
+        return str(answer["Entries"][0]["EventId"])
 
     # -- invoking and waiting -------------------------------------------------------------------
 

@@ -4,6 +4,10 @@
 writes a JSON summary (totals, totals per top-level folder, largest, oldest and newest objects) to
 ``daily/<date>.json`` in the ``reports`` bucket.
 
+Each report written is announced as a ``Report Written`` event on the default EventBridge bus;
+``point_latest``, a rule matching reports of a non-empty bucket, points ``latest.json`` in the
+reports bucket at the newest report.
+
 ``clean_up`` runs every hour (``rate(1 hour)``) and deletes the objects under ``tmp/`` in ``files``
 that have expired: at the time in their ``expires-at`` metadata, or else 24 hours after they were
 last written. It may list, read and delete under ``tmp/`` only; nothing else in the bucket is at risk.
@@ -14,17 +18,24 @@ does what the scheduled one would have done.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from housekeeping import StoredObject, expires_at, render_report, report_key, summarise
 
-from flowfn import Bucket, ScheduledEvent, on_schedule
+from flowfn import Bucket, EventBridgeEvent, EventBus, ScheduledEvent, on_event, on_schedule
 from flowfn.runtime import logger
 
 files = Bucket("files")
 reports = Bucket("reports")
+bus = EventBus()  # the account's default bus
+
+#: The source of the events this app puts on the bus.
+SOURCE = "cron.reports"
+#: Where the pointer to the newest report lives in the reports bucket.
+LATEST = "latest.json"
 
 #: The scratch area that the clean-up empties.
 TMP = "tmp/"
@@ -43,7 +54,7 @@ def _listing(s3: Any, prefix: str = "") -> list[StoredObject]:
     return found
 
 
-@on_schedule("cron(30 2 * * ? *)", uses=[files.list(), reports.write()], timeout_s=120)
+@on_schedule("cron(30 2 * * ? *)", uses=[files.list(), reports.write(), bus.put_events()], timeout_s=120)
 def nightly_report(event: ScheduledEvent) -> dict[str, Any]:
     """Summarise the files bucket into ``daily/<date>.json`` in the reports bucket."""
     s3 = boto3.client("s3")
@@ -53,7 +64,22 @@ def nightly_report(event: ScheduledEvent) -> dict[str, Any]:
     s3.put_object(Bucket=reports.name, Key=key, Body=render_report(report), ContentType="application/json")
     logger.info(f"report {key}: {report['objects']} objects, {report['bytes']} bytes",
                 report=key, objects=report["objects"], bytes=report["bytes"])
+    boto3.client("events").put_events(Entries=[{
+        "Source": SOURCE, "DetailType": "Report Written", "EventBusName": bus.name,
+        "Detail": json.dumps({"report": key, "objects": report["objects"], "bytes": report["bytes"]}),
+    }])
     return {"report": key, "objects": report["objects"], "bytes": report["bytes"]}
+
+
+@on_event({"source": [SOURCE], "detail-type": ["Report Written"],
+           "detail": {"objects": [{"numeric": [">", 0]}]}}, bus=bus, uses=[reports.write(LATEST)])
+def point_latest(event: EventBridgeEvent) -> dict[str, Any]:
+    """Point ``latest.json`` at the report just written (reports of an empty bucket are left out)."""
+    pointer = {"report": event.detail["report"], "objects": event.detail["objects"],
+               "written": event.time.isoformat() if event.time else None}
+    boto3.client("s3").put_object(Bucket=reports.name, Key=LATEST, Body=json.dumps(pointer),
+                                  ContentType="application/json")
+    return pointer
 
 
 @on_schedule("rate(1 hour)", uses=[files.list(TMP), files.read(TMP), files.delete(TMP)], timeout_s=300)

@@ -6,6 +6,10 @@ writes a thumbnail (at most 256x256, aspect ratio and EXIF orientation kept) to 
 a bucket no trigger watches, so writing one never starts the pipeline again. A file that is not a
 JPEG, PNG or WebP image, or is corrupt, is logged as an error and produces nothing.
 
+Each thumbnail written is announced on the ``thumbnail-ready`` topic, and two subscribers take it
+from there: ``index_thumbnail`` records it in ``index/<thumbnail>.json`` in the uploads bucket, and
+``announce_large`` (filtered to thumbnails at least 200 pixels wide) logs a notification.
+
 Three routes show the result: ``GET /`` is a gallery page, ``GET /thumbnails`` lists the
 thumbnails as JSON, and ``GET /thumbnails/{name}`` serves one.
 """
@@ -13,25 +17,29 @@ thumbnails as JSON, and ``GET /thumbnails/{name}`` serves one.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import quote
 
 import boto3
 from imaging import MAX_INPUT_BYTES, ImageRejected, render, thumbnail_key
 
-from flowfn import Bucket, HTTPError, Request, Response, S3Record, on_http, on_s3
+from flowfn import Bucket, HTTPError, Request, Response, S3Record, SnsRecord, Topic, on_http, on_s3, on_sns
 from flowfn.runtime import logger
 
 uploads = Bucket("uploads")
 thumbnails = Bucket("thumbnails")
+ready = Topic("thumbnail-ready")
 
 #: Where users drop images in the uploads bucket.
 INCOMING = "incoming/"
+#: Where the index of thumbnails lives in the uploads bucket (no trigger watches it).
+INDEX = "index/"
 #: How many thumbnails one listing returns at most.
 PAGE_SIZE = 100
 
 
-@on_s3(uploads, events="created", prefix=INCOMING, uses=[thumbnails.write()],
+@on_s3(uploads, events="created", prefix=INCOMING, uses=[thumbnails.write(), ready.publish()],
        memory_mb=1024, timeout_s=60)
 def make_thumbnail(record: S3Record, context: Any) -> dict[str, Any]:
     """Resize one uploaded image into the thumbnails bucket; log and skip anything else."""
@@ -57,8 +65,34 @@ def make_thumbnail(record: S3Record, context: Any) -> dict[str, Any]:
     )
     logger.info(f"thumbnail {key} ({thumb.width}x{thumb.height}) written for {source}",
                 source=source, thumbnail=key, width=thumb.width, height=thumb.height)
+    boto3.client("sns").publish(
+        TopicArn=ready.arn, Subject="thumbnail ready",
+        Message=json.dumps({"thumbnail": key, "source": record.object_key, "width": thumb.width,
+                            "height": thumb.height}),
+        MessageAttributes={"width": {"DataType": "Number", "StringValue": str(thumb.width)}},
+    )
     return {"status": "written", "source": record.object_key, "thumbnail": key,
             "width": thumb.width, "height": thumb.height}
+
+
+@on_sns(ready, uses=[uploads.write(INDEX)])
+def index_thumbnail(record: SnsRecord) -> dict[str, Any]:
+    """Record one thumbnail in ``index/<thumbnail>.json`` of the uploads bucket."""
+    entry = record.json()
+    key = f"{INDEX}{entry['thumbnail']}.json"
+    entry["announced"] = record.timestamp.isoformat() if record.timestamp else None
+    boto3.client("s3").put_object(Bucket=uploads.name, Key=key, Body=json.dumps(entry, sort_keys=True),
+                                  ContentType="application/json")
+    return {"index": key}
+
+
+@on_sns(ready, filter_policy={"width": [{"numeric": [">=", 200]}]})
+def announce_large(record: SnsRecord) -> dict[str, Any]:
+    """Notify (here: log) each thumbnail at least 200 pixels wide."""
+    entry = record.json()
+    logger.info(f"new thumbnail {entry['thumbnail']} ({entry['width']}x{entry['height']})",
+                thumbnail=entry["thumbnail"], topic=record.topic_arn)
+    return {"announced": entry["thumbnail"]}
 
 
 def _rejected(record: S3Record, reason: str) -> dict[str, Any]:

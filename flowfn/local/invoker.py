@@ -327,6 +327,8 @@ class Invoker:
         # retries only what its kind has it invoke asynchronously.
         records: list[Invocation] = []
         retries = self.async_retry_delays if handler.trigger.invocation == "async" else ()
+        if handler.settings.retries is not None:
+            retries = retries[:handler.settings.retries]
         delays = (0.0, *retries)
         try:
             for attempt, delay in enumerate(delays):
@@ -346,7 +348,8 @@ class Invoker:
                 if record.outcome != "ok" and attempt == len(delays) - 1:
                     spent = "retries spent" if attempt else "not retried"
                     record = replace(record, given_up=(
-                        GivenUp(source, attempt + 1, "dropped", spent),))
+                        GivenUp(source, attempt + 1, self._send_failed(handler, event, record, attempt + 1),
+                                spent),))
                 self._finish(record)
                 records.append(record)
                 if record.outcome == "ok":
@@ -354,6 +357,33 @@ class Invoker:
             return records
         finally:
             self._end()
+
+    def _send_failed(self, handler: Handler, event: dict[str, Any], record: Invocation, attempts: int) -> str:
+        """Hand a given-up asynchronous event to the function's ``on_failure`` queue, as Lambda sends
+        an invocation record to its failure destination; returns where it went."""
+        queue = handler.settings.on_failure
+        if queue is None:
+            return "dropped"
+        import json
+
+        url = self.bindings.queue_urls[queue.logical_name]
+        body = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "requestContext": {
+                "requestId": record.request_id,
+                "functionArn": f"arn:aws:lambda:{self.bindings.target.region}:{self.bindings.target.account}:"
+                               f"function:{handler.settings.name}:$LATEST",
+                "condition": "RetriesExhausted", "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": record.error_text()},
+        }
+        sqs = self.bindings.target.client("sqs")
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, default=str))
+        return queue.logical_name
 
     def drop(self, handler: Handler, event: dict[str, Any], source: str) -> Invocation:
         """Record an asynchronous event the function cannot take (reserved concurrency 0, or the

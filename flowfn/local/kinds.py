@@ -17,6 +17,7 @@ from typing import Any
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.dynamodb import DynamoDbReader, dynamodb_sample_for
+from flowfn.local.eventbridge import eventbridge_sample_for, eventbridge_sources
 from flowfn.local.http import Router, http_sample_for
 from flowfn.local.invoker import Invoker
 from flowfn.local.kinesis import KinesisReader, kinesis_sample_for
@@ -24,14 +25,17 @@ from flowfn.local.provision import Bindings
 from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
 from flowfn.local.schedule import ScheduleSource, schedule_sample_for
 from flowfn.local.shards import Checkpoints, ShardPoller, failure_sender
+from flowfn.local.sns import sns_sample_for, sns_sources
 from flowfn.local.source import Source
 from flowfn.local.sqs import SqsPoller, sqs_sample_for
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.dynamodb import DynamoDbStreamTrigger
+from flowfn.triggers.eventbridge import EventBridgeTrigger
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.kinesis import KinesisTrigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sns import SnsTrigger
 from flowfn.triggers.sqs import SqsTrigger
 
 
@@ -141,6 +145,8 @@ TABLE: dict[type[Trigger], LocalKind] = {
     HttpTrigger: LocalKind(_http_sources, http_sample_for),
     KinesisTrigger: LocalKind(_kinesis_sources, kinesis_sample_for),
     DynamoDbStreamTrigger: LocalKind(_dynamodb_sources, dynamodb_sample_for),
+    SnsTrigger: LocalKind(sns_sources, sns_sample_for),
+    EventBridgeTrigger: LocalKind(eventbridge_sources, eventbridge_sample_for),
 }
 
 

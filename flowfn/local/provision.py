@@ -24,8 +24,9 @@ class Bindings:
     buckets: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
-    #: Other kinds' local names and ARNs, by (kind, logical name): a table's name and stream ARN.
+    #: Other kinds' local names, by (kind, logical name): a table's or stream's name.
     names: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: ARNs by (kind, logical name): a table's stream, a stream, a topic, an event bus.
     arns: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def physical(self, resource: Resource) -> str:

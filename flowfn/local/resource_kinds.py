@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from flowfn.app import App
 from flowfn.local.bucket import bucket_name, bucket_physical, provision_buckets
 from flowfn.local.emulator import AwsTarget
+from flowfn.local.eventbus import eventbus_name, eventbus_physical, provision_eventbuses
 from flowfn.local.provision import Bindings
 from flowfn.local.queue import provision_queues, queue_name, queue_physical
 from flowfn.local.stream import provision_streams, stream_name, stream_physical
 from flowfn.local.table import provision_tables, table_name, table_physical
-from flowfn.resources import Bucket, Queue, Resource, Stream, Table
+from flowfn.local.topic import provision_topics, topic_name, topic_physical
+from flowfn.resources import Bucket, EventBus, Queue, Resource, Stream, Table, Topic
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ RESOURCES: dict[type[Resource], LocalResource] = {
     Queue: LocalResource(queue_name, provision_queues, queue_physical),
     Table: LocalResource(table_name, provision_tables, table_physical),
     Stream: LocalResource(stream_name, provision_streams, stream_physical),
+    Topic: LocalResource(topic_name, provision_topics, topic_physical),
+    EventBus: LocalResource(eventbus_name, provision_eventbuses, eventbus_physical),
 }
 
 

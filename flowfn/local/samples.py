@@ -9,15 +9,17 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.dynamodb import dynamodb_sample
+from flowfn.local.eventbridge import eventbridge_sample
 from flowfn.local.http import http_sample
 from flowfn.local.kinds import kind_of
 from flowfn.local.kinesis import kinesis_sample
 from flowfn.local.s3 import s3_sample
 from flowfn.local.schedule import schedule_sample
+from flowfn.local.sns import sns_sample
 from flowfn.local.sqs import sqs_sample
 
-__all__ = ["dynamodb_sample", "http_sample", "kinesis_sample", "s3_sample", "sample_for", "schedule_sample",
-           "sqs_sample"]
+__all__ = ["dynamodb_sample", "eventbridge_sample", "http_sample", "kinesis_sample", "s3_sample",
+           "sample_for", "schedule_sample", "sns_sample", "sqs_sample"]
 
 
 def sample_for(handler: Handler, physical: Mapping[str, str] | None = None,

@@ -110,6 +110,7 @@ class Guard:
         for logical, url in self.bindings.queue_urls.items():
             names[("queue", logical)] = url.rstrip("/").rsplit("/", 1)[-1]
         names.setdefault(("queue", FAILED_EVENTS), FAILED_EVENTS)
+        names.update(self.bindings.arns)
         names.update(self.bindings.names)
         names[("log-group", handler.name)] = f"/aws/lambda/{handler.settings.name}"
         return names

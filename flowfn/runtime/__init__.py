@@ -15,14 +15,17 @@ from flowfn.function import Handler
 from flowfn.runtime.adapters import dispatch
 from flowfn.runtime.context import LambdaContext
 from flowfn.runtime.dynamodb import DynamoDbBatch, DynamoDbRecord
+from flowfn.runtime.eventbridge import EventBridgeEvent
 from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
 from flowfn.runtime.http import HTTPError, Request, Response
 from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
 from flowfn.runtime.log import logger
+from flowfn.runtime.sns import SnsRecord
 
 __all__ = [
     "DynamoDbBatch",
     "DynamoDbRecord",
+    "EventBridgeEvent",
     "HTTPError",
     "KinesisBatch",
     "KinesisRecord",
@@ -32,6 +35,7 @@ __all__ = [
     "S3Event",
     "S3Record",
     "ScheduledEvent",
+    "SnsRecord",
     "SqsBatch",
     "SqsRecord",
     "dispatch",

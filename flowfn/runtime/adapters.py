@@ -13,10 +13,12 @@ from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import log
 from flowfn.runtime.dynamodb import run_dynamodb
+from flowfn.runtime.eventbridge import run_eventbridge
 from flowfn.runtime.http import run_http
 from flowfn.runtime.kinesis import run_kinesis
 from flowfn.runtime.s3 import run_s3
 from flowfn.runtime.schedule import run_schedule
+from flowfn.runtime.sns import run_sns
 from flowfn.runtime.sqs import run_sqs
 
 __all__ = ["ADAPTERS", "dispatch"]
@@ -32,6 +34,8 @@ ADAPTERS: dict[str, Adapter] = {
     "http": run_http,
     "kinesis": run_kinesis,
     "dynamodb": run_dynamodb,
+    "sns": run_sns,
+    "eventbridge": run_eventbridge,
 }
 
 _set, _reset = log.invocation_var.set, log.invocation_var.reset

@@ -103,12 +103,19 @@ def wire_function(w: Wiring, opts: SynthOptions, layers: dict[str, str], policy:
         props["ReservedConcurrentExecutions"] = s.reserved_concurrency
     w.add("Function", "AWS::Lambda::Function", props)
     if opts.failure_destination and is_async(h):
-        w.add("InvokeConfig", "AWS::Lambda::EventInvokeConfig", {
+        destination: Json = Shared(FAILED_EVENTS_ARN)
+        if s.on_failure is not None:
+            queue = s.on_failure
+            destination = resource_kind(queue).target_arn(w.build, queue, Target("queue", queue.logical_name))
+        config: dict[str, Any] = {
             "FunctionName": ref(w.function_id),
             "Qualifier": "$LATEST",
-            "MaximumRetryAttempts": 2,
-            "DestinationConfig": {"OnFailure": {"Destination": Shared(FAILED_EVENTS_ARN)}},
-        })
+            "MaximumRetryAttempts": 2 if s.retries is None else s.retries,
+            "DestinationConfig": {"OnFailure": {"Destination": destination}},
+        }
+        if s.max_event_age_s is not None:
+            config["MaximumEventAgeInSeconds"] = s.max_event_age_s
+        w.add("InvokeConfig", "AWS::Lambda::EventInvokeConfig", config)
 
 
 def scheduler_input() -> Json:

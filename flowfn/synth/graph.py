@@ -13,7 +13,8 @@ from flowfn.synth.resource_kinds import resource_kind
 
 #: Grants drawn from the function to the resource (it changes the resource), solid when it
 #: writes or sends and dotted when it deletes; the others are drawn dotted into the function.
-_OUTWARD = {Access.WRITE: "-->", Access.SEND: "-->", Access.PUT: "-->", Access.DELETE: "-.->"}
+_OUTWARD = {Access.WRITE: "-->", Access.SEND: "-->", Access.PUT: "-->", Access.DELETE: "-.->",
+            Access.PUBLISH: "-->", Access.PUT_EVENTS: "-->"}
 
 
 def mermaid(app: App) -> str:

@@ -18,8 +18,8 @@ from flowfn.resources import Resource
 
 __all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
-TargetKind = Literal["bucket", "objects", "queue", "log-group", "failed-events", "table", "table-stream",
-                     "stream"]
+TargetKind = Literal["bucket", "objects", "queue", "topic", "eventbus", "log-group", "failed-events", "table",
+                     "table-stream", "stream"]
 
 #: The queue that receives events a function failed to handle after Lambda's retries.
 FAILED_EVENTS = "failed-events"
@@ -125,7 +125,10 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
         target, condition = kind.grant_target(grant)
         add(kind.actions[grant.access], target, condition)
     if failure_destination and is_async(handler):
-        add(("sqs:SendMessage",), Target("failed-events", FAILED_EVENTS))
+        failure = handler.settings.on_failure
+        target = (Target("failed-events", FAILED_EVENTS) if failure is None
+                  else Target("queue", failure.logical_name))
+        add(("sqs:SendMessage",), target)
     statements = tuple(
         Statement(actions, tuple(targets), condition) for (actions, condition), targets in merged.items()
     )
@@ -156,6 +159,8 @@ def concrete_arn(
         return base if target.kind == "table" else f"{base}/stream/*"
     if target.kind == "stream":
         return f"arn:{partition}:kinesis:{region}:{account}:stream/{physical[('stream', target.name)]}"
+    if target.kind in ("topic", "eventbus"):  # their physical name is their ARN
+        return physical[(target.kind, target.name)]
     group = physical[("log-group", target.name)]
     return f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
 

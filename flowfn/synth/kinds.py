@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 from flowfn.synth.context import Build, Wiring
 from flowfn.synth.dynamodb import dynamodb_graph, dynamodb_needs, wire_dynamodb
+from flowfn.synth.eventbridge import (
+    allow_rule_dead_letters,
+    eventbridge_graph,
+    eventbridge_needs,
+    wire_eventbridge,
+)
 from flowfn.synth.http import add_api, http_graph, http_needs, wire_http
 from flowfn.synth.iam import Need
 from flowfn.synth.ids import ResourceId
@@ -20,13 +26,16 @@ from flowfn.synth.kinesis import kinesis_graph, kinesis_needs, wire_kinesis
 from flowfn.synth.options import SynthOptions
 from flowfn.synth.s3 import add_notifications, s3_graph, s3_needs, wire_s3
 from flowfn.synth.schedule import schedule_graph, schedule_needs, wire_schedule
+from flowfn.synth.sns import sns_graph, sns_needs, wire_sns
 from flowfn.synth.sqs import sqs_graph, sqs_needs, wire_sqs
 from flowfn.triggers.base import Trigger
 from flowfn.triggers.dynamodb import DynamoDbStreamTrigger
+from flowfn.triggers.eventbridge import EventBridgeTrigger
 from flowfn.triggers.http import HttpTrigger
 from flowfn.triggers.kinesis import KinesisTrigger
 from flowfn.triggers.s3 import S3Trigger
 from flowfn.triggers.schedule import ScheduleTrigger
+from flowfn.triggers.sns import SnsTrigger
 from flowfn.triggers.sqs import SqsTrigger
 
 WireFn = Callable[[Wiring, SynthOptions], None]
@@ -63,6 +72,9 @@ TABLE: dict[type[Trigger], SynthKind] = {
     HttpTrigger: SynthKind(wire_http, http_needs, http_graph, prepare=add_api),
     KinesisTrigger: SynthKind(wire_kinesis, kinesis_needs, kinesis_graph),
     DynamoDbStreamTrigger: SynthKind(wire_dynamodb, dynamodb_needs, dynamodb_graph),
+    SnsTrigger: SynthKind(wire_sns, sns_needs, sns_graph),
+    EventBridgeTrigger: SynthKind(wire_eventbridge, eventbridge_needs, eventbridge_graph,
+                                  finish=allow_rule_dead_letters),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowfn.resources import Access, Bucket, Grant, Queue, Resource, Stream, Table
+from flowfn.resources import Access, Bucket, EventBus, Grant, Queue, Resource, Stream, Table, Topic
 from flowfn.synth.bucket import (
     BUCKET_ACTIONS,
     bucket_grant_target,
@@ -20,6 +20,14 @@ from flowfn.synth.bucket import (
     declare_bucket,
 )
 from flowfn.synth.context import Build
+from flowfn.synth.eventbus import (
+    EVENTBUS_ACTIONS,
+    declare_eventbus,
+    eventbus_arn,
+    eventbus_grant_target,
+    eventbus_graph,
+    eventbus_target_arn,
+)
 from flowfn.synth.iam import Target, TargetKind
 from flowfn.synth.ids import ResourceId
 from flowfn.synth.queue import (
@@ -46,6 +54,14 @@ from flowfn.synth.table import (
     table_graph,
     table_name,
     table_target_arn,
+)
+from flowfn.synth.topic import (
+    TOPIC_ACTIONS,
+    declare_topic,
+    topic_arn,
+    topic_grant_target,
+    topic_graph,
+    topic_target_arn,
 )
 
 
@@ -81,6 +97,10 @@ RESOURCES: dict[type[Resource], SynthResource] = {
                          ("table", "table-stream"), table_target_arn, table_graph),
     Stream: SynthResource(declare_stream, stream_name, 128, STREAM_ACTIONS, stream_grant_target,
                           ("stream",), stream_target_arn, stream_graph),
+    Topic: SynthResource(declare_topic, topic_arn, 256, TOPIC_ACTIONS, topic_grant_target,
+                         ("topic",), topic_target_arn, topic_graph),
+    EventBus: SynthResource(declare_eventbus, eventbus_arn, 300, EVENTBUS_ACTIONS, eventbus_grant_target,
+                            ("eventbus",), eventbus_target_arn, eventbus_graph),
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import flowfn
 import flowfn.runtime
-from flowfn import App, Bucket, Queue, Stream, Table
+from flowfn import App, Bucket, EventBus, Queue, Stream, Table, Topic
 from flowfn.local import kinds as local_kinds
 from flowfn.local import resource_kinds as local_resources
 from flowfn.resources import Resource
@@ -118,6 +118,11 @@ def _app_with_every_kind() -> App:
 
     @app.on_dynamodb_stream(Table("totals", key="pk", stream=True))
     def on_total(record: object) -> None: ...
+    @app.on_sns(Topic("ready"))
+    def on_ready(record: object) -> None: ...
+
+    @app.on_event({"source": ["shop"]}, bus=EventBus("orders"))
+    def on_order(event: object) -> None: ...
 
     assert {type(h.trigger) for h in app.handlers} == set(TRIGGERS), "a kind is missing here"
     return app

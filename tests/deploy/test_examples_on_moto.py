@@ -29,10 +29,10 @@ pytestmark = [
 #: What moto's CloudFormation does not create, by example (it warns and leaves them out).
 MOTO_SKIPS = {
     "thumbnail": {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route",
-                  "AWS::ApiGatewayV2::Integration", "AWS::Lambda::EventInvokeConfig"},
+                  "AWS::ApiGatewayV2::Integration", "AWS::Lambda::EventInvokeConfig", "AWS::SNS::Subscription"},
     "stream": {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route",
                "AWS::ApiGatewayV2::Integration", "AWS::Lambda::EventInvokeConfig"},
-    "cron": {"AWS::Lambda::EventInvokeConfig"},
+    "cron": {"AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy"},
 }
 #: A handler each update renames: the old function leaves the stack, a new one joins it.
 RENAMED = {"thumbnail": "gallery", "stream": "peek_dead_letters", "cron": "clean_up"}
@@ -116,8 +116,14 @@ def check_stack(flowfn: Flowfn, stack: str, example: str) -> set[str]:
             groups = flowfn.client("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
             assert groups[0]["retentionInDays"] == props["RetentionInDays"]
         elif kind == "AWS::Events::Rule":
-            rule = flowfn.client("events").describe_rule(Name=physical)
-            assert rule["ScheduleExpression"] == props["ScheduleExpression"]
+            rule = flowfn.client("events").describe_rule(Name=physical, EventBusName=props.get("EventBusName",
+                                                                                         "default"))
+            if "EventPattern" in props:
+                assert json.loads(rule["EventPattern"]) == props["EventPattern"]
+            else:
+                assert rule["ScheduleExpression"] == props["ScheduleExpression"]
+        elif kind == "AWS::SNS::Topic":
+            assert flowfn.client("sns").get_topic_attributes(TopicArn=physical)["Attributes"]["TopicArn"] == physical
         elif kind == "AWS::Lambda::EventSourceMapping":
             function = ids[props["FunctionName"]["Ref"]]
             mappings = flowfn.client("lambda").list_event_source_mappings(FunctionName=function)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from flowfn import App, Bucket
+from flowfn import App, Bucket, EventBus, Topic
 from flowfn.loader import load_app
 from flowfn.resources import Resource
 from flowfn.triggers.http import http_event
@@ -95,6 +95,12 @@ def bind(monkeypatch: pytest.MonkeyPatch, resource: Resource) -> str:
     if isinstance(resource, Bucket):
         physical = f"{resource.logical_name}-test"
         boto3.client("s3").create_bucket(Bucket=physical)
+    elif isinstance(resource, Topic):
+        physical = boto3.client("sns").create_topic(Name=resource.logical_name)["TopicArn"]
+    elif isinstance(resource, EventBus):
+        events = boto3.client("events")
+        physical = (events.describe_event_bus()["Arn"] if resource.logical_name == "default"
+                    else events.create_event_bus(Name=resource.logical_name)["EventBusArn"])
     else:
         physical = boto3.client("sqs").create_queue(QueueName=resource.logical_name)["QueueUrl"]
     monkeypatch.setenv(resource.env_key, physical)

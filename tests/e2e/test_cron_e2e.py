@@ -33,7 +33,7 @@ def report(harness: Harness, day: str) -> dict[str, object]:
 
 
 def fires(harness: Harness) -> list[tuple[str, str]]:
-    return [(r.function, r.event["time"]) for r in harness.invocations()]
+    return [(r.function, r.event["time"]) for r in harness.invocations(trigger="schedule")]
 
 
 def test_the_clock_drives_clean_up_and_nightly_reports(harness: Harness) -> None:
@@ -71,6 +71,8 @@ def test_the_clock_drives_clean_up_and_nightly_reports(harness: Harness) -> None
         "newest": first["newest"],
     }
     assert {first["oldest"]["key"], first["newest"]["key"]} <= set(harness.keys("files"))
+    # The report's event reached the rule, which points latest.json at it.
+    assert json.loads(harness.download("reports", "latest.json"))["report"] == "daily/2025-01-01.json"
 
     # A day later: tmp/c went at 20:00, the second night's report shows it gone, the rest stays.
     harness.clear()
@@ -82,7 +84,8 @@ def test_the_clock_drives_clean_up_and_nightly_reports(harness: Harness) -> None
     assert [r.event["time"] for r in harness.invocations("nightly_report")] == ["2025-01-02T02:30:00Z"]
     second = report(harness, "2025-01-02")
     assert (second["objects"], second["bytes"]) == (5, 4140)
-    assert harness.keys("reports") == ["daily/2025-01-01.json", "daily/2025-01-02.json"]
+    assert harness.keys("reports") == ["daily/2025-01-01.json", "daily/2025-01-02.json", "latest.json"]
+    assert json.loads(harness.download("reports", "latest.json"))["report"] == "daily/2025-01-02.json"
     assert harness.keys("files") == ["docs/readme.md", "photos/a.jpg", "photos/b.jpg", "tmp/d", "tmp/e"]
 
 
@@ -91,3 +94,10 @@ def test_a_schedule_can_be_fired_by_hand(harness: Harness) -> None:
     run = harness.fire("nightly_report")
     assert run.outcome == "ok" and run.result == {"report": "daily/2025-01-01.json", "objects": 1, "bytes": 5}
     assert report(harness, "2025-01-01")["as_of"] == "2025-01-01T00:00:00Z"
+
+
+def test_the_rule_leaves_out_reports_of_an_empty_bucket(harness: Harness) -> None:
+    assert harness.fire("nightly_report").outcome == "ok"
+    harness.drain()
+    assert harness.invocations("point_latest") == []  # {"objects": [{"numeric": [">", 0]}]}
+    assert harness.keys("reports") == ["daily/2025-01-01.json"]

@@ -65,7 +65,16 @@ def test_uploads_become_thumbnails_and_bad_files_leave_nothing(
     assert "corrupt or truncated" in rejected["incoming/broken.png"]
     errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"level":"ERROR"' in line]
     assert sorted(e["source"] for e in errors) == ["incoming/broken.png", "incoming/notes.txt"]
-    assert harness.keys("uploads") == sorted(uploads)
+    assert [k for k in harness.keys("uploads") if not k.startswith("index/")] == sorted(uploads)
+
+    # Each thumbnail is announced on the topic: both subscribers get it, one through its filter.
+    index = {k: json.loads(harness.download("uploads", k)) for k in harness.keys("uploads", "index/")}
+    assert sorted(index) == ["index/brand/logo.png.json", "index/phone shot.jpg.json", "index/photo.jpg.json",
+                             "index/sample.jpg.json"]
+    assert index["index/sample.jpg.json"]["source"] == "incoming/sample.jpg"
+    announced = sorted(r.result["announced"] for r in harness.invocations("announce_large"))
+    assert announced == ["brand/logo.png", "sample.jpg"]  # at least 200 pixels wide
+    assert harness.failures() == []
 
 
 def test_routes_serve_the_thumbnails(harness: Harness, examples_dir: Path) -> None:

@@ -142,3 +142,17 @@ def test_listing_pages(thumbs: tuple[App, ModuleType], raw: Any, monkeypatch: py
                                  raw.http("GET", "/thumbnails", "/thumbnails", query={"after": "2.jpg"}),
                                  None)["body"])
     assert [t["name"] for t in second["thumbnails"]] == ["3.jpg"] and second["next"] is None
+
+
+def test_the_subscribers_index_and_announce(thumbs: tuple[App, ModuleType]) -> None:
+    from flowfn.local.samples import sns_sample
+
+    app, module = thumbs
+    message = json.dumps({"thumbnail": "trips/lake.jpg", "source": "incoming/trips/lake.jpg", "width": 256,
+                          "height": 171})
+    event = sns_sample(module.ready.arn, message, subject="thumbnail ready")
+    assert dispatch(app.handler("index_thumbnail"), event, None) == {"index": "index/trips/lake.jpg.json"}
+    entry = json.loads(boto3.client("s3").get_object(Bucket=module.uploads.name,
+                                                     Key="index/trips/lake.jpg.json")["Body"].read())
+    assert entry["thumbnail"] == "trips/lake.jpg" and entry["announced"]
+    assert dispatch(app.handler("announce_large"), event, None) == {"announced": "trips/lake.jpg"}

@@ -53,6 +53,8 @@ class Resolver:
             assert attribute == "Arn"
             if rid in self.log_groups:
                 return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.log_groups[rid]}:*"
+            if self.resources[rid]["Type"] == "AWS::Events::EventBus":
+                return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{rid}"
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rid}"
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
@@ -70,6 +72,8 @@ class Resolver:
                   "AWS::StackId": STACK, "AWS::StackName": "s"}
         if name in pseudo:
             return pseudo[name]
+        if self.resources[name]["Type"] == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
         assert self.resources[name]["Type"] == "AWS::SQS::Queue", name
         return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
 
@@ -89,6 +93,9 @@ def _deployed(app: App) -> tuple[dict[str, Any], Guard]:
         documents[variables["FLOWFN_FUNCTION"]] = resolve(role["Properties"]["Policies"][0]["PolicyDocument"])
         for resource in app.all_resources():
             if resource.env_key in variables:
+                if resource.kind in ("topic", "eventbus"):
+                    bindings.arns[(resource.kind, resource.logical_name)] = variables[resource.env_key]
+                    continue
                 names = bindings.buckets if resource.kind == "bucket" else bindings.queue_urls
                 names[resource.logical_name] = variables[resource.env_key]
     if "FailedEvents" in synthesis.template["Resources"]:
@@ -126,6 +133,11 @@ def _concrete(app: App) -> dict[str, dict[str, Any]]:
     bindings = Bindings(AwsTarget("http://127.0.0.1:9", region=REGION, account=ACCOUNT))
     bindings.buckets.update({b.logical_name: f"{app.name}-{b.logical_name}-0a1b2c" for b in app.buckets()})
     bindings.queue_urls.update({q.logical_name: f"https://sqs/{ACCOUNT}/{q.logical_name}" for q in app.queues()})
+    for res in app.all_resources():
+        if res.kind == "topic":
+            bindings.arns[("topic", res.logical_name)] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{res.logical_name}"
+        elif res.kind == "eventbus":
+            bindings.arns[("eventbus", res.logical_name)] = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/x"
     guard = Guard(app, bindings)
     return {h.name: guard.document(h) for h in app.handlers}
 

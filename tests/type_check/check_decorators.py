@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from flowfn import App, Bucket, Queue, on_http, on_s3, on_schedule, on_sqs
+from flowfn import App, Bucket, EventBus, Queue, Topic, on_event, on_http, on_s3, on_schedule, on_sns, on_sqs
 
 uploads = Bucket("uploads")
 jobs = Queue("jobs")
@@ -36,6 +36,16 @@ def get_item(request: bytes) -> dict[str, int]:
     return {"size": len(request)}
 
 
+@on_sns(Topic("ready"), filter_policy={"kind": ["image"]})
+def notified(record: str, context: object) -> bool:
+    return bool(record)
+
+
+@on_event({"source": ["shop"]}, bus=EventBus("orders"))
+def routed(event: bytes) -> float:
+    return float(len(event))
+
+
 @app.on_s3(uploads, prefix="other/")
 def method_form(record: dict[str, str], context: object) -> int:
     return 0
@@ -46,7 +56,11 @@ assert_type(work("body", None), list[str])
 assert_type(tick(), None)
 assert_type(get_item(b"x"), dict[str, int])
 assert_type(method_form({}, None), int)
+assert_type(notified("m", None), bool)
+assert_type(routed(b"e"), float)
 
 resize("not a dict", None)  # type: ignore[arg-type]
 work(1, None)  # type: ignore[arg-type]
 tick(1)  # type: ignore[call-arg]
+notified(1, None)  # type: ignore[arg-type]
+routed("e")  # type: ignore[arg-type]
