@@ -1,7 +1,7 @@
 """Every kind is whole, and only its own modules and the tables name it.
 
 A trigger kind is one module per layer (``triggers/``, ``synth/``, ``runtime/``, ``local/``) plus
-one entry in each layer's table; a resource kind likewise (``resources.py``, ``synth/``,
+one entry in each layer's table; a resource kind likewise (``resources/``, ``synth/``,
 ``local/``). These tests enumerate the registered kinds and fail when one is half added, or when a
 module outside a kind's own modules and the tables names a specific kind's class.
 """
@@ -37,7 +37,7 @@ TABLES = {
     "synth/kinds.py", "synth/resource_kinds.py", "local/kinds.py", "local/resource_kinds.py",
     "triggers/__init__.py",
 }
-PUBLIC = {"__init__.py", "app.py", "testing.py", "resources.py"}
+PUBLIC = {"__init__.py", "app.py", "testing.py", "resources/__init__.py"}
 
 
 def _module_of(obj: object) -> str:
@@ -158,6 +158,11 @@ def test_only_a_kinds_own_modules_and_the_tables_name_it() -> None:
         for name, cls in classes.items():
             if cls in RESOURCES and any(name in _names_in(PACKAGE / m, {name}) for m in [_module_of(trigger)]):
                 allowed[name] |= _own_modules(trigger)
+    # So may a resource kind's own modules name the kinds its declaration takes (a topic's queues).
+    for resource in RESOURCES:
+        for name in _names_in(PACKAGE / _module_of(resource), set(classes)):
+            if name != resource.__name__ and classes[name] in RESOURCES:
+                allowed[name] |= _own_modules(resource)
     stray: dict[str, list[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         module = path.relative_to(PACKAGE).as_posix()

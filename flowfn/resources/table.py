@@ -1,0 +1,124 @@
+"""DynamoDB tables: ``Table("orders", key="pk", stream=True)`` and their grants."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import ClassVar
+
+from flowfn.errors import ConfigError
+from flowfn.resources.base import Access, Grant, Resource
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<name>[A-Za-z0-9_.-]+)$")
+_ATTRIBUTE_TYPES = ("S", "N", "B")
+#: DynamoDB's stream view types, by the short names flowfn accepts.
+STREAM_VIEWS = {
+    "new_image": "NEW_IMAGE", "old_image": "OLD_IMAGE", "new_and_old_images": "NEW_AND_OLD_IMAGES",
+    "keys_only": "KEYS_ONLY",
+}
+
+
+def _check_key(subject: str, argument: str, key: object) -> tuple[str, str] | None:
+    if key is None:
+        return None
+    if isinstance(key, str):
+        key = (key, "S")
+    if (
+        not isinstance(key, tuple) or len(key) != 2 or not isinstance(key[0], str)
+        or not 1 <= len(key[0]) <= 255 or key[1] not in _ATTRIBUTE_TYPES
+    ):
+        raise ConfigError(subject, argument, f"{key!r} is not an attribute name or (name, type)",
+                          "pass the attribute's name ('pk', a string key) or (name, 'S'|'N'|'B')")
+    return (key[0], key[1])
+
+
+class Table(Resource):
+    """A DynamoDB table the application uses.
+
+    ``Table("orders", key="pk", sort_key=("at", "N"))`` declares a table flowfn creates with
+    on-demand billing, encryption and point-in-time recovery. A key is an attribute name (a string
+    attribute) or ``(name, "S"|"N"|"B")``. ``stream=`` turns on its DynamoDB stream with a view
+    type: ``"new_and_old_images"`` (the default when a stream is wanted: ``stream=True``),
+    ``"new_image"``, ``"old_image"`` or ``"keys_only"``. ``Table("ext", existing="name-or-arn")``
+    refers to a table flowfn does not create (give ``stream=`` if its stream is on and used).
+    """
+
+    kind: ClassVar[str] = "table"
+    accesses: ClassVar[frozenset[Access]] = frozenset({Access.READ, Access.WRITE, Access.READ_STREAM})
+    env_format: ClassVar[str] = "FLOWFN_TABLE_{}"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        key: str | tuple[str, str] | None = None,
+        sort_key: str | tuple[str, str] | None = None,
+        stream: bool | str = False,
+        point_in_time_recovery: bool = True,
+        existing: str | None = None,
+    ) -> None:
+        subject = f"Table({name!r})"
+        if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
+            raise ConfigError(subject, "name", f"{name!r} is not a valid DynamoDB table name",
+                              "use 3-255 characters of letters, digits, '_', '-' and '.'")
+        self.logical_name = name
+        self.existing = None
+        if existing is not None:
+            if not isinstance(existing, str):
+                raise ConfigError(subject, "existing", f"{existing!r} is not a string",
+                                  "pass the existing table's name or ARN as a str")
+            match = _TABLE_ARN.match(existing)
+            physical = match.group("name") if match else existing
+            if not _TABLE_NAME.fullmatch(physical):
+                raise ConfigError(subject, "existing", f"{existing!r} is not a table name or ARN",
+                                  "pass the existing table's name or arn:aws:dynamodb:...:table/NAME")
+            self.existing = physical
+        self.key = _check_key(subject, "key", key)
+        if self.key is None and self.existing is None:
+            raise ConfigError(subject, "key", "a table flowfn creates needs a partition key",
+                              "pass key='pk' (or key=('pk', 'N') for a number)")
+        self.sort_key = _check_key(subject, "sort_key", sort_key)
+        if self.sort_key is not None and self.key is not None and self.sort_key[0] == self.key[0]:
+            raise ConfigError(subject, "sort_key", f"it repeats the partition key {self.key[0]!r}",
+                              "name a different attribute, or drop sort_key")
+        if stream is True:
+            stream = "new_and_old_images"
+        if stream is False:
+            self.stream_view: str | None = None
+        elif isinstance(stream, str) and stream.lower() in STREAM_VIEWS:
+            self.stream_view = STREAM_VIEWS[stream.lower()]
+        else:
+            raise ConfigError(subject, "stream", f"{stream!r} is not a stream view type",
+                              f"pass True or one of {', '.join(repr(v) for v in STREAM_VIEWS)}")
+        if not isinstance(point_in_time_recovery, bool):
+            raise ConfigError(subject, "point_in_time_recovery", f"{point_in_time_recovery!r} is not "
+                              "True or False", "pass True or False")
+        self.point_in_time_recovery = point_in_time_recovery
+
+    def __repr__(self) -> str:
+        if self.existing:
+            return f"Table({self.logical_name!r}, existing={self.existing!r})"
+        return f"Table({self.logical_name!r})"
+
+    @property
+    def name(self) -> str:
+        """The table's physical name, read from the running function's environment."""
+        if self.existing and not os.environ.get(self.env_key):
+            return self.existing
+        return self._bound(self.env_key, "table name")
+
+    def read(self) -> Grant:
+        """Grant reading items (get, batch get, query, scan) on the table and its indexes."""
+        return Grant(self, Access.READ)
+
+    def write(self) -> Grant:
+        """Grant writing items (put, update, delete, batch write, conditional writes)."""
+        return Grant(self, Access.WRITE)
+
+    def read_stream(self) -> Grant:
+        """Grant reading the table's DynamoDB stream yourself (describe, iterators, records)."""
+        if self.stream_view is None:
+            raise ConfigError(f"{self!r}.read_stream()", "stream", "the table has no stream",
+                              f"declare it with Table({self.logical_name!r}, ..., stream=True)")
+        return Grant(self, Access.READ_STREAM)
