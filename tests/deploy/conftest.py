@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import shutil
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,10 +60,20 @@ def moto_url(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
+#: pytest's base temporary folder, where copies of the examples live (set once per session).
+_TEMP_ROOTS: list[Path] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temp_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _TEMP_ROOTS[:] = [tmp_path_factory.getbasetemp().resolve()]
+
+
 def _forget_apps(before: set[str]) -> None:
-    """Drop the apps' modules imported since ``before`` (those of tests/deploy/apps and of copies of
-    the examples under the temporary folder)."""
-    roots = (APPS, Path(tempfile.gettempdir()).resolve())
+    """Drop the apps' modules imported since ``before``: those of tests/deploy/apps and of copies of
+    the examples under pytest's temporary folder, never flowfn's or a library's (a checkout or a
+    virtualenv may itself live under the system's temporary folder)."""
+    roots = (APPS, *_TEMP_ROOTS)
     for name in set(sys.modules) - before:
         file = getattr(sys.modules[name], "__file__", None) or ""
         if file and any(Path(file).resolve().is_relative_to(root) for root in roots):
