@@ -10,15 +10,14 @@ destination), as SNS and EventBridge do.
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.invoker import Invoker
-from flowfn.local.source import Source
-from flowfn.local.sqs import make_visible
+from flowfn.local.reader import QueueReader
 
 #: Rebuilds the event Lambda receives from one delivered SQS message body; None: already handed
 #: over (a message that reached the handler by two of its routes).
@@ -38,21 +37,15 @@ class Route:
     held_name: str = ""
 
 
-class RoutedSource(Source):
+class RoutedSource(QueueReader):
     """Reads every route's queue and invokes its handler asynchronously with the rebuilt event."""
 
     name = "routed"
 
     def __init__(self, invoker: Invoker, sqs: Any) -> None:
+        super().__init__(sqs)
         self.invoker = invoker
         self.routes: list[Route] = []
-        self.errors: list[BaseException] = []
-        self._sqs = sqs
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._busy = False
-        self._idle_s = 0.0
 
     def queues(self) -> list[str]:
         return [r.queue_url for r in self.routes]
@@ -62,35 +55,8 @@ class RoutedSource(Source):
         return {r.held_name: r.queue_url for r in self.routes if r.held_name}
 
     def start(self) -> None:
-        if not self.routes:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"flowfn-{self.name}", daemon=True)
-        self._thread.start()
-
-    def signal_stop(self) -> None:
-        with self._lock:
-            self._stop.set()
-
-    def stop(self) -> None:
-        self.signal_stop()
-        if self._thread is not None:
-            while self._thread.is_alive() and self._busy:
-                self._thread.join(0.05)
-            self._thread.join(0.1)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if not self.poll():
-                    self._idle_s = min(0.25, max(0.01, self._idle_s * 2))  # short polls, backing off
-                    self._stop.wait(self._idle_s)
-                else:
-                    self._idle_s = 0.0
-            except Exception as exc:  # the emulator went away or answered oddly: keep going
-                self.errors.append(exc)
-                self._stop.wait(0.2)
+        if self.routes:
+            super().start()
 
     def poll(self) -> int:
         """Hand every waiting delivery (up to 10 per route) to its handler; how many were read."""
@@ -99,19 +65,14 @@ class RoutedSource(Source):
             got = self._sqs.receive_message(QueueUrl=route.queue_url, MaxNumberOfMessages=10,
                                             WaitTimeSeconds=0)
             messages = got.get("Messages", [])
-            with self._lock:
-                if self._stop.is_set():
-                    if messages:  # read while stopping: hand them back untouched
-                        make_visible(self._sqs, route.queue_url, [m["ReceiptHandle"] for m in messages])
-                    return total
-                self._busy = True
-            try:
-                for message in messages:
-                    self._deliver(route, message)
-            finally:
-                self._busy = False
+            if not self._take(route.queue_url, messages, functools.partial(self._deliver_all, route)):
+                return total
             total += len(messages)
         return total
+
+    def _deliver_all(self, route: Route, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self._deliver(route, message)
 
     def _deliver(self, route: Route, message: dict[str, Any]) -> None:
         try:

@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import secrets
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.invoker import Invoker
 from flowfn.local.provision import Bindings
-from flowfn.local.source import Source
+from flowfn.local.reader import QueueReader
 from flowfn.local.sqs import make_visible
 from flowfn.triggers.s3 import S3Trigger, normalize_event, s3_event, s3_record, trigger_matches
 
@@ -50,8 +49,10 @@ class ObjectChange:
     etag: str | None
 
 
-class S3Source(Source):
+class S3Source(QueueReader):
     """Reads the notification queue and invokes ``@on_s3`` handlers."""
+
+    name = "s3"
 
     def __init__(self, app: App, invoker: Invoker, bindings: Bindings,
                  observers: list[Callable[[ObjectChange], None]] | None = None, run: str = "") -> None:
@@ -60,13 +61,7 @@ class S3Source(Source):
         self.bindings = bindings
         self.observers = list(observers or [])
         self.handlers = [h for h in app.handlers if isinstance(h.trigger, S3Trigger)]
-        self.errors: list[BaseException] = []
-        self._sqs = bindings.target.client("sqs")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._busy = False
-        self._idle_s = 0.0
+        super().__init__(bindings.target.client("sqs"))
         self._by_physical = {bindings.buckets[b.logical_name]: b.logical_name for b in app.buckets()}
         self.queue_url = ""
         self.queue_name = f"{NOTIFICATION_QUEUE}-{run}" if run else NOTIFICATION_QUEUE
@@ -97,54 +92,13 @@ class S3Source(Source):
         """Queues that must be empty before the app is idle."""
         return [self.queue_url] if self.queue_url else []
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="flowfn-s3", daemon=True)
-        self._thread.start()
-
-    def signal_stop(self) -> None:
-        """Stop taking new work; :meth:`stop` then waits for the work in hand."""
-        with self._lock:
-            self._stop.set()
-
-    def stop(self) -> None:
-        """Stop reading; a poll in progress is not waited for (it hands its messages back)."""
-        self.signal_stop()
-        if self._thread is not None:
-            while self._thread.is_alive() and self._busy:
-                self._thread.join(0.05)
-            self._thread.join(0.1)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll(wait_s=1)
-            except Exception as exc:  # the emulator went away or answered oddly: keep going
-                self.errors.append(exc)
-                self._stop.wait(0.2)
-
-    def poll(self, wait_s: int) -> int:
-        """Handle the notifications waiting (up to 10); returns how many were read. With
-        ``wait_s``, an empty read waits a little (up to 0.25 s) before returning."""
+    def poll(self) -> int:
+        """Handle the notifications waiting (up to 10); returns how many were read."""
         got = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
                                         WaitTimeSeconds=0)
-        if not got.get("Messages") and wait_s:
-            self._idle_s = min(0.25, max(0.01, self._idle_s * 2))  # short polls, backing off
-            self._stop.wait(self._idle_s)
-            return 0
-        self._idle_s = 0.0
         messages = got.get("Messages", [])
-        with self._lock:
-            if self._stop.is_set():
-                if messages:  # read while stopping: hand them back untouched
-                    make_visible(self._sqs, self.queue_url, [m["ReceiptHandle"] for m in messages])
-                return 0
-            self._busy = True
-        try:
-            self._handle(messages)
-        finally:
-            self._busy = False
+        if not messages or not self._take(self.queue_url, messages, self._handle):
+            return 0
         return len(messages)
 
     def _handle(self, messages: list[dict[str, Any]]) -> None:
