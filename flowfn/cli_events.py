@@ -22,6 +22,20 @@ def _emit(event: dict[str, object]) -> None:
     print(json.dumps(event, indent=2))
 
 
+AttributeOpt = Annotated[list[str] | None, typer.Option(
+    "--attribute", help="A string message attribute, NAME=VALUE; repeatable.", show_default=False)]
+
+
+def _attributes(items: list[str] | None) -> dict[str, str]:
+    pairs = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise fail(f"--attribute {item!r}: write NAME=VALUE")
+        pairs[name] = value
+    return pairs
+
+
 TimeOpt = Annotated[str | None, typer.Option("--time", help="Event time, ISO 8601 (default: now).",
                                              show_default=False)]
 
@@ -53,22 +67,14 @@ def events_sqs(
     body: Annotated[list[str] | None, typer.Option("--body", help="A message body; repeat for a batch.",
                                                    show_default=False)] = None,
     queue: Annotated[str, typer.Option("--queue", help="Queue name.")] = "jobs",
-    attribute: Annotated[list[str] | None, typer.Option(
-        "--attribute", help="A string message attribute, NAME=VALUE; repeatable.",
-        show_default=False)] = None,
+    attribute: AttributeOpt = None,
     time: TimeOpt = None,
 ) -> None:
     """An SQS batch, as an event-source mapping delivers it."""
     from flowfn.local.samples import sqs_sample
 
-    pairs = {}
-    for item in attribute or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise fail(f"--attribute {item!r}: write NAME=VALUE")
-        pairs[name] = value
-    _emit(sqs_sample(queue, body or ['{"hello": "world"}'], attributes=pairs, time=iso_time(time),
-                     group_id="group-1" if queue.endswith(".fifo") else None))
+    _emit(sqs_sample(queue, body or ['{"hello": "world"}'], attributes=_attributes(attribute),
+                     time=iso_time(time), group_id="group-1" if queue.endswith(".fifo") else None))
 
 
 @events_cli.command("kinesis")
@@ -159,22 +165,14 @@ def events_sns(
     topic: Annotated[str, typer.Option("--topic", help="Topic name or ARN.")] = "ready",
     subject: Annotated[str | None, typer.Option("--subject", help="The message's subject.",
                                                 show_default=False)] = None,
-    attribute: Annotated[list[str] | None, typer.Option(
-        "--attribute", help="A string message attribute, NAME=VALUE; repeatable.",
-        show_default=False)] = None,
+    attribute: AttributeOpt = None,
     time: TimeOpt = None,
 ) -> None:
     """An SNS notification, as SNS invokes a subscribed function."""
     from flowfn.local.samples import sns_sample
 
-    pairs = {}
-    for item in attribute or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise fail(f"--attribute {item!r}: write NAME=VALUE")
-        pairs[name] = value
     arn = topic if topic.startswith("arn:") else f"arn:aws:sns:us-east-1:123456789012:{topic}"
-    _emit(sns_sample(arn, message, subject=subject, attributes=pairs, time=iso_time(time)))
+    _emit(sns_sample(arn, message, subject=subject, attributes=_attributes(attribute), time=iso_time(time)))
 
 
 @events_cli.command("eventbridge")
