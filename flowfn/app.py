@@ -238,7 +238,8 @@ class App:
                 "drop the setting (S3, schedule, SNS and EventBridge triggers take it)",
             )
         failure = (settings.on_failure,) if settings.on_failure is not None else ()
-        for res in (*trigger.resources(), *(g.resource for g in settings.uses), *failure):
+        for res in (*trigger.resources(), *trigger.destinations(), *(g.resource for g in settings.uses),
+                    *failure):
             self._add_resource(res, subject)
         handler = Handler(fn=fn, trigger=trigger, settings=settings, arity=arity)
         self._handlers[settings.name] = handler
@@ -387,16 +388,13 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
-            self._register(
+            return self._register(
                 fn, name, lambda subject: make_kinesis_trigger(stream, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
                      log_level=log_level, uses=uses),
             )
-            if on_failure is not None:
-                self._add_resource(on_failure, f"handler {_handler_name(fn, name)!r}")
-            return fn
 
         return decorator
 
@@ -439,16 +437,13 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
-            self._register(
+            return self._register(
                 fn, name, lambda subject: make_dynamodb_trigger(table, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
                      ephemeral_storage_mb=ephemeral_storage_mb, environment=environment,
                      reserved_concurrency=reserved_concurrency, architecture=architecture,
                      log_level=log_level, uses=uses),
             )
-            if on_failure is not None:
-                self._add_resource(on_failure, f"handler {_handler_name(fn, name)!r}")
-            return fn
 
         return decorator
 

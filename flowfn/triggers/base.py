@@ -33,6 +33,11 @@ class Trigger(Frozen):
         """The declared resources this trigger reads from (its source)."""
         return ()
 
+    def destinations(self) -> tuple[Resource, ...]:
+        """Declared resources the trigger's mapping sends to (a stream's on-failure queue); the app
+        holds them, the function is not triggered by them."""
+        return ()
+
     def describe(self) -> str:
         """A short human description, as `flowfn list` shows it (each kind adds its details)."""
         return self.kind

@@ -57,6 +57,9 @@ class StreamSettings(Trigger):
     def resources(self) -> tuple[Resource, ...]:
         return (self.source,)
 
+    def destinations(self) -> tuple[Resource, ...]:
+        return (self.on_failure,) if self.on_failure is not None else ()
+
     def touches(self) -> list[tuple[Resource, str]]:
         found: list[tuple[Resource, str]] = [(self.source, "read stream (trigger)")]
         if self.on_failure is not None:

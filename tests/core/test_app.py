@@ -99,6 +99,25 @@ def test_module_level_decorators_fill_the_module_app() -> None:
     assert app.handler("f").fn(None, None) == 2
 
 
+def test_module_apps_share_nothing_not_even_a_failure_destination() -> None:
+    # Two modules, each with its own queue named "bad": each module's app holds its own.
+    code = (
+        "from flowfn import Queue, Stream, on_kinesis\n"
+        "bad = Queue('bad', max_receive_count={n})\n"
+        "@on_kinesis(Stream('clicks'), on_failure=bad)\n"
+        "def h(record, context):\n"
+        "    pass\n"
+    )
+    apps = []
+    for n in (3, 7):
+        namespace: dict[str, Any] = {"__name__": f"module{n}"}
+        exec(code.format(n=n), namespace)
+        apps.append(namespace[MODULE_APP_ATTR])
+    for app, n in zip(apps, (3, 7), strict=True):
+        bad = next(r for r in app.queues() if r.logical_name == "bad")
+        assert bad.max_receive_count == n
+
+
 def test_resources_read_physical_names_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     uploads, jobs = Bucket("photo-uploads"), Queue("jobs.fifo")
     assert uploads.env_key == "FLOWFN_BUCKET_PHOTO_UPLOADS"
