@@ -24,6 +24,7 @@ import http_load
 import local_e2e
 import memory
 import sqs_depth
+import sqs_drain
 import stream_pollers
 import synth_scale
 import warm_dispatch
@@ -34,6 +35,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("warm dispatch", warm_dispatch.run),
     ("local end to end", local_e2e.run),
     ("sqs depth", sqs_depth.run),
+    ("sqs drain", sqs_drain.run),
     ("stream pollers", stream_pollers.run),
     ("synth at scale", synth_scale.run),
     ("memory", memory.run),
