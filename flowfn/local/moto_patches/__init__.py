@@ -1,4 +1,4 @@
-"""Fixes to moto's SQS and server hot paths, applied while flowfn's embedded emulator runs.
+"""Fixes to moto's SQS, Kinesis and server hot paths, applied while flowfn's embedded emulator runs.
 
 moto 5.2's SQS did work proportional to a queue's depth on every call: ``receive_message``
 checked each message's retention through ``get_queue_attributes``, which built every attribute
@@ -13,8 +13,9 @@ Each fix replaces one moto function with one that behaves the same (same results
 errors, same state afterwards) without the depth-proportional work, and says what moto did and
 why the replacement is equivalent. Each is guarded by the moto versions it was written against
 (:data:`PATCHES`): with another moto installed it is left out, silently, and moto runs as
-shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`; the clock and the server's
-fix are here. :func:`install` applies them when the first embedded server starts and
+shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`, Kinesis shards' in
+:mod:`flowfn.local.moto_patches.kinesis`; the clock and the server's fix are here.
+:func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
 
 The approximate counts still cost a scan, but only when ``GetQueueAttributes`` asks for them.
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flowfn.local.moto_patches import sqs
+from flowfn.local.moto_patches import kinesis, sqs
 from flowfn.local.moto_patches._moto import ORIGINALS
 from flowfn.local.moto_patches._moto import sqs_models as _sqs
 
@@ -110,7 +111,9 @@ class Patch:
     """One moto function replaced: where it lives, by what, for which moto versions."""
 
     name: str
-    owner: str  # "Queue", "SQSBackend", "DomainDispatcherApplication", a module, or "" for moto.sqs.models
+    #: "Queue", "SQSBackend", "DomainDispatcherApplication", a module, "module:Class", or "" for
+    #: moto.sqs.models
+    owner: str
     attribute: str
     replacement: Callable[..., Any] | None  # None: built at install time (the clock)
     since: tuple[int, int, int]
@@ -143,6 +146,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("DomainDispatcherApplication.get_backend_for_host", "DomainDispatcherApplication",
           "get_backend_for_host", get_backend_for_host, *_MOTO_5_2),
     Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),
+    *(Patch(f"kinesis.Shard.{name}", "moto.kinesis.models:Shard", name, getattr(kinesis, name), *_MOTO_5_2)
+      for name in ("get_records", "put_record", "get_max_sequence_number", "get_min_sequence_number")),
 )
 
 _lock = threading.Lock()
@@ -161,6 +166,9 @@ def moto_version() -> tuple[int, ...] | None:
 def _owner(models: Any, patch: Patch) -> Any:
     if patch.owner == "DomainDispatcherApplication":
         return importlib.import_module("moto.moto_server.werkzeug_app").DomainDispatcherApplication
+    if ":" in patch.owner:  # a class of another module
+        module, _, name = patch.owner.partition(":")
+        return getattr(importlib.import_module(module), name)
     if "." in patch.owner:  # a module
         return importlib.import_module(patch.owner)
     return getattr(models, patch.owner) if patch.owner else models
