@@ -31,11 +31,11 @@ def _app(seen: list[dict[str, Any]], later: list[dict[str, Any]] | None = None) 
     return app
 
 
-def _run(app: App, state: Path, *, sources: bool = True) -> LocalApp:
+def _run(app: App, state: Path, *, sources: bool = True, saves: bool = True) -> LocalApp:
     file = state / "kept" / streamstate.FILE
     options = Options(state_dir=state, sources=sources, retry_now=True,
                       on_ready=[lambda local: streamstate.restore(local, file)],
-                      on_stopped=[lambda local: streamstate.save(local, file)])
+                      on_stopped=[lambda local: streamstate.save(local, file)] if saves else [])
     return LocalApp(app, options)
 
 
@@ -130,3 +130,19 @@ def test_a_mapping_back_after_a_run_without_it_resumes_at_what_the_stream_still_
         assert not [e for source in local.sources() for e in getattr(source, "errors", [])]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in seen] == ["a", "b", "c"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in later] == ["a", "c"]
+
+
+def test_records_saved_before_a_run_that_did_not_stop_are_not_handled_again(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    state = tmp_path / "state"
+    with _run(_app(seen), state, sources=False) as local:
+        _put(local, "a", "1")  # kept at the stop
+    with _run(_app(seen), state, saves=False) as local:  # killed: nothing saved, checkpoints moved on
+        _put(local, "b", "1")
+        local.drain()
+    with _run(_app(seen), state) as local:
+        _put(local, "c", "1")
+        local.drain(timeout=20)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in seen] == ["a", "b", "c"]
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in seen]
+    assert numbers == sorted(set(numbers))
