@@ -44,11 +44,20 @@ class DynamoDbReader:
         self.source_arn = arn
 
     def shards(self) -> list[str]:
-        shards = self.client.describe_stream(StreamArn=self.source_arn)["StreamDescription"]["Shards"]
-        return [s["ShardId"] for s in shards]
+        return [s["ShardId"] for s in self._shards()]
+
+    def _shards(self) -> list[dict[str, Any]]:
+        return list(self.client.describe_stream(StreamArn=self.source_arn)["StreamDescription"]["Shards"])
 
     def iterator(self, shard: str, after: str | None, position: str, timestamp: float | None) -> str:
         args: dict[str, Any] = {"StreamArn": self.source_arn, "ShardId": shard}
+        if after is not None:
+            # A checkpoint before what the shard holds (records a restart did not keep, because
+            # every mapping reading them then had handled them) resumes at its oldest record.
+            first = next((s["SequenceNumberRange"].get("StartingSequenceNumber") for s in self._shards()
+                          if s["ShardId"] == shard), None)
+            if first is not None and int(after) < int(first) - 1:
+                after, position = None, "trim_horizon"
         if after is not None:
             args.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
         else:

@@ -24,7 +24,7 @@ from flowfn.local.kinesis import KinesisReader, kinesis_sample_for
 from flowfn.local.provision import Bindings
 from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
 from flowfn.local.schedule import ScheduleSource, schedule_sample_for
-from flowfn.local.shards import Checkpoints, ShardPoller, failure_sender
+from flowfn.local.shards import Checkpoints, ShardPoller, checkpoint_file, failure_sender
 from flowfn.local.sns import sns_sample_for, sns_sources
 from flowfn.local.source import Source
 from flowfn.local.sqs import SqsPoller, sqs_sample_for
@@ -102,7 +102,7 @@ def _schedule_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Sourc
 
 
 def _checkpoints(ctx: SourceContext, handler: Handler) -> Checkpoints:
-    path = None if ctx.state_dir is None else ctx.state_dir / "checkpoints" / f"{handler.name}.json"
+    path = None if ctx.state_dir is None else checkpoint_file(ctx.state_dir, handler.name)
     return Checkpoints(path)
 
 

@@ -28,7 +28,7 @@ from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.source import Source
 
-__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "matches"]
+__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches"]
 
 #: How long a shard's poller waits between reads of an empty shard: doubling from 10 to 250 ms.
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
@@ -74,6 +74,11 @@ class ShardReader(Protocol):
         """What filter patterns are matched against for ``record``."""
 
     def batch_info(self) -> str: ...
+
+
+def checkpoint_file(state_dir: Path, handler: str) -> Path:
+    """The file keeping the checkpoints of ``handler``'s mapping, in the app's state folder."""
+    return state_dir / "checkpoints" / f"{handler}.json"
 
 
 class Checkpoints:
@@ -178,12 +183,29 @@ class ShardPoller(Source):
         for shard in self.reader.shards():
             self._buffers[shard] = []
             self._iterators[shard] = self.reader.iterator(
-                shard, self.checkpoints.get(shard), self.trigger.starting_position,
+                shard, self._resume_after(shard), self.trigger.starting_position,
                 self.trigger.starting_timestamp)
             thread = threading.Thread(target=self._loop, args=(shard,), daemon=True,
                                       name=f"flowfn-{self.reader.kind}-{self.handler.name}-{shard}")
             thread.start()
             self._threads.append(thread)
+
+    def _resume_after(self, shard: str) -> str | None:
+        """The shard's checkpoint. A mapping starting at ``latest`` that has none yet keeps where
+        it starts as its checkpoint (the last record in the shard), as Lambda does once it is
+        created: a restarted run resumes there rather than at what is latest then."""
+        after = self.checkpoints.get(shard)
+        if after is not None or self.trigger.starting_position != "latest":
+            return after
+        iterator = self.reader.iterator(shard, None, "trim_horizon", None)
+        while True:
+            _, iterator, last = self.reader.read(iterator, _READ)
+            if last is None:
+                break
+            after = last
+        if after is not None:
+            self.checkpoints.set(shard, after)
+        return after
 
     def signal_stop(self) -> None:
         self._stop.set()
@@ -260,8 +282,9 @@ class ShardPoller(Source):
                 self._stop.wait(idle)
                 continue
             idle = 0.0
-            if self._expired(batch):
-                self._give_up(shard, batch, attempts, "RecordAgeExceeded", None)
+            expired = self._expired(batch)
+            if expired:
+                self._give_up(shard, batch[:expired], attempts, "RecordAgeExceeded", None)
                 attempts, size, bisect_left = 0, self.trigger.batch_size, 0
                 continue
             results = self._invoke(shard, batch, attempts)
@@ -290,9 +313,14 @@ class ShardPoller(Source):
             if not self.retry_now:
                 self._stop.wait(min(5.0, 0.05 * 2 ** min(attempts, 7)))
 
-    def _expired(self, batch: list[Raw]) -> bool:
+    def _expired(self, batch: list[Raw]) -> int:
+        """How many of the batch's first records are older than ``max_record_age_s`` (the newer
+        ones after them are still delivered)."""
         age = self.trigger.max_record_age_s
-        return age is not None and self._now() - batch[0].arrival > age
+        if age is None:
+            return 0
+        now = self._now()
+        return next((i for i, r in enumerate(batch) if now - r.arrival <= age), len(batch))
 
     def _invoke(self, shard: str, batch: list[Raw], attempts: int) -> dict[str, Invocation]:
         """Run the batch (in partition-key groups with parallelization); the records to retry
