@@ -28,7 +28,7 @@ from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.source import Source
 
-__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "matches"]
+__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "matches", "stamp_ms"]
 
 #: How long a shard's poller waits between reads of an empty shard: doubling from 10 to 250 ms.
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
@@ -74,6 +74,16 @@ class ShardReader(Protocol):
         """What filter patterns are matched against for ``record``."""
 
     def batch_info(self) -> str: ...
+
+    def arrival_stamp(self, seconds: float) -> str:
+        """A record's arrival time as the on-failure metadata writes it (Kinesis: to the
+        millisecond; DynamoDB Streams: to the second, as its records are stamped)."""
+
+
+def stamp_ms(seconds: float) -> str:
+    """``2019-11-14T00:38:04.835Z``: a Unix time in UTC, to the millisecond."""
+    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 class Checkpoints:
@@ -350,10 +360,6 @@ class ShardPoller(Source):
 
     def _failure_message(self, shard: str, records: list[Raw], attempts: int, condition: str,
                          record: Invocation | None) -> dict[str, Any]:
-        def stamp(seconds: float) -> str:
-            text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-            return text.replace("+00:00", "Z")
-
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if record is not None and record.outcome in ("error", "timeout"):
             response["functionError"] = "Unhandled"
@@ -366,13 +372,13 @@ class ShardPoller(Source):
             },
             "responseContext": response,
             "version": "1.0",
-            "timestamp": stamp(self._now()),
+            "timestamp": stamp_ms(self._now()),
             self.reader.batch_info(): {
                 "shardId": shard,
                 "startSequenceNumber": records[0].seq,
                 "endSequenceNumber": records[-1].seq,
-                "approximateArrivalOfFirstRecord": stamp(records[0].arrival),
-                "approximateArrivalOfLastRecord": stamp(records[-1].arrival),
+                "approximateArrivalOfFirstRecord": self.reader.arrival_stamp(records[0].arrival),
+                "approximateArrivalOfLastRecord": self.reader.arrival_stamp(records[-1].arrival),
                 "batchSize": len(records),
                 "streamArn": self.reader.source_arn,
             },
