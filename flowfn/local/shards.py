@@ -6,8 +6,10 @@ fill it; on success the checkpoint moves past the batch; on a reported failure i
 before the lowest failed record, and the rest is delivered again. A failing batch blocks its
 shard: retried (split in two first with ``bisect_on_error``, which uses up no retries) until
 ``max_retries`` or ``max_record_age_s``, then its metadata goes to the on-failure queue in AWS's
-shape and the shard moves on. ``parallelization`` runs a batch's partition keys in that many
-groups at once, each in order. Checkpoints can be kept in a file, so a restarted run resumes.
+shape and the shard moves on. Records older than ``max_record_age_s`` are given up so without being
+handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
+keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
+run resumes.
 """
 
 from __future__ import annotations
@@ -270,8 +272,9 @@ class ShardPoller(Source):
                 self._stop.wait(idle)
                 continue
             idle = 0.0
-            if self._expired(batch):
-                self._give_up(shard, batch, attempts, "RecordAgeExceeded", None)
+            stale = self._expired(batch)
+            if stale:  # given up unhandled; the younger records after them are read on
+                self._give_up(shard, batch[:stale], attempts, "RecordAgeExceeded", None)
                 attempts, size, bisect_left = 0, self.trigger.batch_size, 0
                 continue
             results = self._invoke(shard, batch, attempts)
@@ -300,9 +303,14 @@ class ShardPoller(Source):
             if not self.retry_now:
                 self._stop.wait(min(5.0, 0.05 * 2 ** min(attempts, 7)))
 
-    def _expired(self, batch: list[Raw]) -> bool:
+    def _expired(self, batch: list[Raw]) -> int:
+        """How many of the batch's first records are older than ``max_record_age_s`` (a shard's
+        records arrive in order, so the old ones lead)."""
         age = self.trigger.max_record_age_s
-        return age is not None and self._now() - batch[0].arrival > age
+        if age is None:
+            return 0
+        now = self._now()
+        return next((i for i, r in enumerate(batch) if now - r.arrival <= age), len(batch))
 
     def _invoke(self, shard: str, batch: list[Raw], attempts: int) -> dict[str, Invocation]:
         """Run the batch (in partition-key groups with parallelization); the records to retry

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -234,3 +234,54 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     assert info["approximateArrivalOfFirstRecord"] == when
     when = datetime.fromtimestamp(created[ddb_truth[first + size - 1]], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert info["approximateArrivalOfLastRecord"] == when
+
+
+def test_records_older_than_max_record_age_go_to_the_on_failure_queue_unhandled(
+        stopapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run-local on an emulator of the test's own (--endpoint-url), whose stream holds two records
+    that arrived two minutes ago (the emulator's clock set back while they were put) and a fresh
+    one. AWS's shortest max_record_age_s is 60 s; the records are older than that when run-local
+    first reads them: their metadata goes to the on-failure queue and the fresh record is handled."""
+    import moto.kinesis.models as moto_kinesis
+
+    from flowfn.local.emulator import EmbeddedMoto
+    from flowfn.triggers.kinesis import aws_sequence_number
+
+    log = tmp_path / "seen.jsonl"
+    monkeypatch.setenv("STREAMSEM_LOG", str(log))
+    emulator = EmbeddedMoto()
+    emulator.start()
+    run: StopApp | None = None
+    try:
+        kinesis = boto3.client("kinesis", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        kinesis.create_stream(StreamName="backlog", ShardCount=1)
+        arrived = moto_kinesis.utcnow() - timedelta(minutes=2)
+        with monkeypatch.context() as clock:
+            clock.setattr(moto_kinesis, "utcnow", lambda: arrived)
+            put = kinesis.put_records(StreamName="backlog", Records=[
+                {"PartitionKey": "j", "Data": b"stale-1"}, {"PartitionKey": "j", "Data": b"stale-2"}])
+        kinesis.put_record(StreamName="backlog", PartitionKey="j", Data=b"fresh")
+
+        run = stopapp(APPS / "streamsem.py", "streamsem", ("--endpoint-url", emulator.endpoint_url))
+        messages = wait_for(lambda: _messages(run, "expired"), 20, "the stale records' metadata")
+        wait_for(lambda: any(line["fn"] == "aged" for line in _lines(log)), 10, "the fresh record")
+        assert run.stop() == 0, run.err
+    finally:
+        if run is not None:
+            run.stop()
+        emulator.stop()
+
+    assert [(line["data"], line["ok"]) for line in _lines(log) if line["fn"] == "aged"] == [("fresh", True)]
+    assert [s["source"] for s in run.seen if s["function"] == "aged"] == [
+        "backlog shardId-000000000000 (1 record)"]
+    assert len(messages) == 1, messages
+    [message] = messages
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["requestContext"]["approximateInvokeCount"] == 0  # never invoked
+    info = message["KinesisBatchInfo"]
+    assert set(info) == BATCH_INFO_KEYS
+    first, last = (aws_sequence_number(r["SequenceNumber"]) for r in put["Records"])
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (2, first, last)
+    stamped = datetime.fromisoformat(info["approximateArrivalOfFirstRecord"])
+    assert abs((stamped - arrived.replace(tzinfo=UTC)).total_seconds()) < 0.002

@@ -18,10 +18,12 @@ clicks = Stream("clicks", shards=4)
 orders = Stream("orders")
 bulk = Stream("bulk")
 jobs = Stream("jobs")
+backlog = Stream("backlog")
 changes = Table("changes", key="pk", stream=True)
 bisect_failed = Queue("bisect-failed")
 retry_failed = Queue("retry-failed")
 changes_failed = Queue("changes-failed")
+expired = Queue("expired")
 
 _lock = threading.Lock()
 #: Records failed once already (the handler that fails a record once remembers it here).
@@ -86,6 +88,13 @@ def retried(record, context):
     _log(context, record, record.partition_key, text, ok=text != "poison")
     if text == "poison":
         raise ValueError("poison always fails")
+
+
+@app.on_kinesis(backlog, starting_position="trim_horizon", batch_size=10, batching_window_s=1,
+                max_record_age_s=60, on_failure=expired)
+def aged(record, context):
+    """Every record it is given, one at a time; never fails."""
+    _log(context, record, record.partition_key, record.text)
 
 
 @app.on_dynamodb_stream(changes, starting_position="trim_horizon", batch_size=100, batching_window_s=1)
