@@ -90,11 +90,14 @@ def retried(record, context):
         raise ValueError("poison always fails")
 
 
-@app.on_kinesis(backlog, starting_position="trim_horizon", batch_size=10, batching_window_s=1,
-                max_record_age_s=60, on_failure=expired)
+@app.on_kinesis(backlog, starting_position="trim_horizon", batch_size=10, max_record_age_s=60,
+                on_failure=expired)
 def aged(record, context):
-    """Every record it is given, one at a time; never fails."""
-    _log(context, record, record.partition_key, record.text)
+    """Always fails the record 'doomed' (with no max_retries, only its age ends the retries)."""
+    text = record.text
+    _log(context, record, record.partition_key, text, ok=text != "doomed")
+    if text == "doomed":
+        raise ValueError("doomed always fails")
 
 
 @app.on_dynamodb_stream(changes, starting_position="trim_horizon", batch_size=100, batching_window_s=1)
