@@ -1,11 +1,13 @@
 """Lambda's stream semantics through `flowfn run-local` as a subprocess, records put with boto3 as a
 user puts them: each shard in sequence order and each record once, per-partition-key order with
-parallelization, the checkpoint after a partial failure, bisecting down to one poison record, and
-the on-failure queue's metadata after max_retries (Kinesis and DynamoDB Streams).
+parallelization, the checkpoint after a partial failure, bisecting down to one poison record, the
+on-failure queue's metadata after max_retries (Kinesis and DynamoDB Streams), and records older
+than max_record_age_s given up.
 
-One run-local session (tests/local/apps/streamsem.py) serves every check: its handlers log what
-they see to a file, run-local's --json lines count the invocations, and the emulator's own
-GetRecords gives each shard's true order.
+The app is tests/local/apps/streamsem.py: its handlers log what they see to a file, run-local's
+--json lines count the invocations, and the emulator's own GetRecords gives each shard's true
+order. One session on the embedded emulator serves every check but the record age; that one runs
+on an emulator of the test's own, whose clock the test can set back while it puts records.
 """
 
 from __future__ import annotations
@@ -81,12 +83,10 @@ def _missing(run: StopApp, log: Path) -> list[str]:
     return missing
 
 
-def _stamp(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
 def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stream of the app gets its records at once; once every handler has seen what it
+    should, run-local stops and each semantic is checked against what the handlers logged."""
     log = tmp_path / "seen.jsonl"
     monkeypatch.setenv("STREAMSEM_LOG", str(log))
     run: StopApp = stopapp(APPS / "streamsem.py", "streamsem")
@@ -196,7 +196,7 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     for field in ("approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord"):
         assert info[field].endswith("Z") and len(info[field]) == len("2019-11-14T00:38:04.835Z"), info[field]
         stamped = datetime.fromisoformat(info[field])
-        assert abs((stamped - _stamp(poison["ApproximateArrivalTimestamp"])).total_seconds()) < 0.002
+        assert abs((stamped - poison["ApproximateArrivalTimestamp"]).total_seconds()) < 0.002
     assert datetime.fromisoformat(message["timestamp"]) >= datetime.fromisoformat(info["approximateArrivalOfLastRecord"])
 
     # -- DynamoDB Streams: the one shard in order, a partial failure's checkpoint, and the
