@@ -30,7 +30,8 @@ _POSITIONS = {"latest": "LATEST", "trim_horizon": "TRIM_HORIZON"}
 
 
 def _created(value: Any) -> float:
-    return float(value.timestamp() if isinstance(value, datetime) else value)
+    # To the second, as DynamoDB stamps a change (and as the record's ApproximateCreationDateTime says).
+    return float(int(value.timestamp() if isinstance(value, datetime) else value))
 
 
 class DynamoDbReader:
@@ -95,6 +96,9 @@ class DynamoDbReader:
 
     def batch_info(self) -> str:
         return "DDBStreamBatchInfo"
+
+    def arrival_stamp(self, seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def doc(self, record: Raw) -> dict[str, Any]:
         return record.event

@@ -10,7 +10,7 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
-from flowfn.local.shards import Raw
+from flowfn.local.shards import Raw, stamp_ms
 from flowfn.triggers.kinesis import KinesisTrigger, aws_sequence_number, kinesis_event, kinesis_record
 
 __all__ = ["KinesisReader", "kinesis_sample", "kinesis_sample_for"]
@@ -74,6 +74,9 @@ class KinesisReader:
 
     def batch_info(self) -> str:
         return "KinesisBatchInfo"
+
+    def arrival_stamp(self, seconds: float) -> str:
+        return stamp_ms(seconds)
 
     def doc(self, record: Raw) -> dict[str, Any]:
         if record.doc is None:

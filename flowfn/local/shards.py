@@ -6,8 +6,10 @@ fill it; on success the checkpoint moves past the batch; on a reported failure i
 before the lowest failed record, and the rest is delivered again. A failing batch blocks its
 shard: retried (split in two first with ``bisect_on_error``, which uses up no retries) until
 ``max_retries`` or ``max_record_age_s``, then its metadata goes to the on-failure queue in AWS's
-shape and the shard moves on. ``parallelization`` runs a batch's partition keys in that many
-groups at once, each in order. Checkpoints can be kept in a file, so a restarted run resumes.
+shape and the shard moves on. Records older than ``max_record_age_s`` are given up so without being
+handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
+keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
+run resumes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from flowfn.function import Handler
 from flowfn.local.invoker import Invocation, Invoker
 from flowfn.local.source import Source
 
-__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches"]
+__all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches", "stamp_ms"]
 
 #: How long a shard's poller waits between reads of an empty shard: doubling from 10 to 250 ms.
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
@@ -74,6 +76,16 @@ class ShardReader(Protocol):
         """What filter patterns are matched against for ``record``."""
 
     def batch_info(self) -> str: ...
+
+    def arrival_stamp(self, seconds: float) -> str:
+        """A record's arrival time as the on-failure metadata writes it (Kinesis: to the
+        millisecond; DynamoDB Streams: to the second, as its records are stamped)."""
+
+
+def stamp_ms(seconds: float) -> str:
+    """``2019-11-14T00:38:04.835Z``: a Unix time in UTC, to the millisecond."""
+    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 def checkpoint_file(state_dir: Path, handler: str) -> Path:
@@ -282,9 +294,9 @@ class ShardPoller(Source):
                 self._stop.wait(idle)
                 continue
             idle = 0.0
-            expired = self._expired(batch)
-            if expired:
-                self._give_up(shard, batch[:expired], attempts, "RecordAgeExceeded", None)
+            stale = self._expired(batch)
+            if stale:  # given up unhandled; the younger records after them are read on
+                self._give_up(shard, batch[:stale], attempts, "RecordAgeExceeded", None)
                 attempts, size, bisect_left = 0, self.trigger.batch_size, 0
                 continue
             results = self._invoke(shard, batch, attempts)
@@ -314,8 +326,8 @@ class ShardPoller(Source):
                 self._stop.wait(min(5.0, 0.05 * 2 ** min(attempts, 7)))
 
     def _expired(self, batch: list[Raw]) -> int:
-        """How many of the batch's first records are older than ``max_record_age_s`` (the newer
-        ones after them are still delivered)."""
+        """How many of the batch's first records are older than ``max_record_age_s`` (a shard's
+        records arrive in order, so the old ones lead)."""
         age = self.trigger.max_record_age_s
         if age is None:
             return 0
@@ -378,10 +390,6 @@ class ShardPoller(Source):
 
     def _failure_message(self, shard: str, records: list[Raw], attempts: int, condition: str,
                          record: Invocation | None) -> dict[str, Any]:
-        def stamp(seconds: float) -> str:
-            text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-            return text.replace("+00:00", "Z")
-
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if record is not None and record.outcome in ("error", "timeout"):
             response["functionError"] = "Unhandled"
@@ -394,13 +402,13 @@ class ShardPoller(Source):
             },
             "responseContext": response,
             "version": "1.0",
-            "timestamp": stamp(self._now()),
+            "timestamp": stamp_ms(self._now()),
             self.reader.batch_info(): {
                 "shardId": shard,
                 "startSequenceNumber": records[0].seq,
                 "endSequenceNumber": records[-1].seq,
-                "approximateArrivalOfFirstRecord": stamp(records[0].arrival),
-                "approximateArrivalOfLastRecord": stamp(records[-1].arrival),
+                "approximateArrivalOfFirstRecord": self.reader.arrival_stamp(records[0].arrival),
+                "approximateArrivalOfLastRecord": self.reader.arrival_stamp(records[-1].arrival),
                 "batchSize": len(records),
                 "streamArn": self.reader.source_arn,
             },

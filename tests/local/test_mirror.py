@@ -27,13 +27,14 @@ pytestmark = pytest.mark.slow
 class StopApp:
     """`flowfn run-local --json tests/local/apps/stopapp.py` in a subprocess; both streams read."""
 
-    def __init__(self, state: Path, app: Path = APPS / "stopapp.py", name: str = "stopapp") -> None:
+    def __init__(self, state: Path, app: Path = APPS / "stopapp.py", name: str = "stopapp",
+                 options: tuple[str, ...] = ()) -> None:
         self.state = state
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWFN_"))}
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             [*CLI, "run-local", str(app), "--port", "0", "--json", "--no-reload",
-             "--state-dir", str(state)],
+             "--state-dir", str(state), *options],
             cwd=state.parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=env, errors="replace",
         )
