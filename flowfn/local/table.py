@@ -1,4 +1,5 @@
-"""Tables in the emulator: named by their logical name (or the existing name), streams on."""
+"""Tables in the emulator: named by their logical name (or the existing name), with their indexes
+and streams."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from flowfn.app import App
 from flowfn.local.provision import Bindings
 from flowfn.resources import Resource, Table
+from flowfn.resources.index import table_schema
 
 
 def table_name(res: Resource) -> str:
@@ -24,15 +26,9 @@ def provision_tables(app: App, out: Bindings, resources: list[Resource]) -> None
         try:
             found: dict[str, Any] = ddb.describe_table(TableName=name)["Table"]
         except ddb.exceptions.ResourceNotFoundException:
-            key = table.key or ("pk", "S")
-            keys = [key, *([table.sort_key] if table.sort_key else [])]
-            args: dict[str, Any] = {
-                "TableName": name,
-                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in keys],
-                "KeySchema": [{"AttributeName": n, "KeyType": kt}
-                              for (n, _), kt in zip(keys, ("HASH", "RANGE")[:len(keys)], strict=True)],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
+            schema = table_schema(table.key or ("pk", "S"), table.sort_key, table.global_indexes,
+                                  table.local_indexes)
+            args: dict[str, Any] = {"TableName": name, **schema, "BillingMode": "PAY_PER_REQUEST"}
             if table.stream_view is not None:
                 args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view}
             found = ddb.create_table(**args)["TableDescription"]
