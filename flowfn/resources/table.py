@@ -12,7 +12,11 @@ from flowfn.resources.base import Access, Grant, Resource
 from flowfn.resources.index import Index, check_indexes, check_key
 
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
-_TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<name>[A-Za-z0-9_.-]+)$")
+_TABLE_ARN = re.compile(
+    r"^arn:(aws[a-z-]*):dynamodb:([a-z0-9-]+):(\d{12}):table/(?P<name>[A-Za-z0-9_.-]+)$")
+_STREAM_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"table/(?P<name>[A-Za-z0-9_.-]{3,255})/stream/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
 #: DynamoDB's stream view types, by the short names flowfn accepts.
 STREAM_VIEWS = {
     "new_image": "NEW_IMAGE", "old_image": "OLD_IMAGE", "new_and_old_images": "NEW_AND_OLD_IMAGES",
@@ -36,7 +40,9 @@ class Table(Resource):
 
     ``Table("ext", existing="name-or-arn")`` refers to a table flowfn does not create (give
     ``stream=`` if its stream is on and used, ``key=``, ``sort_key=`` and its indexes to have the
-    same table locally).
+    same table locally). A stream trigger on it needs ``stream_arn=``, the exact ARN of its stream
+    (``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL``), which
+    ``aws dynamodbstreams list-streams --table-name NAME`` prints.
     """
 
     kind: ClassVar[str] = "table"
@@ -54,6 +60,7 @@ class Table(Resource):
         existing: str | None = None,
         indexes: Sequence[Index] = (),
         local_indexes: Sequence[Index] = (),
+        stream_arn: str | None = None,
     ) -> None:
         subject = f"Table({name!r})"
         if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
@@ -95,6 +102,32 @@ class Table(Resource):
         #: The global and the local secondary indexes, keys as ``(name, type)``.
         self.global_indexes, self.local_indexes = check_indexes(
             subject, self.key, self.sort_key, indexes, local_indexes)
+        #: The existing table's stream ARN, when given.
+        self.stream_arn = self._check_stream_arn(subject, existing, stream_arn)
+
+    def _check_stream_arn(self, subject: str, existing: str | None, arn: object) -> str | None:
+        if arn is None:
+            return None
+        if self.existing is None:
+            raise ConfigError(subject, "stream_arn", "a table flowfn creates gets its stream's ARN from the "
+                              "deployed stack", "drop stream_arn (it is for existing= tables)")
+        where = f"`aws dynamodbstreams list-streams --table-name {self.existing}` prints it"
+        match = _STREAM_ARN.match(arn) if isinstance(arn, str) else None
+        if match is None:
+            raise ConfigError(subject, "stream_arn", f"{arn!r} is not a DynamoDB stream ARN",
+                              f"pass arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL; {where}")
+        if match.group("name") != self.existing:
+            raise ConfigError(subject, "stream_arn", f"it is the stream of table {match.group('name')!r}, "
+                              f"not of {self.existing!r}", f"pass the stream of {self.existing!r}; {where}")
+        table = _TABLE_ARN.match(existing or "")
+        if table is not None and table.group(1, 2, 3) != match.group("partition", "region", "account"):
+            raise ConfigError(subject, "stream_arn", f"its partition, region or account differ from "
+                              f"existing={existing!r}", f"pass the stream of that table; {where}")
+        if self.stream_view is None:
+            raise ConfigError(subject, "stream", "stream_arn is given but stream= is not",
+                              "pass stream= the view type the stream was turned on with "
+                              "('new_and_old_images', 'new_image', 'old_image' or 'keys_only')")
+        return str(arn)
 
     def __repr__(self) -> str:
         if self.existing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flowfn.resources import Access, Grant, Resource, Table
@@ -39,10 +40,22 @@ def table_arn(build: Build, table: Table) -> Json:
 
 
 def table_stream_arn(build: Build, table: Table) -> Json:
-    """The ARN of the table's stream (an existing table's: every stream of it)."""
+    """The ARN of the table's stream. An existing table's is the ``stream_arn=`` it was declared
+    with, as the default of a template parameter (another account's stack passes its own), or,
+    without one, every stream of the table."""
+    key = build.rid(table) + "StreamArn"
+    if table.existing is not None and table.stream_arn is not None:
+        build.parameters[key] = {
+            "Type": "String",
+            "Default": table.stream_arn,
+            "AllowedPattern": "arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/"
+                              + re.escape(table.existing) + "/stream/.+",
+            "Description": f"ARN of the stream of existing table {table.existing}",
+        }
+        return build.share(key, ref(key))
     if table.existing is not None:
         return join([table_arn(build, table), "/stream/*"])
-    return build.share(build.rid(table) + "StreamArn", {"Fn::GetAtt": [build.rid(table), "StreamArn"]})
+    return build.share(key, {"Fn::GetAtt": [build.rid(table), "StreamArn"]})
 
 
 def declare_table(build: Build, res: Resource, rid: str) -> None:

@@ -1,12 +1,16 @@
-"""Tables locally, through flowfn.testing: indexes queried under the function's policy."""
+"""Tables locally, through flowfn.testing: indexes queried under the function's policy, and stream
+triggers on a table flowfn does not create."""
 
 from __future__ import annotations
 
 import boto3
 from botocore.exceptions import ClientError
 
-from flowfn import App, Index, Table
+from flowfn import App, DynamoDbRecord, Index, Table
 from flowfn.testing import run_app
+
+#: What the user declares: the real stream's ARN in their account, which the emulator never has.
+REAL_STREAM = "arn:aws:dynamodb:eu-west-1:210987654321:table/their-orders/stream/2024-03-01T10:20:30.456"
 
 
 def _indexed_app() -> App:
@@ -44,3 +48,32 @@ def test_a_handler_queries_an_index_with_read_and_is_denied_without() -> None:
     assert ('dynamodb:Query on resource: "arn:aws:dynamodb:us-east-1:123456789012:table/orders/index/'
             'by_customer"') in str(denied.error)
     assert "Fix: add uses=[orders.read()] to handler 'not_granted'" in str(denied.error)
+
+
+def _existing_app() -> App:
+    app = App("existing")
+    ext = Table("ext", existing="their-orders", key="pk", stream="new_and_old_images", stream_arn=REAL_STREAM)
+
+    @app.on_dynamodb_stream(ext, starting_position="trim_horizon")
+    def on_change(record: DynamoDbRecord) -> None:
+        pass
+
+    return app
+
+
+def test_a_stream_trigger_on_an_existing_table_gets_its_inserts_modifies_and_removes() -> None:
+    with run_app(_existing_app()) as h:
+        assert h.table_name("ext") == "their-orders"
+        h.put_item("ext", {"pk": "a", "n": 1})
+        h.put_item("ext", {"pk": "a", "n": 2})
+        h.client("dynamodb").delete_item(TableName="their-orders", Key={"pk": {"S": "a"}})
+        h.drain()
+        assert not h.failures()
+        records = [r for inv in h.invocations("on_change") for r in inv.event["Records"]]
+        local_stream = h.local.bindings.arns[("table", "ext")]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert records[1]["dynamodb"]["OldImage"] == {"pk": {"S": "a"}, "n": {"N": "1"}}
+    assert records[1]["dynamodb"]["NewImage"] == {"pk": {"S": "a"}, "n": {"N": "2"}}
+    # Read from the emulator's stream of the table, not from the account the ARN names.
+    assert local_stream.startswith("arn:aws:dynamodb:us-east-1:123456789012:table/their-orders/stream/")
+    assert {r["eventSourceARN"] for r in records} == {local_stream}
