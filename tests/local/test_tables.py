@@ -3,7 +3,10 @@ triggers on a table flowfn does not create."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 
 from flowfn import App, DynamoDbRecord, Index, Table
@@ -77,3 +80,41 @@ def test_a_stream_trigger_on_an_existing_table_gets_its_inserts_modifies_and_rem
     # Read from the emulator's stream of the table, not from the account the ARN names.
     assert local_stream.startswith("arn:aws:dynamodb:us-east-1:123456789012:table/their-orders/stream/")
     assert {r["eventSourceARN"] for r in records} == {local_stream}
+
+
+RELOADED = """
+import boto3
+
+from flowfn import App, Index, Table
+
+app = App("reloaded")
+orders = Table("orders", key="pk", sort_key="sk"{indexes})
+
+
+@app.on_schedule("rate(1 day)", enabled=False, uses=[orders.read()])
+def by_customer():
+    found = boto3.client("dynamodb").query(
+        TableName=orders.name, IndexName="by_customer", KeyConditionExpression="customer = :c",
+        ExpressionAttributeValues={{":c": {{"S": "ann"}}}})
+    return sorted(item["pk"]["S"] for item in found["Items"])
+"""
+
+
+def test_a_global_index_declared_while_running_is_added_on_reload_a_local_one_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    module = tmp_path / "reloaded.py"
+    module.write_text(RELOADED.format(indexes=""))
+    with run_app(str(module)) as h:
+        h.put_item("orders", {"pk": "o1", "sk": "a", "customer": "ann"})
+        assert not h.fire("by_customer").ok  # no index declared: read() covers none
+        module.write_text(RELOADED.format(indexes=', indexes=[Index("by_customer", key="customer")]'))
+        h.local.reload()
+        h.put_item("orders", {"pk": "o2", "sk": "a", "customer": "ann"})
+        assert h.fire("by_customer").result == ["o1", "o2"]
+        module.write_text(RELOADED.format(indexes=', indexes=[Index("by_customer", key="customer")], '
+                                                  'local_indexes=[Index("by_at", sort_key="at")]'))
+        h.local.reload()
+        assert h.fire("by_customer").ok
+    assert ("table 'orders' in the emulator has no local index 'by_at', and DynamoDB adds local indexes only "
+            "when it creates a table; queries of it fail until run-local restarts") in caplog.text
