@@ -95,3 +95,17 @@ def test_an_existing_table_given_by_arn_takes_its_own_streams_arn() -> None:
     table = Table("ext", existing="arn:aws:dynamodb:eu-west-1:210987654321:table/their-orders",
                   stream=True, stream_arn=ARN)
     assert (table.existing, table.stream_arn) == ("their-orders", ARN)
+
+
+def test_a_nested_stack_gets_the_stream_arn_from_the_root_parameter(big_app_factory: Callable[..., App]) -> None:
+    app = big_app_factory(120)
+    app.on_dynamodb_stream(Table("ext", existing="their-orders", stream=True, stream_arn=ARN),
+                           name="on_ext")(lambda record: None)
+    synth = synthesize(app, SynthOptions(python="3.11"), code_asset=CODE, layers=LAYERS)
+    (nested,) = [t for t in synth.nested.values() if "OnExtMapping" in t["Resources"]]
+    assert nested["Parameters"]["ExtTableStreamArn"] == {"Type": "String"}
+    assert nested["Resources"]["OnExtMapping"]["Properties"]["EventSourceArn"] == {"Ref": "ExtTableStreamArn"}
+    (stack,) = [r for r in synth.template["Resources"].values()
+                if r["Type"] == "AWS::CloudFormation::Stack" and "ExtTableStreamArn" in r["Properties"]["Parameters"]]
+    assert stack["Properties"]["Parameters"]["ExtTableStreamArn"] == {"Ref": "ExtTableStreamArn"}
+    assert synth.template["Parameters"]["ExtTableStreamArn"]["Default"] == ARN
