@@ -131,6 +131,10 @@ def _one(
         if sort_key is None:
             raise ConfigError(subject, argument, f"{what}a local index needs a sort_key",
                               "pass sort_key='attribute' (the table's other order of its items)")
+        if sort_key[0] == table_sort_key[0]:
+            raise ConfigError(subject, argument, f"{what}its sort_key is the table's own sort key "
+                              f"{sort_key[0]!r}: it would order items as the table does",
+                              "name another attribute, or drop the index")
         key = table_key
     elif key is None:
         raise ConfigError(subject, argument, f"{what}a global index needs a partition key",

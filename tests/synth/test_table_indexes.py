@@ -7,9 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowfn import App, ConfigError, Index, Table
 from flowfn.app import AppOrigin
+from flowfn.resources.index import table_schema
 from flowfn.synth import SynthOptions, render, synthesize
 from flowfn.synth.iam import policy_for
 
@@ -125,6 +128,7 @@ def _index(name: str = "by_x", **kwargs: Any) -> Index:
     ({"local_indexes": [Index("lsi", key="other", sort_key="a")]}, "local_indexes",
      "shares the table's partition key 'pk', not 'other'"),
     ({"local_indexes": [Index("lsi")]}, "local_indexes", "a local index needs a sort_key"),
+    ({"local_indexes": [Index("lsi", sort_key="sk")]}, "local_indexes", "the table's own sort key 'sk'"),
     ({"indexes": [_index(), _index()]}, "indexes", "two indexes are named 'by_x'"),
     ({"indexes": [_index()], "local_indexes": [Index("by_x", sort_key="a")]}, "local_indexes",
      "two indexes are named 'by_x'"),
@@ -164,3 +168,45 @@ def test_the_limits_themselves_are_accepted() -> None:
     assert len(table.global_indexes) == 20 and len(table.local_indexes) == 5
     assert table.local_indexes[0].key == ("pk", "S") and table.global_indexes[0].projected == (
         "a0", "a1", "a2", "a3", "a4")
+
+
+#: Mostly plausible keys and indexes (so that many tables validate and their schema is checked),
+#: with wrong values of every sort among them.
+_good: list[Any] = ["customer", "at", "total", ("at", "N"), ("total", "N"), ("customer", "S"), "pk",
+                   ("sk", "S")]
+_keys = st.sampled_from([*_good, *_good, None, "", "x" * 256, ("pk", "BOOL"), ("at",), 7, ["pk"]])
+_projections = st.sampled_from(["all", "KEYS_ONLY", "keys_only", ["note"], ["status", "note"], "include", "",
+                                [], ["note", "note"], ["pk"], [1], None])
+_indexes = st.builds(Index, st.sampled_from(["by_a", "by_b", "by_c", "by_d", "by_e", "by.f", "by-g", "ab", "by a", 7]),
+                     _keys, st.one_of(st.none(), _keys), _projections)
+_plausible = st.builds(Index, st.sampled_from(["by_a", "by_b", "by.c", "by-d"]), st.sampled_from(_good),
+                       st.one_of(st.none(), st.sampled_from(_good)),
+                       st.sampled_from(["all", "keys_only", ["note"], ["status", "note"]]))
+_lists = st.integers(0, 3).flatmap(lambda n: st.lists(_plausible, max_size=3, unique_by=lambda i: i.name) if n
+                                   else st.one_of(st.lists(_indexes, max_size=3), st.none(), _indexes,
+                                                  st.text(max_size=3)))
+_local = st.builds(Index, st.sampled_from(["lsi_a", "lsi_b", "by_a"]), st.sampled_from([None, None, "pk", "at"]),
+                   st.sampled_from(_good), st.sampled_from(["all", "keys_only", ["note"]]))
+_local_lists = st.integers(0, 3).flatmap(
+    lambda n: st.none() if n == 0 else _lists if n == 1 else st.lists(_local, max_size=2, unique_by=lambda i: i.name))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from(["pk", "pk", ("pk", "N")]), st.sampled_from(["sk", "sk", ("at", "N"), None]),
+       _lists, _local_lists)
+def test_any_index_declaration_is_a_valid_schema_or_one_config_error(
+    key: Any, sort_key: Any, indexes: Any, local_indexes: Any,
+) -> None:
+    try:
+        table = Table("fuzzed", key=key, sort_key=sort_key, indexes=indexes, local_indexes=local_indexes)
+    except ConfigError as error:
+        assert error.subject == "Table('fuzzed')" and error.fix
+        return
+    assert table.key is not None
+    schema = table_schema(table.key, table.sort_key, table.global_indexes, table.local_indexes)
+    defined = [d["AttributeName"] for d in schema["AttributeDefinitions"]]
+    used = [k["AttributeName"] for part in (schema, *schema.get("GlobalSecondaryIndexes", []),
+                                            *schema.get("LocalSecondaryIndexes", [])) for k in part["KeySchema"]]
+    assert sorted(defined) == sorted(set(used))  # each once, none unused
+    names = [i["IndexName"] for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes") for i in schema.get(key, [])]
+    assert len(names) == len(set(names))
