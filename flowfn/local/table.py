@@ -48,7 +48,7 @@ def _add_indexes(ddb: Any, table: Table, name: str, found: dict[str, Any]) -> No
 
 def provision_tables(app: App, out: Bindings, resources: list[Resource]) -> None:
     """Create the tables that do not exist yet (with their indexes and streams), and add global
-    indexes declared since to those that do; record names and stream ARNs."""
+    indexes and a stream declared since to those that do; record names and stream ARNs."""
     ddb = out.target.client("dynamodb")
     for table in resources:
         assert isinstance(table, Table)
@@ -62,6 +62,10 @@ def provision_tables(app: App, out: Bindings, resources: list[Resource]) -> None
             found = ddb.create_table(**args)["TableDescription"]
         else:
             _add_indexes(ddb, table, name, found)
+            streaming = found.get("StreamSpecification", {}).get("StreamEnabled")
+            if table.stream_view is not None and not streaming:
+                spec = {"StreamEnabled": True, "StreamViewType": table.stream_view}
+                found = ddb.update_table(TableName=name, StreamSpecification=spec)["TableDescription"]
         out.names[("table", table.logical_name)] = name
         if found.get("LatestStreamArn"):
             out.arns[("table", table.logical_name)] = found["LatestStreamArn"]

@@ -118,3 +118,38 @@ def test_a_global_index_declared_while_running_is_added_on_reload_a_local_one_is
         assert h.fire("by_customer").ok
     assert ("table 'orders' in the emulator has no local index 'by_at', and DynamoDB adds local indexes only "
             "when it creates a table; queries of it fail until run-local restarts") in caplog.text
+
+
+STREAMED = """
+from flowfn import App, Table
+
+app = App("streamed")
+orders = Table("orders", key="pk"{stream})
+SEEN = []
+
+
+@app.on_schedule("rate(1 day)", enabled=False, uses=[orders.write()])
+def idle():
+    pass
+{trigger}
+"""
+
+TRIGGER = """
+
+@app.on_dynamodb_stream(orders, starting_position="trim_horizon")
+def on_change(record):
+    SEEN.append(record.event_name)
+"""
+
+
+def test_a_stream_declared_while_running_is_turned_on_at_reload(tmp_path: Path) -> None:
+    module = tmp_path / "streamed.py"
+    module.write_text(STREAMED.format(stream="", trigger=""))
+    with run_app(str(module)) as h:
+        h.put_item("orders", {"pk": "before"})
+        module.write_text(STREAMED.format(stream=", stream=True", trigger=TRIGGER))
+        h.local.reload()
+        h.put_item("orders", {"pk": "after"})
+        h.drain()
+        keys = [r["dynamodb"]["Keys"] for inv in h.invocations("on_change") for r in inv.event["Records"]]
+    assert keys == [{"pk": {"S": "after"}}]
