@@ -121,9 +121,11 @@ def _one(
     sort_key = check_key(subject, argument, index.sort_key, what + "sort_key ")
     if local:
         if table_key is None or table_sort_key is None:
+            missing = "sort_key" if table_key is not None else "key and no sort_key"
             raise ConfigError(subject, argument, f"{what}a local index needs the table's partition and "
-                              "sort keys, and the table declares no sort_key",
-                              "give the table a sort_key=, or make it a global index (indexes=[...])")
+                              f"sort keys, and the table declares no {missing}",
+                              "give the table a sort_key= (and key=), or make it a global index "
+                              "(indexes=[...])")
         if key is not None and key != table_key:
             raise ConfigError(subject, argument, f"{what}a local index shares the table's partition key "
                               f"{table_key[0]!r}, not {key[0]!r}",

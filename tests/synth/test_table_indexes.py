@@ -157,8 +157,11 @@ def test_index_mistakes_are_refused_naming_the_table_the_argument_and_the_fix(
 
 def test_a_local_index_needs_a_table_with_a_sort_key() -> None:
     with pytest.raises(ConfigError, match=r"argument 'local_indexes': index 'lsi': a local index needs the "
-                                          r"table's partition and sort keys.*Fix: give the table a sort_key="):
+                                          r"table's partition and sort keys, and the table declares no "
+                                          r"sort_key\. Fix: give the table a sort_key="):
         Table("orders", key="pk", local_indexes=[Index("lsi", sort_key="at")])
+    with pytest.raises(ConfigError, match=r"the table declares no key and no sort_key\."):
+        Table("ext", existing="their-orders", local_indexes=[Index("lsi", sort_key="at")])
 
 
 def test_the_limits_themselves_are_accepted() -> None:
