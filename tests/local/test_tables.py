@@ -35,6 +35,10 @@ def _indexed_app() -> App:
     def not_granted() -> list[int]:
         return query()
 
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[orders.read()])
+    def undeclared() -> None:
+        boto3.client("dynamodb").get_item(TableName="elsewhere", Key={"pk": {"S": "a"}})
+
     return app
 
 
@@ -44,6 +48,7 @@ def test_a_handler_queries_an_index_with_read_and_is_denied_without() -> None:
             h.put_item("orders", {"pk": pk, "customer": customer, "at": at})
         allowed = h.fire("granted")
         denied = h.fire("not_granted")
+        elsewhere = h.fire("undeclared")
     assert allowed.ok, allowed.error
     assert allowed.result == [2, 3]
     assert isinstance(denied.error, ClientError)
@@ -51,6 +56,8 @@ def test_a_handler_queries_an_index_with_read_and_is_denied_without() -> None:
     assert ('dynamodb:Query on resource: "arn:aws:dynamodb:us-east-1:123456789012:table/orders/index/'
             'by_customer"') in str(denied.error)
     assert "Fix: add uses=[orders.read()] to handler 'not_granted'" in str(denied.error)
+    assert ("Fix: table 'elsewhere' is not declared: declare it (Table('elsewhere', existing='elsewhere') "
+            "for a table made elsewhere) and add it to uses=[...] of handler 'undeclared'") in str(elsewhere.error)
 
 
 def _existing_app() -> App:
