@@ -18,7 +18,7 @@ from flowfn.app import (
     on_sqs,
 )
 from flowfn.errors import AppLoadError, ConfigError, FlowfnError, NotBoundError
-from flowfn.resources import Bucket, EventBus, Grant, Queue, Stream, Table, Topic
+from flowfn.resources import Bucket, EventBus, Grant, Index, Queue, Stream, Table, Topic
 from flowfn.runtime import (
     DynamoDbBatch,
     DynamoDbRecord,
@@ -52,6 +52,7 @@ __all__ = [
     "FlowfnError",
     "Grant",
     "HTTPError",
+    "Index",
     "KinesisBatch",
     "KinesisRecord",
     "LambdaContext",

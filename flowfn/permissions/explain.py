@@ -15,6 +15,12 @@ _GRANT_OF = {
     "s3:deleteobject": "delete", "s3:listbucket": "list", "sqs:sendmessage": "send",
     "sqs:receivemessage": "consume", "sqs:deletemessage": "consume",
     "sqs:changemessagevisibility": "consume", "sqs:getqueueattributes": "consume",
+    **dict.fromkeys(("dynamodb:getitem", "dynamodb:batchgetitem", "dynamodb:query", "dynamodb:scan",
+                     "dynamodb:describetable", "dynamodb:conditioncheckitem"), "read"),
+    **dict.fromkeys(("dynamodb:putitem", "dynamodb:updateitem", "dynamodb:deleteitem",
+                     "dynamodb:batchwriteitem"), "write"),
+    **dict.fromkeys(("dynamodb:describestream", "dynamodb:getrecords", "dynamodb:getsharditerator"),
+                    "read_stream"),
 }
 
 
@@ -42,6 +48,15 @@ def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) ->
                     f"handler {handler.name!r}, reading its name from the declared object.")
         argument = f"prefix={prefix!r}".replace("'", '"') if prefix else ""
         return f"Fix: add uses=[{logical}.{method}({argument})] to handler {handler.name!r}."
+    if request.action.startswith("dynamodb:"):
+        table = request.resource.split(":table/", 1)[-1].split("/", 1)[0]
+        logical = next((lg for (kind, lg), name in bindings.names.items()
+                        if kind == "table" and name == table), None)
+        if logical is None:
+            return (f"Fix: table {table!r} is not declared: declare it (Table({table!r}, existing={table!r}) "
+                    f"for a table made elsewhere) and add it to uses=[...] of handler {handler.name!r}, "
+                    "reading its name from the declared object.")
+        return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
     queue = request.resource.rsplit(":", 1)[-1]
     logical = next((lg for lg, url in bindings.queue_urls.items()
                     if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)

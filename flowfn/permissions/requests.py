@@ -63,6 +63,12 @@ def _table(p: Mapping[str, Any], w: Where) -> str:
     return str(value) if str(value).startswith("arn:") else w.arn("dynamodb", f"table/{value}")
 
 
+def _table_or_index(p: Mapping[str, Any], w: Where) -> str:
+    """A Query's or Scan's resource: the index's ARN when it reads one (AWS checks only that)."""
+    table = _table(p, w)
+    return f"{table}/index/{p['IndexName']}" if p.get("IndexName") else table
+
+
 def _stream(p: Mapping[str, Any], w: Where) -> str:
     if p.get("StreamARN"):
         return str(p["StreamARN"])
@@ -96,7 +102,8 @@ ArnBuilder = Callable[[Mapping[str, Any], Where], str]
 
 #: How the resource of each kind in :data:`MAPPED` is built from a call's parameters.
 ARNS: dict[str, ArnBuilder] = {
-    "bucket": _bucket, "object": _object, "queue": _queue, "table": _table, "stream": _stream,
+    "bucket": _bucket, "object": _object, "queue": _queue, "table": _table, "table-or-index": _table_or_index,
+    "stream": _stream,
     "table-stream": _table_stream, "topic": _topic, "bus": _bus, "function": _function,
     "*": lambda p, w: "*",
 }

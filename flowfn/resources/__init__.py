@@ -11,6 +11,7 @@ for the resources a function is triggered by or was granted.
 from flowfn.resources.base import Access, Grant, Resource
 from flowfn.resources.bucket import Bucket
 from flowfn.resources.eventbus import EventBus
+from flowfn.resources.index import Index
 from flowfn.resources.queue import DEFAULT_VISIBILITY_TIMEOUT_S, MAX_VISIBILITY_TIMEOUT_S, Queue
 from flowfn.resources.stream import Stream
 from flowfn.resources.table import Table
@@ -18,5 +19,5 @@ from flowfn.resources.topic import Topic
 
 __all__ = [
     "DEFAULT_VISIBILITY_TIMEOUT_S", "MAX_VISIBILITY_TIMEOUT_S", "Access", "Bucket", "EventBus", "Grant",
-    "Queue", "Resource", "Stream", "Table", "Topic",
+    "Index", "Queue", "Resource", "Stream", "Table", "Topic",
 ]

@@ -19,7 +19,7 @@ from flowfn.resources import Resource
 __all__ = ["Need", "Policy", "Statement", "Target", "concrete_arn", "is_async", "policy_for"]
 
 TargetKind = Literal["bucket", "objects", "queue", "topic", "eventbus", "log-group", "failed-events", "table",
-                     "table-stream", "stream"]
+                     "table-stream", "table-index", "stream"]
 
 #: The queue that receives events a function failed to handle after Lambda's retries.
 FAILED_EVENTS = "failed-events"
@@ -124,6 +124,8 @@ def policy_for(app: App, handler: Handler, *, failure_destination: bool = True) 
         kind = resource_kind(grant.resource)
         target, condition = kind.grant_target(grant)
         add(kind.actions[grant.access], target, condition)
+        for more in kind.more_targets(grant):
+            add(kind.actions[grant.access], more, condition)
     if failure_destination and is_async(handler):
         failure = handler.settings.on_failure
         target = (Target("failed-events", FAILED_EVENTS) if failure is None
@@ -154,9 +156,10 @@ def concrete_arn(
         return base if target.kind == "bucket" else f"{base}/{target.pattern}"
     if target.kind in ("queue", "failed-events"):
         return f"arn:{partition}:sqs:{region}:{account}:{physical[('queue', target.name)]}"
-    if target.kind in ("table", "table-stream"):
+    if target.kind in ("table", "table-stream", "table-index"):
         base = f"arn:{partition}:dynamodb:{region}:{account}:table/{physical[('table', target.name)]}"
-        return base if target.kind == "table" else f"{base}/stream/*"
+        return {"table": base, "table-stream": f"{base}/stream/*", "table-index": f"{base}/index/*"}[
+            target.kind]
     if target.kind == "stream":
         return f"arn:{partition}:kinesis:{region}:{account}:stream/{physical[('stream', target.name)]}"
     if target.kind in ("topic", "eventbus"):  # their physical name is their ARN

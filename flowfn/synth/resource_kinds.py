@@ -52,6 +52,7 @@ from flowfn.synth.table import (
     declare_table,
     table_grant_target,
     table_graph,
+    table_index_targets,
     table_name,
     table_target_arn,
 )
@@ -85,6 +86,8 @@ class SynthResource:
     target_arn: Callable[[Build, Resource, Target], Json]
     #: Its graph node (and edges of its own), given node ids and its label.
     graph: Callable[[Resource, ResourceId, str], tuple[list[str], list[str]]]
+    #: Further targets a grant covers, with the same actions (a table's indexes).
+    more_targets: Callable[[Grant], tuple[Target, ...]] = lambda grant: ()
 
 
 #: Every resource kind synth knows: a new kind adds one entry.
@@ -94,7 +97,8 @@ RESOURCES: dict[type[Resource], SynthResource] = {
     Queue: SynthResource(declare_queue, queue_url, 128, QUEUE_ACTIONS, queue_grant_target,
                          ("queue",), queue_target_arn, queue_graph),
     Table: SynthResource(declare_table, table_name, 255, TABLE_ACTIONS, table_grant_target,
-                         ("table", "table-stream"), table_target_arn, table_graph),
+                         ("table", "table-stream", "table-index"), table_target_arn, table_graph,
+                         table_index_targets),
     Stream: SynthResource(declare_stream, stream_name, 128, STREAM_ACTIONS, stream_grant_target,
                           ("stream",), stream_target_arn, stream_graph),
     Topic: SynthResource(declare_topic, topic_arn, 256, TOPIC_ACTIONS, topic_grant_target,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flowfn.resources import Access, Grant, Resource, Table
+from flowfn.resources.index import table_schema
 from flowfn.synth.context import Build
 from flowfn.synth.iam import Target
 from flowfn.synth.ids import ResourceId, label
@@ -38,21 +40,31 @@ def table_arn(build: Build, table: Table) -> Json:
 
 
 def table_stream_arn(build: Build, table: Table) -> Json:
-    """The ARN of the table's stream (an existing table's: every stream of it)."""
+    """The ARN of the table's stream. An existing table's is the ``stream_arn=`` it was declared
+    with, as the default of a template parameter (another account's stack passes its own), or,
+    without one, every stream of the table."""
+    key = build.rid(table) + "StreamArn"
+    if table.existing is not None and table.stream_arn is not None:
+        build.parameters[key] = {
+            "Type": "String",
+            "Default": table.stream_arn,
+            "AllowedPattern": "arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/"
+                              + re.escape(table.existing) + "/stream/.+",
+            "Description": f"ARN of the stream of existing table {table.existing}",
+        }
+        return build.share(key, ref(key))
     if table.existing is not None:
         return join([table_arn(build, table), "/stream/*"])
-    return build.share(build.rid(table) + "StreamArn", {"Fn::GetAtt": [build.rid(table), "StreamArn"]})
+    return build.share(key, {"Fn::GetAtt": [build.rid(table), "StreamArn"]})
 
 
 def declare_table(build: Build, res: Resource, rid: str) -> None:
-    """An on-demand, encrypted table with point-in-time recovery and its stream; its name as output."""
+    """An on-demand, encrypted table with point-in-time recovery, its indexes and stream; its name as
+    output."""
     assert isinstance(res, Table)
     assert res.key is not None  # a managed table has a partition key
-    keys = [res.key, *([res.sort_key] if res.sort_key else [])]
     props: dict[str, Any] = {
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in keys],
-        "KeySchema": [{"AttributeName": n, "KeyType": kt}
-                      for (n, _), kt in zip(keys, ("HASH", "RANGE")[:len(keys)], strict=True)],
+        **table_schema(res.key, res.sort_key, res.global_indexes, res.local_indexes),
         "BillingMode": "PAY_PER_REQUEST",
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": res.point_in_time_recovery},
@@ -71,11 +83,23 @@ def table_grant_target(grant: Grant) -> tuple[Target, str]:
     return Target("table", grant.resource.logical_name), ""
 
 
+def table_index_targets(grant: Grant) -> tuple[Target, ...]:
+    """A read grant covers the table's indexes too: those it declares, or, for an existing table
+    (whose indexes flowfn cannot know), any."""
+    res = grant.resource
+    assert isinstance(res, Table)
+    if grant.access is Access.READ and (res.all_indexes or res.existing is not None):
+        return (Target("table-index", res.logical_name),)
+    return ()
+
+
 def table_target_arn(build: Build, res: Resource, target: Target) -> Json:
-    """The ARN a table target renders to: the stream's, or the table's."""
+    """The ARN a table target renders to: the stream's, every index's, or the table's."""
     assert isinstance(res, Table)
     if target.kind == "table-stream":
         return table_stream_arn(build, res)
+    if target.kind == "table-index":
+        return join([table_arn(build, res), "/index/*"])
     return table_arn(build, res)
 
 

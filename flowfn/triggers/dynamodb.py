@@ -16,11 +16,12 @@ FILTER_KEYS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion
 class DynamoDbStreamTrigger(StreamSettings):
     """Run the handler on changes to a DynamoDB table, read from its stream in order.
 
-    The table must be declared with ``stream=``. By default the handler gets one
-    :class:`~flowfn.runtime.dynamodb.DynamoDbRecord` at a time and a record whose handler raises is
-    reported failed (with it, every later record of its shard is retried); ``batch=True`` passes
-    the whole batch. With ``model=`` each record's new image (as plain Python values) is validated
-    into that pydantic model first. The mapping's settings are :class:`StreamSettings`'.
+    The table must be declared with ``stream=`` (an existing table also with ``stream_arn=``). By
+    default the handler gets one :class:`~flowfn.runtime.dynamodb.DynamoDbRecord` at a time and a
+    record whose handler raises is reported failed (with it, every later record of its shard is
+    retried); ``batch=True`` passes the whole batch. With ``model=`` each record's new image (as
+    plain Python values) is validated into that pydantic model first. The mapping's settings are
+    :class:`StreamSettings`'.
     """
 
     kind: ClassVar[str] = "dynamodb"
@@ -45,11 +46,13 @@ def make_dynamodb_trigger(
     if table.stream_view is None:
         raise ConfigError(subject, "table", f"{table!r} has no stream",
                           f"declare it with Table({table.logical_name!r}, ..., stream=True)")
-    if table.existing is not None:
+    if table.existing is not None and table.stream_arn is None:
         raise ConfigError(subject, "table", f"{table!r} is a table flowfn does not create, and a mapping "
-                          "needs its stream's exact ARN, which changes whenever the stream is turned on "
-                          "again", "declare the table flowfn creates (drop existing=), or subscribe "
-                          "to the stream outside flowfn")
+                          "needs its stream's exact ARN (it ends in a label that changes whenever the "
+                          "stream is turned on again)", f"declare it with Table({table.logical_name!r}, "
+                          f"existing={table.existing!r}, stream=..., stream_arn='arn:aws:dynamodb:...'); "
+                          f"`aws dynamodbstreams list-streams --table-name {table.existing}` prints the "
+                          "ARN, as does the console (the table's Exports and streams tab)")
     checked = stream_settings(subject, positions=("latest", "trim_horizon"), **settings)
     if checked["model"] is not None and table.stream_view in ("KEYS_ONLY", "OLD_IMAGE"):
         raise ConfigError(subject, "model",

@@ -9,7 +9,7 @@ import flowfn
 
 PUBLIC = [
     "App", "AppLoadError", "Bucket", "ConfigError", "DynamoDbBatch", "DynamoDbRecord", "EventBridgeEvent",
-    "EventBus", "FlowfnError", "Grant", "HTTPError", "KinesisBatch", "KinesisRecord", "LambdaContext",
+    "EventBus", "FlowfnError", "Grant", "HTTPError", "Index", "KinesisBatch", "KinesisRecord", "LambdaContext",
     "NotBoundError", "Queue", "Request", "Response", "S3Event", "S3Record", "ScheduledEvent", "SnsRecord",
     "SqsBatch", "SqsRecord", "Stream", "Table", "Topic", "__version__", "logger", "on_dynamodb_stream",
     "on_event", "on_http", "on_kinesis", "on_s3", "on_schedule", "on_sns", "on_sqs"

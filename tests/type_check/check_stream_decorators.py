@@ -7,6 +7,7 @@ from typing import assert_type
 from flowfn import (
     DynamoDbBatch,
     DynamoDbRecord,
+    Index,
     KinesisBatch,
     KinesisRecord,
     Queue,
@@ -18,6 +19,11 @@ from flowfn import (
 
 clicks = Stream("clicks")
 totals = Table("totals", key="pk", stream=True)
+orders = Table("orders", key="pk", sort_key=("at", "N"),
+               indexes=[Index("by_customer", key="customer", projection=["total"])],
+               local_indexes=[Index("by_total", sort_key=("total", "N"), projection="keys_only")])
+theirs = Table("theirs", existing="their-orders", stream="new_image",
+               stream_arn="arn:aws:dynamodb:eu-west-1:210987654321:table/their-orders/stream/2024-03-01T10:20:30.456")
 
 
 @on_kinesis(clicks, bisect_on_error=True, max_retries=3, on_failure=Queue("bad"))
@@ -32,6 +38,11 @@ def count_all(batch: KinesisBatch) -> int:
 
 @on_dynamodb_stream(totals, filters=[{"eventName": ["INSERT"]}])
 def react(record: DynamoDbRecord) -> str:
+    return record.event_name
+
+
+@on_dynamodb_stream(theirs, name="react_theirs", uses=[orders.read()])
+def react_theirs(record: DynamoDbRecord) -> str:
     return record.event_name
 
 
