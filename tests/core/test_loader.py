@@ -77,13 +77,14 @@ def test_package_folder_merges_its_modules(tmp_path: Path) -> None:
 
 
 def test_module_attribute_target(tmp_path: Path) -> None:
-    write(tmp_path / "svc.py", "from flowfn import App, Bucket\napp = App('svc')\n"
+    # A module name no other test imports: one already imported would be found instead.
+    write(tmp_path / "loader_svc.py", "from flowfn import App, Bucket\napp = App('svc')\n"
           "@app.on_s3(Bucket('uploads'))\ndef f(record, context): ...\n")
     sys.path.insert(0, str(tmp_path))
-    assert load_app("svc:app").name == "svc"
-    assert load_app("svc").name == "svc"
-    with pytest.raises(AppLoadError, match=r"svc\.nothing is missing, not a flowfn App"):
-        load_app("svc:nothing")
+    assert load_app("loader_svc:app").name == "svc"
+    assert load_app("loader_svc").name == "svc"
+    with pytest.raises(AppLoadError, match=r"loader_svc\.nothing is missing, not a flowfn App"):
+        load_app("loader_svc:nothing")
 
 
 @pytest.mark.parametrize(

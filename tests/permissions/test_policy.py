@@ -138,6 +138,8 @@ def _concrete(app: App) -> dict[str, dict[str, Any]]:
             bindings.arns[("topic", res.logical_name)] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{res.logical_name}"
         elif res.kind == "eventbus":
             bindings.arns[("eventbus", res.logical_name)] = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/x"
+        elif res.kind in ("stream", "table"):
+            bindings.names[(res.kind, res.logical_name)] = res.logical_name
     guard = Guard(app, bindings)
     return {h.name: guard.document(h) for h in app.handlers}
 
