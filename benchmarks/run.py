@@ -24,6 +24,7 @@ import http_load
 import local_e2e
 import memory
 import sqs_depth
+import stream_e2e
 import stream_pollers
 import synth_scale
 import warm_dispatch
@@ -33,6 +34,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("cold start", cold_start.run),
     ("warm dispatch", warm_dispatch.run),
     ("local end to end", local_e2e.run),
+    ("stream end to end", stream_e2e.run),
     ("sqs depth", sqs_depth.run),
     ("stream pollers", stream_pollers.run),
     ("synth at scale", synth_scale.run),
