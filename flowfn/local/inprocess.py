@@ -10,13 +10,16 @@ for it, and returns that application's answer. The routing, moto's code and the 
 are the server's; only the socket is left out. The server still listens, for other processes.
 
 The application runs in a worker thread while the caller waits, as it would run in a server
-thread: a caller stopped mid-call (a timed-out handler, interrupted by an exception raised in its
-thread) leaves the request to finish whole, never half-applied. Requests to any other endpoint
-(another emulator, a stopped one) are left to botocore's HTTP.
+thread, and in an empty ``contextvars`` context, as a server thread does (never in the calling
+handler's environment or policy scope): a caller stopped mid-call (a timed-out handler,
+interrupted by an exception raised in its thread) leaves the request to finish whole, never
+half-applied. Requests to any other endpoint (another emulator, a stopped one) are left to
+botocore's HTTP.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
@@ -145,7 +148,7 @@ def send(**kwargs: Any) -> Any:
 
     environ = _environ(request, parts)
     try:
-        future = pool.submit(_answer, app, environ)
+        future = pool.submit(contextvars.Context().run, _answer, app, environ)
     except RuntimeError:  # the emulator stopped meanwhile: HTTP finds nothing listening either
         return None
     status, headers, data = future.result()
