@@ -207,6 +207,7 @@ class SqsPoller(Source):
         self._receiving = threading.Lock()
         self._watching = threading.Lock()
         self._found = threading.Condition()
+        self._news = threading.Event()  # wakes the watching poller: messages made visible, or stop
         self._held: set[str] = set()  # ids of the messages pollers are handling
         self._gathering: set[_Gathering] = set()  # batches waiting out their window
         self._idle_s = 0.0
@@ -231,6 +232,7 @@ class SqsPoller(Source):
         """Stop taking new work; :meth:`stop` then waits for the work in hand."""
         with self._lock:
             self._stop.set()
+        self._news.set()
         self.end_windows()
         with self._found:
             self._found.notify_all()
@@ -366,7 +368,8 @@ class SqsPoller(Source):
         if not got:
             if idle:
                 self._idle_s = min(_MAX_IDLE_S, max(_MIN_IDLE_S, self._idle_s * 2))
-                self._stop.wait(self._idle_s)
+                self._news.wait(self._idle_s)
+                self._news.clear()
             return []
         self._idle_s = 0.0
         with self._found:
@@ -456,11 +459,13 @@ class SqsPoller(Source):
                         self._order.forget(message["MessageId"], _group(message))
                     self._order.returned(back)
                 self._let_go(messages)
-            return
-        self._delete(sqs, done)
-        self._let_go(messages)
+        else:
+            self._delete(sqs, done)
+            self._let_go(messages)
+            if self.retry_now and back:
+                self._visible_now(sqs, back)
         if self.retry_now and back:
-            self._visible_now(sqs, back)
+            self._news.set()  # the watching poller receives them now, not after its back-off
 
     def _delete(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
