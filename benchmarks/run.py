@@ -25,6 +25,7 @@ import local_e2e
 import memory
 import sqs_depth
 import sqs_drain
+import stream_e2e
 import stream_pollers
 import synth_scale
 import warm_dispatch
@@ -34,6 +35,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("cold start", cold_start.run),
     ("warm dispatch", warm_dispatch.run),
     ("local end to end", local_e2e.run),
+    ("stream end to end", stream_e2e.run),
     ("sqs depth", sqs_depth.run),
     ("sqs drain", sqs_drain.run),
     ("stream pollers", stream_pollers.run),

@@ -21,10 +21,11 @@ import time
 import zlib
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from _common import Row, median
 
-from flowfn.local import moto_patches
+from flowfn.local import inprocess, moto_patches
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget, EmbeddedMoto
 
 DEPTHS = (100, 10_000)
@@ -137,6 +138,7 @@ def _measure(patched: bool, rounds: int) -> dict[str, dict[int, float]]:
     samples: dict[str, dict[int, list[float]]] = {}
     emulator = EmbeddedMoto()
     emulator.start()
+    inprocess.stop_serving(urlsplit(emulator.endpoint_url).netloc)  # the HTTP cases go over HTTP
     try:
         target = AwsTarget(emulator.endpoint_url)
         sqs, s3 = target.client("sqs"), target.client("s3")

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flowfn.errors import FlowfnError
-from flowfn.local import moto_patches
+from flowfn.local import inprocess, moto_patches
 
 __all__ = ["DUMMY_ACCOUNT", "LOOPBACK_HOSTS", "AwsTarget", "EmbeddedMoto", "Emulator", "RemoteEmulator",
            "endpoint_for", "is_loopback"]
@@ -107,6 +107,7 @@ class EmbeddedMoto:
         self._thread.start()
         self._server = server
         self._url = f"http://127.0.0.1:{server.server_address[1]}"
+        inprocess.serve(urlsplit(self._url).netloc, app)  # this process's calls skip the socket
 
     @classmethod
     def shared(cls) -> bool:
@@ -117,6 +118,8 @@ class EmbeddedMoto:
     def stop(self) -> None:
         if self._server is None:
             return
+        if self._url is not None:
+            inprocess.stop_serving(urlsplit(self._url).netloc)
         self._server.shutdown()
         self._server.server_close()
         self._server = None
@@ -246,13 +249,15 @@ def _session(**kwargs: Any) -> Any:
 
     A loader caches what it reads: the service models, endpoint rules and the endpoints file,
     about 100 ms of JSON for S3 and SQS. Every session flowfn makes, and the session moto's
-    backends list regions with, read them through one loader, so they are read once.
+    backends list regions with, read them through one loader, so they are read once. Clients of
+    flowfn's sessions send requests for the embedded emulator in-process (see ``inprocess``).
     """
     import boto3
     import botocore.session
 
     core = botocore.session.get_session()
     core.register_component("data_loader", data_loader())
+    core.register("before-send", inprocess.send, unique_id="flowfn-inprocess")
     return boto3.session.Session(botocore_session=core, **kwargs)
 
 

@@ -348,8 +348,12 @@ class LocalApp:
             depths[url] = sum(int(v) for v in attrs.values())
         return depths
 
-    def drain(self, timeout: float = 60.0) -> None:
+    def drain(self, timeout: float = 60.0, *, end_windows: bool = True) -> None:
         """Wait until every consumed queue is empty and no invocation runs.
+
+        While it waits, nothing but the app itself can send: when no invocation runs and every
+        message waiting sits in a batch being gathered, those batches' batching windows end
+        at once (``end_windows``), since waiting them out could gather nothing more.
 
         Raises DrainTimeout, naming what is still pending, after ``timeout`` seconds.
         """
@@ -364,6 +368,8 @@ class LocalApp:
                     depths["stream records"] = held
                 if not any(depths.values()) and invoker.activity() == (0, generation):
                     return
+                if end_windows:
+                    self._end_windows(depths, generation)
             else:
                 depths = {}
             if time.monotonic() > deadline:
@@ -375,6 +381,18 @@ class LocalApp:
                     "its invocations, or give drain() a longer timeout."
                 )
             invoker.wait_change(0.02 if running else 0.01)
+
+    def _end_windows(self, depths: dict[str, int], generation: int) -> None:
+        # Read after ``depths``: a message counted there but not yet in a gathering batch (just
+        # received, or handed back) makes the two differ, and the windows go on.
+        gathering: dict[str, int] = {}
+        for source in self._sources:
+            for url, count in source.gathering().items():
+                gathering[url] = gathering.get(url, 0) + count
+        quiet = bool(gathering) and all(count == gathering.get(url, 0) for url, count in depths.items())
+        if quiet and self.invoker.activity() == (0, generation):
+            for source in self._sources:
+                source.end_windows()
 
 
 def _use_handler_session() -> Callable[[], None]:

@@ -32,6 +32,15 @@ class Source:
         """Work it holds outside any queue (stream records not yet done); drain waits for it."""
         return 0
 
+    def gathering(self) -> dict[str, int]:
+        """Messages it has received into batches still waiting out their batching window, by
+        queue URL (each counted in that queue's depth)."""
+        return {}
+
+    def end_windows(self) -> None:
+        """Hand the batches it is gathering to their handlers now (drain() found that nothing
+        else can arrive)."""
+
     def held(self) -> dict[str, str]:
         """Queues of its own whose messages outlive a stop, name -> URL (beside the app's)."""
         return {}

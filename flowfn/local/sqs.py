@@ -8,6 +8,13 @@ are received again; the emulator moves a message to the dead-letter queue once i
 received ``max_receive_count`` times. With ``retry_now`` (flowfn.testing) failed messages are made
 visible again at once: the visibility timeout is fast-forwarded, not skipped.
 
+A batch being gathered within its batching window is listed (:meth:`SqsPoller.gathering`) until
+it is handed to the handler. ``drain()`` ends those windows (:meth:`SqsPoller.end_windows`) when
+nothing else can arrive: no invocation runs and every message of every consumed queue sits in a
+batch being gathered. Waiting the window out could then gather nothing more. A window still
+gathers whatever is sent before drain() (and in real time, as ever, under run-local), and a batch
+never holds more than ``batch_size`` messages.
+
 In a FIFO queue a message group is handled in send order, through failures, timeouts and expired
 visibility timeouts: the poller never hands a handler a group's message while an earlier one of
 the group is unresolved (in flight, or failed and waiting to be received again). moto needs help
@@ -77,6 +84,15 @@ def queued_bodies(url: str, region: str) -> list[str]:
     account, name = urlsplit(url).path.strip("/").split("/")[-2:]
     queue = sqs_backends[account][region].queues[name]
     return [message.body for message in list(queue._messages)]
+
+
+class _Gathering:
+    """A batch a poller is gathering within its batching window: how many messages it holds, and
+    whether its window was ended early."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.ended = threading.Event()
 
 
 def _group(message: dict[str, Any]) -> str:
@@ -191,7 +207,9 @@ class SqsPoller(Source):
         self._receiving = threading.Lock()
         self._watching = threading.Lock()
         self._found = threading.Condition()
+        self._news = threading.Event()  # wakes the watching poller: messages made visible, or stop
         self._held: set[str] = set()  # ids of the messages pollers are handling
+        self._gathering: set[_Gathering] = set()  # batches waiting out their window
         self._idle_s = 0.0
         self._redrive: tuple[int, str] | None = None  # (maxReceiveCount, DLQ name), read once
         queue = trigger.queue
@@ -214,8 +232,22 @@ class SqsPoller(Source):
         """Stop taking new work; :meth:`stop` then waits for the work in hand."""
         with self._lock:
             self._stop.set()
+        self._news.set()
+        self.end_windows()
         with self._found:
             self._found.notify_all()
+
+    def gathering(self) -> dict[str, int]:
+        """Messages received into batches still waiting out their batching window, by queue URL."""
+        with self._lock:
+            count = sum(g.count for g in self._gathering)
+            return {self.url: count} if self._gathering else {}
+
+    def end_windows(self) -> None:
+        """Hand every batch being gathered to the handler now, as it is."""
+        with self._lock:
+            for gathering in self._gathering:
+                gathering.ended.set()
 
     def stop(self) -> None:
         """Stop receiving; batches being handled finish (or time out) first.
@@ -336,7 +368,8 @@ class SqsPoller(Source):
         if not got:
             if idle:
                 self._idle_s = min(_MAX_IDLE_S, max(_MIN_IDLE_S, self._idle_s * 2))
-                self._stop.wait(self._idle_s)
+                self._news.wait(self._idle_s)
+                self._news.clear()
             return []
         self._idle_s = 0.0
         with self._found:
@@ -390,18 +423,27 @@ class SqsPoller(Source):
         if not batch or not self.trigger.batching_window_s:
             return batch
         deadline = time.monotonic() + self.trigger.batching_window_s
-        while len(batch) < size and not self._stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                more = self._receive(sqs, size - len(batch), within_s=remaining)
-            except Exception as exc:  # keep what is in hand: those messages are held
-                self.errors.append(exc)
-                break
-            if not more:
-                self._stop.wait(min(remaining, 0.05))
-            batch.extend(more)
+        gathering = _Gathering(len(batch))
+        with self._lock:
+            self._gathering.add(gathering)
+        try:
+            while len(batch) < size and not gathering.ended.is_set() and not self._stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    more = self._receive(sqs, size - len(batch), within_s=remaining)
+                except Exception as exc:  # keep what is in hand: those messages are held
+                    self.errors.append(exc)
+                    break
+                if not more:
+                    gathering.ended.wait(min(remaining, 0.05))
+                batch.extend(more)
+                with self._lock:
+                    gathering.count = len(batch)
+        finally:
+            with self._lock:
+                self._gathering.discard(gathering)
         return batch
 
     def _settle(self, sqs: Any, messages: list[dict[str, Any]], record: Invocation) -> None:
@@ -417,11 +459,13 @@ class SqsPoller(Source):
                         self._order.forget(message["MessageId"], _group(message))
                     self._order.returned(back)
                 self._let_go(messages)
-            return
-        self._delete(sqs, done)
-        self._let_go(messages)
+        else:
+            self._delete(sqs, done)
+            self._let_go(messages)
+            if self.retry_now and back:
+                self._visible_now(sqs, back)
         if self.retry_now and back:
-            self._visible_now(sqs, back)
+            self._news.set()  # the watching poller receives them now, not after its back-off
 
     def _delete(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
