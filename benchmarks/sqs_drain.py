@@ -5,7 +5,8 @@ flowfn's local engine, as ``flowfn.testing`` runs it. Before its pollers start, 
 to the depth on the emulator's backend in this process (filling is not what is measured). The
 figure is messages per second from the sources' start until the last message was handled. The
 reference drains a queue of the same depth with a bare loop of ``ReceiveMessage`` (ten) and
-``DeleteMessageBatch`` over the same HTTP endpoint, nothing else, in the same run.
+``DeleteMessageBatch`` through the same client (answered in-process, as the pollers' calls
+are), nothing else, in the same run.
 
 Two ratios per round: dispatcher at 10,000 over dispatcher at 100 (target: at least 0.8; the
 dispatcher must not slow down as the queue deepens), and dispatcher over the bare loop at
