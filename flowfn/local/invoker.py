@@ -264,13 +264,14 @@ class Invoker:
 
     def invoke(self, handler: Handler, event: dict[str, Any], *, source: str,
                trigger: str | None = None, slot_held: bool = False, wait: bool = True,
-               final: Mapping[str, GivenUp] | None = None) -> Invocation:
+               final: Mapping[str, GivenUp] | None = None, hold: bool = False) -> Invocation:
         """Run one invocation and return its record.
 
         The caller either holds a slot (``slot_held``), or one is taken here: waiting for it when
         ``wait``, else recording a ``throttled`` invocation when none is free. ``final``: the SQS
         messages of the event that are on their last receive (by message id), and where each goes
-        when it fails now; the record lists those that did fail.
+        when it fails now; the record lists those that did fail. ``hold``: the record is not
+        published yet; the caller passes it to :meth:`publish` once it knows what was given up.
         """
         kind = trigger or handler.trigger.kind
         if not slot_held:
@@ -288,7 +289,8 @@ class Invoker:
             if final:
                 gone = tuple(final[i] for i in record.failed_ids if i in final)
                 record = replace(record, given_up=gone) if gone else record
-            self._finish(record)
+            if not hold:
+                self._finish(record)
             return record
         finally:
             self._end()
@@ -401,6 +403,10 @@ class Invoker:
                              f"({handler.settings.reserved_concurrency}) is in use")
         return Invocation(handler.name, kind, source, event, None, error, "throttled", "",
                           datetime.now(UTC), 0.0)
+
+    def publish(self, record: Invocation) -> None:
+        """Record an invocation run with ``hold`` (and tell the listeners)."""
+        self._finish(record)
 
     def _finish(self, record: Invocation) -> None:
         with self._cond:

@@ -60,7 +60,13 @@ def test_a_reported_failure_checkpoints_before_the_failed_record() -> None:
     assert calls[0].outcome == "partial" and calls[1].ok
 
 
+def _numbers(call: Any) -> list[int]:
+    return [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for r in call.event["Records"]]
+
+
 def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
+    """A batch handler raising is a function error: Lambda halves the batch (the first half
+    first, no retry used up) until the poison record is alone."""
     app = App("bisect")
     clicks = Stream("clicks")
     bad = Queue("bad")
@@ -78,14 +84,107 @@ def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
         h.put_records(clicks, [{"n": i} for i in range(100)])
         h.drain()
         failures = [json.loads(m) for m in h.messages("bad")]
-        sizes = [len(c.event["Records"]) for c in h.invocations("on_batch")]
+        calls = h.invocations("on_batch")
     assert sorted(done) == [n for n in range(100) if n != 37]  # every other record exactly once
-    assert sizes[0] == 100 and 1 in sizes
-    assert len(failures) == 1
-    info = failures[0]["KinesisBatchInfo"]
+    assert [(_numbers(c)[0], len(c.event["Records"]), c.outcome) for c in calls] == [
+        (0, 100, "error"), (0, 50, "error"), (0, 25, "ok"), (25, 25, "error"), (25, 13, "error"),
+        (25, 7, "ok"), (32, 6, "error"), (32, 3, "ok"), (35, 3, "error"), (35, 2, "ok"), (37, 1, "error"),
+        (38, 12, "ok"), (50, 50, "ok")]
+    assert [g.event.split(" ", 2)[2] for g in calls[10].given_up] == [
+        f"record {calls[10].event['Records'][0]['kinesis']['sequenceNumber']}"]
+    assert not [c for c in calls if c is not calls[10] and c.given_up]
+    [failure] = failures
+    info = failure["KinesisBatchInfo"]
     assert info["batchSize"] == 1
-    assert failures[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert info["startSequenceNumber"] == info["endSequenceNumber"] == _seq(calls[10], 0)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1  # bisecting uses up no retries
+    assert failure["requestContext"]["requestId"] == calls[10].request_id
+    # The last attempt raised: a function error, as Lambda writes it.
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
+                                          "functionError": "Unhandled"}
+
+
+def _seq(call: Any, index: int) -> str:
+    return str(call.event["Records"][index]["kinesis"]["sequenceNumber"])
+
+
+def test_bisect_isolates_a_per_record_poison_after_its_partial_failure() -> None:
+    """A record handler: the poison record at 37 is first reported (a partial response; 0-36 are
+    done), then it is the first of the retried batch, whose invocation fails so that Lambda halves
+    it down to the record alone; after max_retries only it goes to the on-failure queue."""
+    app = App("bisect-records")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    handled: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", bisect_on_error=True, max_retries=1,
+                    on_failure=bad)
+    def on_click(record: KinesisRecord) -> None:
+        n = record.json()["n"]
+        if n == 37:
+            raise ValueError("poison")
+        handled.append(n)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(100)])
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_click")
+    assert sorted(handled) == [n for n in range(100) if n != 37]  # every other record exactly once
+    assert [(_numbers(c)[0], len(c.event["Records"]), c.outcome) for c in calls] == [
+        (0, 100, "partial"), (37, 63, "error"), (37, 32, "error"), (37, 16, "error"), (37, 8, "error"),
+        (37, 4, "error"), (37, 2, "error"), (37, 1, "partial"),
+        (38, 1, "ok"), (39, 2, "ok"), (41, 4, "ok"), (45, 8, "ok"), (53, 16, "ok"), (69, 31, "ok")]
+    shard = "clicks shardId-000000000000"
+    assert [c.source for c in calls[:3]] == [f"{shard} (100 records)", f"{shard} (63 records, retry 1, shard blocked)",
+                                             f"{shard} (32 records, bisected, retry 1, shard blocked)"]
+    assert calls[8].source == f"{shard} (1 record, bisected)"
+    assert "bisect_on_error" in calls[1].error_text() and isinstance(calls[1].error.__cause__, ValueError)
+    poison = _seq(calls[7], 0)
+    [given] = calls[7].given_up
+    assert (given.event, given.attempts, given.destination) == (f"{shard} record {poison}", 2, "bad")
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (poison, poison, 1)
+    assert failure["requestContext"]["approximateInvokeCount"] == 2  # the first try and one retry
+    # The last attempt answered with a partial response: no function error.
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+
+
+def test_without_bisect_a_per_record_poison_gives_up_the_rest_of_its_batch() -> None:
+    """AWS's trap: without bisect_on_error, the retry after a partial failure is the batch from
+    the failed record on; after max_retries all of it is given up, the records after the poison
+    one unhandled."""
+    app = App("no-bisect")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    handled: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=1, on_failure=bad)
+    def on_click(record: KinesisRecord) -> None:
+        n = record.json()["n"]
+        if n == 4:
+            raise ValueError("poison")
+        handled.append(n)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(10)])
+        h.drain()
+        h.put_record(clicks, {"n": 10})
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_click")
+    assert handled == [0, 1, 2, 3, 10]  # 5-9 are never handled
+    assert [(_numbers(c), c.outcome) for c in calls] == [
+        (list(range(10)), "partial"), (list(range(4, 10)), "partial"), ([10], "ok")]
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+        _seq(calls[1], 0), _seq(calls[1], 5), 6)
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    [given] = calls[1].given_up
+    assert given.event == (f"clicks shardId-000000000000 records {_seq(calls[1], 0)}-{_seq(calls[1], 5)} "
+                           "(6 records)")
+    assert (given.attempts, given.destination) == (2, "bad")
 
 
 def test_max_retries_sends_the_batchs_metadata_to_the_on_failure_queue_and_moves_on() -> None:
