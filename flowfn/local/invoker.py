@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["FailedResponse", "GivenUp", "Invocation", "Invoker", "LocalContext", "Outcome",
            "function_environment"]
 
-Outcome = Literal["ok", "error", "timeout", "partial", "throttled"]
+Outcome = Literal["ok", "error", "timeout", "partial", "throttled", "expired"]
 
 
 class FunctionTimedOut(BaseException):
@@ -82,7 +82,9 @@ class Invocation:
     result: Any
     #: The exception that failed the invocation, if any (a TimeoutError for timeouts).
     error: BaseException | None
-    #: ``ok``, ``error``, ``timeout``, ``partial`` (some SQS records failed) or ``throttled``.
+    #: ``ok``, ``error``, ``timeout``, ``partial`` (some SQS records failed) or ``throttled``; or
+    #: ``expired``: not an invocation, stream records given up unhandled as older than the
+    #: mapping's ``max_record_age_s`` (see ``given_up``).
     outcome: Outcome
     request_id: str
     started: datetime
@@ -394,6 +396,14 @@ class Invoker:
         reason = ("reserved concurrency is 0" if handler.settings.reserved_concurrency == 0
                   else "stopping")
         record = replace(record, given_up=(GivenUp(source, 0, "dropped", reason),))
+        self._finish(record)
+        return record
+
+    def expire(self, handler: Handler, event: dict[str, Any], source: str, given: GivenUp) -> Invocation:
+        """Record stream records given up without an invocation (older than ``max_record_age_s``):
+        an ``expired`` record saying where they went; returns it."""
+        record = Invocation(handler.name, handler.trigger.kind, source, event, None, None, "expired", "",
+                            datetime.now(UTC), 0.0, (given,))
         self._finish(record)
         return record
 

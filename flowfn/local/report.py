@@ -60,6 +60,9 @@ def invocation_line(inv: Invocation) -> str:
     """``12:00:01.234  make_thumbnail  s3  uploads/incoming/cat.jpg  183 ms  ok``."""
     outcome: str = inv.outcome
     status = http_status(inv)
+    if inv.outcome == "expired":  # records given up without an invocation: no duration
+        return (f"{_clock(inv.started)}  {inv.function}  {inv.trigger}  {inv.source}  expired: not invoked, "
+                "older than max_record_age_s")
     if inv.outcome == "partial":
         outcome = f"partial: {len(inv.failed_ids)} of {len(inv.event.get('Records', []))} failed"
     elif status is not None:

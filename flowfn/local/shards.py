@@ -425,6 +425,10 @@ class ShardPoller(Source):
         span = (f"record {records[0].seq}" if len(records) == 1
                 else f"records {records[0].seq}-{records[-1].seq} ({len(records)} records)")
         given = GivenUp(f"{self.label} {shard} {span}", attempts, destination, _REASONS[condition])
+        if record is None:  # no invocation gave them up: said so on a record of its own
+            noun = "record" if len(records) == 1 else "records"
+            self.invoker.expire(self.handler, self.reader.batch_event([r.event for r in records]),
+                                f"{self.label} {shard} ({len(records)} {noun})", given)
         self._publish(published, record, given)
         self._done(shard, records)
         self.blocked.pop(shard, None)
