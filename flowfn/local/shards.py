@@ -2,14 +2,17 @@
 
 flowfn polls the emulator's stream APIs itself (never the emulator's own event-source mappings).
 Per shard, in order: a batch of up to ``batch_size`` records, waiting up to the batching window to
-fill it; on success the checkpoint moves past the batch; on a reported failure it moves to just
-before the lowest failed record, and the rest is delivered again. A failing batch blocks its
-shard: retried (split in two first with ``bisect_on_error``, which uses up no retries) until
-``max_retries`` or ``max_record_age_s``, then its metadata goes to the on-failure queue in AWS's
-shape and the shard moves on. Records older than ``max_record_age_s`` are given up so without being
+fill it; on success the checkpoint moves past the batch; on a partial response it moves to just
+before the lowest failed record, and the retry is the batch from that record on. A failing batch
+blocks its shard: retried until ``max_retries`` or ``max_record_age_s``, then its metadata goes to
+the on-failure queue in AWS's shape (``functionError`` when the last attempt was a function error)
+and the shard moves on. With ``bisect_on_error``, a function error (the invocation raised or timed
+out) splits the batch in two instead, the first half run first, using up no retry; a partial
+response never does. Records older than ``max_record_age_s`` are given up so without being
 handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
 keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
-run resumes.
+run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
+given up without an invocation get an ``expired`` record of their own).
 """
 
 from __future__ import annotations
