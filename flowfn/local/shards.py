@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from flowfn.function import Handler
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.source import Source
+from flowfn.local.streamfilter import matches
 
 __all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches", "stamp_ms"]
 
@@ -121,50 +122,6 @@ class Checkpoints:
                 tmp = self.path.with_suffix(".tmp")
                 tmp.write_text(json.dumps(self.values, sort_keys=True))
                 tmp.replace(self.path)
-
-
-def _match_value(pattern: Any, value: Any) -> bool:
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            _match_value(p, value.get(k, _MISSING)) for k, p in pattern.items())
-    if not isinstance(pattern, list):
-        return bool(pattern == value)
-    return any(_match_one(p, value) for p in pattern)
-
-
-_MISSING: Any = object()
-
-
-def _match_one(rule: Any, value: Any) -> bool:
-    if isinstance(rule, dict):
-        if "exists" in rule:
-            return (value is not _MISSING) == bool(rule["exists"])
-        if value is _MISSING:
-            return False
-        if "prefix" in rule:
-            return isinstance(value, str) and value.startswith(rule["prefix"])
-        if "suffix" in rule:
-            return isinstance(value, str) and value.endswith(rule["suffix"])
-        if "anything-but" in rule:
-            banned = rule["anything-but"]
-            return value not in (banned if isinstance(banned, list) else [banned])
-        if "numeric" in rule:
-            return isinstance(value, int | float) and _numeric(rule["numeric"], value)
-        return False
-    return bool(rule == value)
-
-
-def _numeric(spec: list[Any], value: float) -> bool:
-    ops: dict[str, Callable[[float, float], bool]] = {
-        "=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    }
-    return all(ops[spec[i]](value, spec[i + 1]) for i in range(0, len(spec) - 1, 2))
-
-
-def matches(filters: tuple[str, ...], doc: dict[str, Any]) -> bool:
-    """Whether a record passes Lambda's filter criteria (no filters: every record)."""
-    return not filters or any(_match_value(json.loads(f), doc) for f in filters)
 
 
 class ShardPoller(Source):
