@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -73,7 +74,7 @@ def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
     done: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
-                    max_retries=0, on_failure=bad)
+                    max_retries=0, on_failure=bad, batching_window_s=1)  # the window: all 100 at once
     def on_batch(batch: KinesisBatch) -> None:
         numbers = [r.json()["n"] for r in batch]
         if 37 in numbers:
@@ -109,7 +110,7 @@ def _seq(call: Any, index: int) -> str:
     return str(call.event["Records"][index]["kinesis"]["sequenceNumber"])
 
 
-def test_bisect_isolates_a_per_record_poison_after_its_partial_failure() -> None:
+def test_bisect_isolates_a_per_record_poison_after_its_partial_failure(capsys: pytest.CaptureFixture[str]) -> None:
     """A record handler: the poison record at 37 is first reported (a partial response; 0-36 are
     done), then it is the first of the retried batch, whose invocation fails so that Lambda halves
     it down to the record alone; after max_retries only it goes to the on-failure queue."""
@@ -119,7 +120,7 @@ def test_bisect_isolates_a_per_record_poison_after_its_partial_failure() -> None
     handled: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", bisect_on_error=True, max_retries=1,
-                    on_failure=bad)
+                    on_failure=bad, batching_window_s=1)  # the window: all 100 in the first batch
     def on_click(record: KinesisRecord) -> None:
         n = record.json()["n"]
         if n == 37:
@@ -141,6 +142,10 @@ def test_bisect_isolates_a_per_record_poison_after_its_partial_failure() -> None
                                              f"{shard} (32 records, bisected, retry 1, shard blocked)"]
     assert calls[8].source == f"{shard} (1 record, bisected)"
     assert "bisect_on_error" in calls[1].error_text() and isinstance(calls[1].error.__cause__, ValueError)
+    # The failed invocation logs one ERROR line, its traceback holding the handler's error.
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [line] = [x for x in logged if x.get("request_id") == calls[1].request_id and x["level"] == "ERROR"]
+    assert "ValueError: poison" in line["exception"] and "StreamRecordFailed" in line["exception"]
     poison = _seq(calls[7], 0)
     [given] = calls[7].given_up
     assert (given.event, given.attempts, given.destination) == (f"{shard} record {poison}", 2, "bad")
@@ -160,7 +165,8 @@ def test_without_bisect_a_per_record_poison_gives_up_the_rest_of_its_batch() -> 
     bad = Queue("bad")
     handled: list[int] = []
 
-    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=1, on_failure=bad)
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=1, on_failure=bad, batch_size=10,
+                    batching_window_s=1)  # the window: all 10 in the first batch
     def on_click(record: KinesisRecord) -> None:
         n = record.json()["n"]
         if n == 4:
@@ -322,3 +328,27 @@ def test_a_dynamodb_batch_given_up_goes_to_the_on_failure_queue_in_aws_shape() -
     assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
     assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_a_timed_out_batch_is_halved_and_its_metadata_names_the_function_error() -> None:
+    """A timeout is a function error too: bisected, and the last attempt's metadata says so."""
+    app = App("timeouts")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
+                    max_retries=0, on_failure=bad, timeout_s=1, batch_size=4, batching_window_s=1)
+    def on_batch(batch: KinesisBatch) -> None:
+        if any(r.json()["n"] == 2 for r in batch):
+            for _ in range(500):  # past the timeout: abandoned, stopped at its next instruction
+                time.sleep(0.01)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(4)])
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_batch")
+    assert [(_numbers(c), c.outcome) for c in calls] == [
+        ([0, 1, 2, 3], "timeout"), ([0, 1], "ok"), ([2, 3], "timeout"), ([2], "timeout"), ([3], "ok")]
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["KinesisBatchInfo"]["startSequenceNumber"] == _seq(calls[3], 0)
