@@ -352,3 +352,42 @@ def test_a_timed_out_batch_is_halved_and_its_metadata_names_the_function_error()
         ([0, 1, 2, 3], "timeout"), ([0, 1], "ok"), ([2, 3], "timeout"), ([2], "timeout"), ([3], "ok")]
     assert failure["responseContext"]["functionError"] == "Unhandled"
     assert failure["KinesisBatchInfo"]["startSequenceNumber"] == _seq(calls[3], 0)
+
+
+@pytest.mark.parametrize("retries", [1, 0])
+def test_a_dynamodb_poison_change_is_isolated_given_a_retry_to_start_from(retries: int) -> None:
+    """DynamoDB Streams the same way. With max_retries=1, the retry from the poison change fails as
+    the first of its batch and is halved down to it; with max_retries=0 there is no retry: the
+    batch from the poison change on is given up at its first report, bisect_on_error or not."""
+    app = App(f"ddb-bisect-{retries}")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+    handled: list[str] = []
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", bisect_on_error=True, max_retries=retries,
+                            on_failure=bad, batch_size=6, batching_window_s=1)
+    def on_change(record: Any) -> None:
+        if record.keys["pk"] == "k2":
+            raise ValueError("poison")
+        handled.append(record.keys["pk"])
+
+    with run_app(app) as h:
+        for i in range(6):
+            h.put_item(totals, {"pk": f"k{i}"})
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_change")
+    keys = [[r["dynamodb"]["Keys"]["pk"]["S"] for r in c.event["Records"]] for c in calls]
+    info = failure["DDBStreamBatchInfo"]
+    if retries:
+        assert [(k, c.outcome) for k, c in zip(keys, calls, strict=True)] == [
+            ([f"k{i}" for i in range(6)], "partial"), (["k2", "k3", "k4", "k5"], "error"), (["k2", "k3"], "error"),
+            (["k2"], "partial"), (["k3"], "ok"), (["k4", "k5"], "ok")]
+        assert handled == ["k0", "k1", "k3", "k4", "k5"]
+        assert info["batchSize"] == 1
+    else:
+        assert [(k, c.outcome) for k, c in zip(keys, calls, strict=True)] == [
+            ([f"k{i}" for i in range(6)], "partial")]
+        assert handled == ["k0", "k1"]  # k3-k5 given up with k2, never handled
+        assert info["batchSize"] == 4
+    assert info["startSequenceNumber"] == calls[0].event["Records"][2]["dynamodb"]["SequenceNumber"]
