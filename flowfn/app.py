@@ -385,8 +385,9 @@ class App:
         reported record. So with ``bisect_on_error``, a record that fails as the first of a batch
         of more than one fails the invocation (``StreamRecordFailed``): the batch is halved until
         the record is alone, and after ``max_retries`` only it goes to ``on_failure``. Without
-        ``bisect_on_error``, a retried batch starts at the failed record, and after ``max_retries``
-        it is given up whole: the records after the failed one in it are never handled.
+        ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
+        from), a retried batch starts at the failed record, and after ``max_retries`` it is given
+        up whole: the records after the failed one in it are never handled.
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=starting_timestamp,
@@ -442,8 +443,9 @@ class App:
         reported record. So with ``bisect_on_error``, a record that fails as the first of a batch
         of more than one fails the invocation (``StreamRecordFailed``): the batch is halved until
         the record is alone, and after ``max_retries`` only it goes to ``on_failure``. Without
-        ``bisect_on_error``, a retried batch starts at the failed record, and after ``max_retries``
-        it is given up whole: the records after the failed one in it are never handled.
+        ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
+        from), a retried batch starts at the failed record, and after ``max_retries`` it is given
+        up whole: the records after the failed one in it are never handled.
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=None,

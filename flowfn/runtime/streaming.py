@@ -14,7 +14,8 @@ batch until ``max_retries`` gives it up with every record after it, unhandled. S
 ``bisect_on_error``, a per-record handler (or model) failing the FIRST record of a batch of more
 than one fails the invocation instead (:class:`StreamRecordFailed`, chained to the error): Lambda
 halves the batch down to that record alone, and only it reaches the on-failure queue. Any other
-failing record is reported in the partial response.
+failing record is reported in the partial response. The retry after that report counts against
+``max_retries``: with ``max_retries=0`` the batch from the failed record on is given up at once.
 """
 
 from __future__ import annotations
