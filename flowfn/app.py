@@ -377,9 +377,17 @@ class App:
 
         The function takes ``(record, context)`` one record at a time (a raising record is reported
         failed; it and the records after it in its shard are retried), or the whole batch with
-        ``batch=True``. ``model=`` validates each record's JSON data first. The mapping's settings
-        (``batch_size`` ... ``filters``) are described on
-        :class:`~flowfn.triggers.streaming.StreamSettings`.
+        ``batch=True`` (raising fails the invocation, and the whole batch is retried). ``model=``
+        validates each record's JSON data first. The mapping's settings (``batch_size`` ...
+        ``filters``) are described on :class:`~flowfn.triggers.streaming.StreamSettings`.
+
+        Lambda halves a batch (``bisect_on_error``) only when the invocation fails, never on a
+        reported record. So with ``bisect_on_error``, a record that fails as the first of a batch
+        of more than one fails the invocation (``StreamRecordFailed``): the batch is halved until
+        the record is alone, and after ``max_retries`` only it goes to ``on_failure``. Without
+        ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
+        from), a retried batch starts at the failed record, and after ``max_retries`` it is given
+        up whole: the records after the failed one in it are never handled.
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=starting_timestamp,
@@ -427,8 +435,17 @@ class App:
 
         The function takes ``(record, context)`` one change at a time (a raising record is reported
         failed; it and the records after it in its shard are retried), or the whole batch with
-        ``batch=True``. ``model=`` validates each new image first. The mapping's settings are
-        described on :class:`~flowfn.triggers.streaming.StreamSettings`.
+        ``batch=True`` (raising fails the invocation, and the whole batch is retried). ``model=``
+        validates each new image first. The mapping's settings are described on
+        :class:`~flowfn.triggers.streaming.StreamSettings`.
+
+        Lambda halves a batch (``bisect_on_error``) only when the invocation fails, never on a
+        reported record. So with ``bisect_on_error``, a record that fails as the first of a batch
+        of more than one fails the invocation (``StreamRecordFailed``): the batch is halved until
+        the record is alone, and after ``max_retries`` only it goes to ``on_failure``. Without
+        ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
+        from), a retried batch starts at the failed record, and after ``max_retries`` it is given
+        up whole: the records after the failed one in it are never handled.
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=None,

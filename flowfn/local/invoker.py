@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["FailedResponse", "GivenUp", "Invocation", "Invoker", "LocalContext", "Outcome",
            "function_environment"]
 
-Outcome = Literal["ok", "error", "timeout", "partial", "throttled"]
+Outcome = Literal["ok", "error", "timeout", "partial", "throttled", "expired"]
 
 
 class FunctionTimedOut(BaseException):
@@ -82,7 +82,9 @@ class Invocation:
     result: Any
     #: The exception that failed the invocation, if any (a TimeoutError for timeouts).
     error: BaseException | None
-    #: ``ok``, ``error``, ``timeout``, ``partial`` (some SQS records failed) or ``throttled``.
+    #: ``ok``, ``error``, ``timeout``, ``partial`` (some SQS records failed) or ``throttled``; or
+    #: ``expired``: not an invocation, stream records given up unhandled as older than the
+    #: mapping's ``max_record_age_s`` (see ``given_up``).
     outcome: Outcome
     request_id: str
     started: datetime
@@ -264,13 +266,14 @@ class Invoker:
 
     def invoke(self, handler: Handler, event: dict[str, Any], *, source: str,
                trigger: str | None = None, slot_held: bool = False, wait: bool = True,
-               final: Mapping[str, GivenUp] | None = None) -> Invocation:
+               final: Mapping[str, GivenUp] | None = None, hold: bool = False) -> Invocation:
         """Run one invocation and return its record.
 
         The caller either holds a slot (``slot_held``), or one is taken here: waiting for it when
         ``wait``, else recording a ``throttled`` invocation when none is free. ``final``: the SQS
         messages of the event that are on their last receive (by message id), and where each goes
-        when it fails now; the record lists those that did fail.
+        when it fails now; the record lists those that did fail. ``hold``: the record is not
+        published yet; the caller passes it to :meth:`publish` once it knows what was given up.
         """
         kind = trigger or handler.trigger.kind
         if not slot_held:
@@ -288,7 +291,8 @@ class Invoker:
             if final:
                 gone = tuple(final[i] for i in record.failed_ids if i in final)
                 record = replace(record, given_up=gone) if gone else record
-            self._finish(record)
+            if not hold:
+                self._finish(record)
             return record
         finally:
             self._end()
@@ -395,12 +399,24 @@ class Invoker:
         self._finish(record)
         return record
 
+    def expire(self, handler: Handler, event: dict[str, Any], source: str, given: GivenUp) -> Invocation:
+        """Record stream records given up without an invocation (older than ``max_record_age_s``):
+        an ``expired`` record saying where they went; returns it."""
+        record = Invocation(handler.name, handler.trigger.kind, source, event, None, None, "expired", "",
+                            datetime.now(UTC), 0.0, (given,))
+        self._finish(record)
+        return record
+
     @staticmethod
     def _throttled(handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
         error = RuntimeError(f"function {handler.name!r} is throttled: its reserved concurrency "
                              f"({handler.settings.reserved_concurrency}) is in use")
         return Invocation(handler.name, kind, source, event, None, error, "throttled", "",
                           datetime.now(UTC), 0.0)
+
+    def publish(self, record: Invocation) -> None:
+        """Record an invocation run with ``hold`` (and tell the listeners)."""
+        self._finish(record)
 
     def _finish(self, record: Invocation) -> None:
         with self._cond:

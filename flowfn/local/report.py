@@ -15,6 +15,8 @@ __all__ = ["banner", "given_up_lines", "http_status", "invocation_line", "invoca
 
 #: Where a given-up asynchronous event goes once deployed (synth's on-failure destination).
 DEPLOYED_DESTINATION = "deployed, it goes to the FailedEvents queue"
+#: The trigger kinds whose given-up events are runs of a shard's records.
+_STREAM_KINDS = frozenset({"kinesis", "dynamodb"})
 
 
 def http_status(inv: Invocation) -> int | None:
@@ -58,6 +60,9 @@ def invocation_line(inv: Invocation) -> str:
     """``12:00:01.234  make_thumbnail  s3  uploads/incoming/cat.jpg  183 ms  ok``."""
     outcome: str = inv.outcome
     status = http_status(inv)
+    if inv.outcome == "expired":  # records given up without an invocation: no duration
+        return (f"{_clock(inv.started)}  {inv.function}  {inv.trigger}  {inv.source}  expired: not invoked, "
+                "older than max_record_age_s")
     if inv.outcome == "partial":
         outcome = f"partial: {len(inv.failed_ids)} of {len(inv.event.get('Records', []))} failed"
     elif status is not None:
@@ -71,11 +76,20 @@ def invocation_line(inv: Invocation) -> str:
 def given_up_lines(inv: Invocation) -> list[str]:
     """One line per event ``inv`` was the last attempt at: what, after how many tries, where to.
 
-    ``12:00:05.120  take  sqs  gave up on message 5f1c... after 2 receives: it moves to jobs-dlq``
+    ``12:00:05.120  take  sqs  gave up on message 5f1c... after 2 receives: it moves to jobs-dlq``;
+    a stream's batch: ``gave up on clicks shardId-000000000000 records 4959...-4959... (63 records)
+    after 2 attempts (retries spent): its metadata goes to the on-failure queue bad``.
     """
     lines = []
     for given in inv.given_up:
-        if given.destination == "dropped":
+        if inv.trigger in _STREAM_KINDS:
+            tries = "attempt" if given.attempts == 1 else "attempts"
+            why = f" after {given.attempts} {tries} ({given.reason})"
+            fate = ("discarded (no on_failure queue)" if given.destination == "discarded"
+                    else f"its metadata goes to the on-failure queue {given.destination}")
+            if given.destination.startswith("lost"):
+                fate = given.destination
+        elif given.destination == "dropped":
             tries = f" after {given.attempts} attempts" if given.attempts else ""
             fate = f"dropped ({DEPLOYED_DESTINATION})"
             why = f"{tries} ({given.reason})"

@@ -2,14 +2,17 @@
 
 flowfn polls the emulator's stream APIs itself (never the emulator's own event-source mappings).
 Per shard, in order: a batch of up to ``batch_size`` records, waiting up to the batching window to
-fill it; on success the checkpoint moves past the batch; on a reported failure it moves to just
-before the lowest failed record, and the rest is delivered again. A failing batch blocks its
-shard: retried (split in two first with ``bisect_on_error``, which uses up no retries) until
-``max_retries`` or ``max_record_age_s``, then its metadata goes to the on-failure queue in AWS's
-shape and the shard moves on. Records older than ``max_record_age_s`` are given up so without being
+fill it; on success the checkpoint moves past the batch; on a partial response it moves to just
+before the lowest failed record, and the retry is the batch from that record on. A failing batch
+blocks its shard: retried until ``max_retries`` or ``max_record_age_s``, then its metadata goes to
+the on-failure queue in AWS's shape (``functionError`` when the last attempt was a function error)
+and the shard moves on. With ``bisect_on_error``, a function error (the invocation raised or timed
+out) splits the batch in two instead, the first half run first, using up no retry; a partial
+response never does. Records older than ``max_record_age_s`` are given up so without being
 handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
 keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
-run resumes.
+run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
+given up without an invocation get an ``expired`` record of their own).
 """
 
 from __future__ import annotations
@@ -20,20 +23,23 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from flowfn.function import Handler
-from flowfn.local.invoker import Invocation, Invoker
+from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.source import Source
+from flowfn.local.streamfilter import matches
 
 __all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches", "stamp_ms"]
 
 #: How long a shard's poller waits between reads of an empty shard: doubling from 10 to 250 ms.
 _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
+#: Why records are given up, for people, by the on-failure metadata's condition.
+_REASONS = {"RetryAttemptsExhausted": "retries spent", "RecordAgeExceeded": "older than max_record_age_s"}
 #: Records read at once (AWS's GetRecords takes up to 10,000; a batch is at most 10,000).
 _READ = 1_000
 
@@ -116,50 +122,6 @@ class Checkpoints:
                 tmp = self.path.with_suffix(".tmp")
                 tmp.write_text(json.dumps(self.values, sort_keys=True))
                 tmp.replace(self.path)
-
-
-def _match_value(pattern: Any, value: Any) -> bool:
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            _match_value(p, value.get(k, _MISSING)) for k, p in pattern.items())
-    if not isinstance(pattern, list):
-        return bool(pattern == value)
-    return any(_match_one(p, value) for p in pattern)
-
-
-_MISSING: Any = object()
-
-
-def _match_one(rule: Any, value: Any) -> bool:
-    if isinstance(rule, dict):
-        if "exists" in rule:
-            return (value is not _MISSING) == bool(rule["exists"])
-        if value is _MISSING:
-            return False
-        if "prefix" in rule:
-            return isinstance(value, str) and value.startswith(rule["prefix"])
-        if "suffix" in rule:
-            return isinstance(value, str) and value.endswith(rule["suffix"])
-        if "anything-but" in rule:
-            banned = rule["anything-but"]
-            return value not in (banned if isinstance(banned, list) else [banned])
-        if "numeric" in rule:
-            return isinstance(value, int | float) and _numeric(rule["numeric"], value)
-        return False
-    return bool(rule == value)
-
-
-def _numeric(spec: list[Any], value: float) -> bool:
-    ops: dict[str, Callable[[float, float], bool]] = {
-        "=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    }
-    return all(ops[spec[i]](value, spec[i + 1]) for i in range(0, len(spec) - 1, 2))
-
-
-def matches(filters: tuple[str, ...], doc: dict[str, Any]) -> bool:
-    """Whether a record passes Lambda's filter criteria (no filters: every record)."""
-    return not filters or any(_match_value(json.loads(f), doc) for f in filters)
 
 
 class ShardPoller(Source):
@@ -279,48 +241,62 @@ class ShardPoller(Source):
 
     def _loop(self, shard: str) -> None:
         idle = 0.0
-        size = self.trigger.batch_size
-        bisect_left = 0  # records still due from a bisected batch
+        # The batches still due from a failed batch, the next one last: (its size, whether it is a
+        # half of a bisected batch). A retry after a partial failure holds the records from the
+        # lowest failed one; a function error under bisect_on_error leaves the batch's two halves.
+        plan: list[tuple[int, bool]] = []
         attempts = 0
         while not self._stop.is_set():
             try:
-                batch = self._collect(shard, size)
+                batch = (self._buffers[shard][:plan[-1][0]] if plan
+                         else self._collect(shard, self.trigger.batch_size))
             except Exception as exc:  # the emulator went away or answered oddly: keep going
                 self.errors.append(exc)
                 self._stop.wait(0.2)
                 continue
             if not batch:
+                plan.clear()
                 idle = min(_MAX_IDLE_S, max(_MIN_IDLE_S, idle * 2))
                 self._stop.wait(idle)
                 continue
             idle = 0.0
+            bisected = bool(plan) and plan[-1][1]
             stale = self._expired(batch)
             if stale:  # given up unhandled; the younger records after them are read on
                 self._give_up(shard, batch[:stale], attempts, "RecordAgeExceeded", None)
-                attempts, size, bisect_left = 0, self.trigger.batch_size, 0
+                attempts = 0
+                if plan:
+                    size = plan.pop()[0] - stale
+                    if size > 0:
+                        plan.append((size, bisected))
                 continue
-            results = self._invoke(shard, batch, attempts)
+            results, records = self._invoke(shard, batch, attempts, bisected)
             retry = [r for r in batch if r.seq in results]
             done = [r for r in batch if r.seq not in results]
-            self._done(shard, done)
+            if plan:
+                plan.pop()
             if not retry:
+                self._publish(records)
+                self._done(shard, done)
                 attempts = 0
-                bisect_left -= len(batch)
-                if bisect_left <= 0:
-                    size, bisect_left = self.trigger.batch_size, 0
                 self.blocked.pop(shard, None)
                 continue
             last = results[retry[0].seq]
-            if self.trigger.bisect_on_error and len(retry) > 1:
-                bisect_left = max(bisect_left, len(retry))
-                size = max(1, len(retry) // 2)
-            else:
+            if self.trigger.bisect_on_error and len(retry) > 1 and last.outcome in ("error", "timeout"):
+                # Halved on a function error only, the first half first; this uses up no retries.
+                half = (len(retry) + 1) // 2
+                plan += [(len(retry) - half, True), (half, True)]
+            else:  # a partial response (or a function error, unbisected): retried from the failed record
                 attempts += 1
                 limit = self.trigger.max_retries
                 if limit is not None and attempts > limit:
-                    self._give_up(shard, retry, attempts, "RetryAttemptsExhausted", last)
-                    attempts, size, bisect_left = 0, self.trigger.batch_size, 0
+                    self._done(shard, done)
+                    self._give_up(shard, retry, attempts, "RetryAttemptsExhausted", last, records)
+                    attempts = 0
                     continue
+                plan.append((len(retry), bisected))
+            self._publish(records)
+            self._done(shard, done)
             self.blocked[shard] = attempts
             if not self.retry_now:
                 self._stop.wait(min(5.0, 0.05 * 2 ** min(attempts, 7)))
@@ -334,9 +310,11 @@ class ShardPoller(Source):
         now = self._now()
         return next((i for i, r in enumerate(batch) if now - r.arrival <= age), len(batch))
 
-    def _invoke(self, shard: str, batch: list[Raw], attempts: int) -> dict[str, Invocation]:
-        """Run the batch (in partition-key groups with parallelization); the records to retry
-        (in order), each with the invocation that failed it."""
+    def _invoke(self, shard: str, batch: list[Raw], attempts: int,
+                bisected: bool) -> tuple[dict[str, Invocation], list[Invocation]]:
+        """Run the batch (in partition-key groups with parallelization): the records to retry (in
+        order), each with the invocation that failed it, and the invocations' records, held for
+        :meth:`_publish` (in the order they ended)."""
         groups: list[list[Raw]] = [batch]
         factor = self.trigger.parallelization
         if factor > 1:
@@ -345,12 +323,17 @@ class ShardPoller(Source):
                 split.setdefault(zlib.crc32(record.key.encode()) % factor, []).append(record)
             groups = list(split.values())
         failed: dict[str, Invocation] = {}
-        state = f", retry {attempts}, shard blocked" if attempts else ""
+        records: list[Invocation] = []
+        state = ", bisected" if bisected else ""
+        state += f", retry {attempts}, shard blocked" if attempts else ""
 
         def run(group: list[Raw]) -> None:
             noun = "record" if len(group) == 1 else "records"
             record = self.invoker.invoke(self.handler, self.reader.batch_event([r.event for r in group]),
-                                         source=f"{self.label} {shard} ({len(group)} {noun}{state})")
+                                         source=f"{self.label} {shard} ({len(group)} {noun}{state})",
+                                         hold=True)
+            with self._lock:
+                records.append(record)
             start = _failed_from(record, group)
             for raw in group[start:] if start is not None else ():
                 failed[raw.seq] = record
@@ -363,7 +346,16 @@ class ShardPoller(Source):
                 thread.start()
             for thread in threads:
                 thread.join()
-        return failed
+        return failed, records
+
+    def _publish(self, records: Sequence[Invocation], last: Invocation | None = None,
+                 given_up: GivenUp | None = None) -> None:
+        """Publish the batch's invocations; ``last``, the one after which records were given up,
+        says so (``given_up``)."""
+        for record in records:
+            if record is last and given_up is not None:
+                record = replace(record, given_up=(given_up,))
+            self.invoker.publish(record)
 
     def _done(self, shard: str, done: list[Raw]) -> None:
         if not done:
@@ -379,12 +371,25 @@ class ShardPoller(Source):
             self.checkpoints.set(shard, last.raw_seq)
 
     def _give_up(self, shard: str, records: list[Raw], attempts: int, condition: str,
-                 record: Invocation | None) -> None:
+                 record: Invocation | None, published: Sequence[Invocation] = ()) -> None:
+        """Send ``records``' metadata to the on-failure queue (if any) and move the shard past them;
+        ``published``: the last attempt's invocations, published saying so."""
+        queue = self.trigger.on_failure
+        destination = queue.logical_name if queue is not None else "discarded"
         if self.send_failure is not None:
             try:
                 self.send_failure(self._failure_message(shard, records, attempts, condition, record))
             except Exception as exc:  # the queue is gone or the emulator answered oddly: say so, go on
                 self.errors.append(exc)
+                destination = f"lost (sending to {destination} failed: {exc})"
+        span = (f"record {records[0].seq}" if len(records) == 1
+                else f"records {records[0].seq}-{records[-1].seq} ({len(records)} records)")
+        given = GivenUp(f"{self.label} {shard} {span}", attempts, destination, _REASONS[condition])
+        if record is None:  # no invocation gave them up: said so on a record of its own
+            noun = "record" if len(records) == 1 else "records"
+            self.invoker.expire(self.handler, self.reader.batch_event([r.event for r in records]),
+                                f"{self.label} {shard} ({len(records)} {noun})", given)
+        self._publish(published, record, given)
         self._done(shard, records)
         self.blocked.pop(shard, None)
 

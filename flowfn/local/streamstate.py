@@ -6,7 +6,8 @@ not handled yet. The next start puts them all back, and each mapping resumes fro
 (``<state dir>/<app>/checkpoints/<handler>.json``), as Lambda's do:
 
 - A Kinesis stream's records are put again in the same order, so each shard's records get the
-  sequence numbers they had.
+  sequence numbers they had, and keep the arrival times they had (``max_record_age_s`` counts
+  from when they first arrived).
 - A table's items are put back without stream records (they were there before the stop; a restore
   is no change to them).
 - A table's stream keeps the records after the lowest checkpoint of the mappings reading it (with
@@ -41,15 +42,15 @@ __all__ = ["FILE", "restore", "save"]
 FILE = "streams.json"
 
 
-def _shard_records(kinesis: Any, name: str) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
+def _shard_records(kinesis: Any, name: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
         iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while iterator:
             got = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            out.extend({"data": base64.b64encode(r["Data"]).decode(), "key": r["PartitionKey"]}
-                       for r in got["Records"])
+            out.extend({"data": base64.b64encode(r["Data"]).decode(), "key": r["PartitionKey"],
+                        "arrival": r["ApproximateArrivalTimestamp"].timestamp()} for r in got["Records"])
             if not got["Records"]:
                 break
             iterator = got.get("NextShardIterator")
@@ -100,8 +101,10 @@ def restore(local: LocalApp, file: Path) -> int:
         if name is None or _shard_records(kinesis, name):
             continue
         for record in records:
-            kinesis.put_record(StreamName=name, Data=base64.b64decode(record["data"]),
-                               PartitionKey=record["key"])
+            put = kinesis.put_record(StreamName=name, Data=base64.b64decode(record["data"]),
+                                     PartitionKey=record["key"])
+            if "arrival" in record:  # a file written before arrivals were kept has none
+                _arrived(local, name, put, float(record["arrival"]))
             count += 1
     for logical, items in state.get("tables", {}).items():
         name = names.get(("table", logical))
@@ -112,6 +115,18 @@ def restore(local: LocalApp, file: Path) -> int:
         if kind == "table":  # with no saved stream, still past the checkpoints' numbers
             count += _restore_stream(local, logical, name, saved.get(logical, {}))
     return count
+
+
+def _arrived(local: LocalApp, name: str, put: dict[str, Any], arrival: float) -> None:
+    """Give the record just put back (``put``: what PutRecord answered) the arrival time it had, in
+    the embedded emulator, as the DynamoDB restore gives its records their creation times."""
+    from moto.kinesis.models import kinesis_backends
+
+    target = local.target
+    stream = kinesis_backends[target.account][target.region].describe_stream(None, name)
+    record = stream.get_shard(put["ShardId"]).records[int(put["SequenceNumber"])]
+    record.created_at_datetime = datetime.fromtimestamp(arrival, UTC).replace(tzinfo=None)
+    record.created_at = arrival
 
 
 def _table(local: LocalApp, name: str) -> Any:

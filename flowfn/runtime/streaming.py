@@ -1,9 +1,21 @@
 """Stream batches (Kinesis, DynamoDB Streams) with Lambda's partial batch response.
 
 Lambda checkpoints a shard at the lowest sequence number reported failed: that record and every
-record after it are delivered again. So the loop stops at the first record that fails (running
-later ones would only run them twice) and reports it; a ``batch=True`` handler reports records
-with ``batch.fail`` (the lowest counts) or raises to fail the whole batch.
+record after it are delivered again, as a batch of their own. So the loop stops at the first
+record that fails (running later ones would only run them twice) and reports it; a ``batch=True``
+handler reports records with ``batch.fail`` (the lowest counts). A ``batch=True`` handler that
+raises fails the invocation: Lambda sees a function error, and retries the whole batch (halved
+first with ``bisect_on_error``).
+
+Lambda halves a batch (``BisectBatchOnFunctionError``) only on a function error, never on a
+partial response. After a partial failure the retry starts at the failed record, so a record that
+always fails is then the first of its batch, and reporting it again would only retry the same
+batch until ``max_retries`` gives it up with every record after it, unhandled. So with
+``bisect_on_error``, a per-record handler (or model) failing the FIRST record of a batch of more
+than one fails the invocation instead (:class:`StreamRecordFailed`, chained to the error): Lambda
+halves the batch down to that record alone, and only it reaches the on-failure queue. Any other
+failing record is reported in the partial response. The retry after that report counts against
+``max_retries``: with ``max_retries=0`` the batch from the failed record on is given up at once.
 """
 
 from __future__ import annotations
@@ -11,12 +23,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from flowfn.errors import FlowfnError
 from flowfn.function import Handler
 from flowfn.runtime import log, shape
 from flowfn.runtime.invoke import call
 from flowfn.runtime.stack import exception_keys
 
-__all__ = ["StreamBatch", "StreamRecord", "process_stream"]
+__all__ = ["StreamBatch", "StreamRecord", "StreamRecordFailed", "process_stream"]
+
+
+class StreamRecordFailed(FlowfnError, RuntimeError):
+    """The first record of a batch failed under ``bisect_on_error``: the invocation fails (its
+    cause is the handler's or the model's error) so that Lambda halves the batch."""
+
+    def __init__(self, kind: str, sequence_number: str, size: int, reason: str) -> None:
+        self.kind = kind
+        self.sequence_number = sequence_number
+        super().__init__(
+            f"{kind} record {sequence_number}, the first of a batch of {size}, failed: {reason}. The "
+            "invocation fails so that Lambda halves the batch (bisect_on_error) until the record is "
+            "alone; after max_retries only it goes to the on-failure queue. Fix: the cause (the error "
+            "above) in the handler, or the record's data"
+        )
 
 
 class StreamRecord(Protocol):
@@ -32,8 +60,9 @@ class StreamBatch:
     """A batch of stream records, as a ``batch=True`` handler receives it.
 
     Return to acknowledge it; :meth:`fail` a record to have it and every later record of the
-    shard delivered again; raising fails (and retries) the whole batch. With ``model=`` on the
-    trigger, ``models`` holds each record's validated model, in order.
+    shard delivered again; raising fails the invocation, and Lambda retries the whole batch
+    (halving it first with ``bisect_on_error``). With ``model=`` on the trigger, ``models`` holds
+    each record's validated model, in order.
     """
 
     __slots__ = ("_failed", "models", "raw", "records")
@@ -89,7 +118,9 @@ def process_stream(
     build: Callable[[Any], Any], batch_class: type[StreamBatch],
 ) -> dict[str, Any]:
     """Run a stream handler over ``event``; return ``{"batchItemFailures": [...]}`` (at most one: the
-    lowest failed record, from which Lambda retries)."""
+    lowest failed record, from which Lambda retries). A ``batch=True`` handler's exception
+    propagates, and so does :class:`StreamRecordFailed` (see the module's docstring): the
+    invocation fails."""
     trigger: Any = handler.trigger
     records = tuple(shape.each_record(shape.records(kind, event), build))
     model = trigger.model
@@ -101,17 +132,11 @@ def process_stream(
                 try:
                     models.append(_validate(model, record))
                 except Exception as exc:
-                    _report(kind, record, f"record does not match {model.__name__}", exc,
-                            not isinstance(exc, ValueError))
+                    _fail(trigger, kind, records, record, f"record does not match {model.__name__}", exc,
+                          not isinstance(exc, ValueError))
                     return _response(record)
         batch = batch_class(records, event, tuple(models) if model is not None else None)
-        try:
-            call(handler, batch, context)
-        except Exception as exc:
-            if records:
-                _report(kind, records[0], f"batch handler raised {type(exc).__name__}", exc, True)
-                return _response(records[0])
-            raise
+        call(handler, batch, context)  # raising fails the invocation: a function error to Lambda
         marked = set(batch.failed)
         for record in records:
             if record.sequence_number in marked:
@@ -122,17 +147,27 @@ def process_stream(
         try:
             item = record if model is None else _validate(model, record)
         except Exception as exc:
-            _report(kind, record, f"record does not match {model.__name__}", exc,
-                    not isinstance(exc, ValueError))
+            _fail(trigger, kind, records, record, f"record does not match {model.__name__}", exc,
+                  not isinstance(exc, ValueError))
             failed = record
             break
         try:
             call(handler, item, context)
         except Exception as exc:
-            _report(kind, record, f"handler raised {type(exc).__name__}", exc, True)
+            _fail(trigger, kind, records, record, f"handler raised {type(exc).__name__}", exc, True)
             failed = record
             break
     return _response(failed)
+
+
+def _fail(trigger: Any, kind: str, records: tuple[Any, ...], record: Any, reason: str, exc: Exception,
+          trace: bool) -> None:
+    """A record failed: log it for the partial response, or, when it is the first of a batch of
+    more than one under ``bisect_on_error``, fail the invocation so that Lambda halves the batch."""
+    if trigger.bisect_on_error and len(records) > 1 and record is records[0]:
+        raise StreamRecordFailed(kind, record.sequence_number, len(records),
+                                 f"{reason}: {exc}" if str(exc) else reason) from exc
+    _report(kind, record, reason, exc, trace)
 
 
 def _response(failed: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Lambda's stream semantics through `flowfn run-local` as a subprocess, records put with boto3 as a
 user puts them: each shard in sequence order and each record once, per-partition-key order with
-parallelization, the checkpoint after a partial failure, bisecting down to one poison record, the
-on-failure queue's metadata after max_retries (Kinesis and DynamoDB Streams), and records older
-than max_record_age_s given up.
+parallelization, the checkpoint after a partial failure, bisecting down to one poison record (a
+batch handler raising, and a record handler's poison record after its partial failure), the
+on-failure queue's metadata after max_retries (Kinesis and DynamoDB Streams), records older than
+max_record_age_s given up, and the --json line of each given-up batch.
 
 The app is tests/local/apps/streamsem.py: its handlers log what they see to a file, run-local's
 --json lines count the invocations, and the emulator's own GetRecords gives each shard's true
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,8 @@ def _kinesis_truth(kinesis: Any, stream: str) -> dict[str, list[dict[str, Any]]]
 def _missing(run: StopApp, log: Path) -> list[str]:
     """What the session still waits for (nothing: every handler saw what it should)."""
     lines = _lines(log)
-    wanted = {"in_order": 120, "by_key": 120, "checkpointed": 10, "bisected": 99, "retried": 2, "changed": 25,
-              "guarded": 20}
+    wanted = {"in_order": 120, "by_key": 120, "checkpointed": 10, "bisected": 99, "isolated": 99, "retried": 2,
+              "changed": 25, "guarded": 20}
     handled = Counter(line["fn"] for line in lines if line["ok"])
     missing = [f"{fn}: {handled[fn]} of {n} records handled" for fn, n in wanted.items() if handled[fn] < n]
     failed = Counter(s["function"] for s in run.collect() if s["outcome"] != "ok")
@@ -103,6 +103,7 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
         put("clicks", [(c["k"], json.dumps(c).encode()) for c in part])
     put("orders", [("o", json.dumps({"n": n}).encode()) for n in range(10)])
     put("bulk", [(f"b{n % 7}", json.dumps({"n": n}).encode()) for n in range(100)])
+    put("poison", [(f"p{n % 7}", json.dumps({"n": n}).encode()) for n in range(100)])
     put("jobs", [("j", b"first"), ("j", b"poison"), ("j", b"after")])
     ddb.batch_write_item(RequestItems={"changes": [
         {"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "n": {"N": str(i)}}}} for i in range(25)]})
@@ -119,7 +120,7 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     iterator = ddb_streams.get_shard_iterator(StreamArn=stream_arn, ShardId=ddb_shard,
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     ddb_truth = [r["dynamodb"]["Keys"]["pk"]["S"] for r in ddb_streams.get_records(ShardIterator=iterator)["Records"]]
-    failed = {q: _messages(run, q) for q in ("bisect-failed", "retry-failed", "changes-failed")}
+    failed = {q: _messages(run, q) for q in ("bisect-failed", "isolated-failed", "retry-failed", "changes-failed")}
     assert run.stop() == 0, run.err
     lines = _lines(log)
     calls = Counter(s["function"] for s in run.seen)
@@ -154,24 +155,55 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     assert [s["outcome"] for s in checkpointed] == ["partial", "ok"]
     assert checkpointed[0]["failed"] == [_of(lines, "checkpointed")[4]["seq"]]
 
-    # -- c. Bisecting isolates the poison record of a batch of 100.
+    # -- c. Bisecting isolates the poison record of a batch of 100. Lambda halves a batch on a
+    # function error only (the first half first, no retry used up): a batch handler raising.
     bulk = _deliveries(_of(lines, "bisected"))
     handled = sorted(line["data"] for d in bulk for line in d if line["ok"])
     assert handled == [n for n in range(100) if n != 37]  # every other record, once
-    failing = [[line["data"] for line in d] for d in bulk if not d[0]["ok"]]
-    sizes = [len(d) for d in failing]
-    assert sizes[0] == 100 and failing[-1] == [37], sizes
-    assert all(37 in d for d in failing)
-    assert all(later <= (earlier + 1) // 2 for earlier, later in pairwise(sizes)), sizes
-    assert len(failing) == 7, sizes  # 100 -> 50 -> 25 -> 12 -> 6 -> 3 -> 1: halved each time
-    outcomes = Counter(s["outcome"] == "ok" for s in run.seen if s["function"] == "bisected")
-    assert outcomes == {False: len(failing), True: len(bulk) - len(failing)}, outcomes  # one line per call
+    assert [(d[0]["data"], len(d), d[0]["ok"]) for d in bulk] == [
+        (0, 100, False), (0, 50, False), (0, 25, True), (25, 25, False), (25, 13, False), (25, 7, True),
+        (32, 6, False), (32, 3, True), (35, 3, False), (35, 2, True), (37, 1, False), (38, 12, True),
+        (50, 50, True)]
+    calls_of = [s for s in run.seen if s["function"] == "bisected"]
+    assert [s["outcome"] for s in calls_of] == ["ok" if d[0]["ok"] else "error" for d in bulk]  # a line per call
+    seq37 = bulk[10][0]["seq"]
+    assert [s["given_up"] for s in calls_of] == [[]] * 10 + [[{
+        "event": f"bulk {bulk[10][0]['shard']} record {seq37}", "attempts": 1, "destination": "bisect-failed",
+        "reason": "retries spent"}]] + [[]] * 2
     [poisoned] = failed["bisect-failed"]
     info = poisoned["KinesisBatchInfo"]
-    seq37 = next(line["seq"] for d in bulk for line in d if line["data"] == 37)
     assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, seq37, seq37)
     assert poisoned["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert poisoned["requestContext"]["approximateInvokeCount"] == 1  # max_retries=0: bisecting is free
+    assert poisoned["requestContext"]["requestId"] == bulk[10][0]["req"]
+    assert poisoned["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
+                                           "functionError": "Unhandled"}  # the last attempt raised
+
+    # A record handler: 37 is reported (0-36 are done), then it is the first of the retried 63, so
+    # the invocation fails and Lambda halves the batch down to it; once alone it is reported, and
+    # after max_retries=1 only it goes to the on-failure queue. Every other record is handled once.
+    isolated = _of(lines, "isolated")
+    assert sorted(line["data"] for line in isolated if line["ok"]) == [n for n in range(100) if n != 37]
+    assert [line["data"] for line in isolated if not line["ok"]] == [37] * 8
+    calls_of = [s for s in run.seen if s["function"] == "isolated"]
+    shard = isolated[0]["shard"]
+    sizes = [int(s["source"].split(" (")[1].split(" ")[0]) for s in calls_of]
+    assert list(zip(sizes, [s["outcome"] for s in calls_of], strict=True)) == [
+        (100, "partial"), (63, "error"), (32, "error"), (16, "error"), (8, "error"), (4, "error"), (2, "error"),
+        (1, "partial"), (1, "ok"), (2, "ok"), (4, "ok"), (8, "ok"), (16, "ok"), (31, "ok")]
+    assert [s["source"] for s in calls_of[:3]] == [
+        f"poison {shard} (100 records)", f"poison {shard} (63 records, retry 1, shard blocked)",
+        f"poison {shard} (32 records, bisected, retry 1, shard blocked)"]
+    assert calls_of[1]["error"].startswith("flowfn.runtime.streaming.StreamRecordFailed: kinesis record ")
+    seq37 = next(line["seq"] for line in isolated if not line["ok"])
+    assert [s["given_up"] for s in calls_of] == [[]] * 7 + [[{
+        "event": f"poison {shard} record {seq37}", "attempts": 2, "destination": "isolated-failed",
+        "reason": "retries spent"}]] + [[]] * 6
+    [poisoned] = failed["isolated-failed"]
+    info = poisoned["KinesisBatchInfo"]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, seq37, seq37)
+    assert poisoned["requestContext"]["approximateInvokeCount"] == 2
+    assert poisoned["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}  # reported
 
     # -- d. After max_retries + 1 attempts the record's metadata goes to the on-failure queue, in
     # AWS's shape; the shard moves on. max_record_age_s=60 did not cut the retries short.
@@ -186,6 +218,9 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     assert context["condition"] == "RetryAttemptsExhausted" and context["approximateInvokeCount"] == 3
     assert context["functionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:retried"
     assert context["requestId"] == jobs[3]["req"]  # the last attempt's
+    last_try = next(s for s in run.seen if s["function"] == "retried" and s["request_id"] == jobs[3]["req"])
+    assert last_try["given_up"] == [{"event": f"jobs {jobs[1]['shard']} record {jobs[1]['seq']}", "attempts": 3,
+                                     "destination": "retry-failed", "reason": "retries spent"}]
     assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}  # reported, not raised
     info = message["KinesisBatchInfo"]
     assert set(info) == BATCH_INFO_KEYS
@@ -229,6 +264,9 @@ def test_stream_semantics_hold_under_run_local(stopapp: Any, tmp_path: Path,
     assert (info["shardId"], info["streamArn"], info["batchSize"]) == (ddb_shard, stream_arn, size)
     assert info["startSequenceNumber"] == seqs["k20"]
     assert info["endSequenceNumber"] == seqs[ddb_truth[first + size - 1]]
+    assert last["given_up"] == [{
+        "event": f"changes {ddb_shard} records {seqs['k20']}-{seqs[ddb_truth[first + size - 1]]} ({size} records)",
+        "attempts": 2, "destination": "changes-failed", "reason": "retries spent"}]
     # DynamoDB stamps a change to the second, and so does the metadata: 2019-11-14T00:13:19Z.
     when = datetime.fromtimestamp(created["k20"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert info["approximateArrivalOfFirstRecord"] == when
@@ -242,7 +280,8 @@ def test_records_older_than_max_record_age_go_to_the_on_failure_queue(
     some records are put, so that they arrived long enough ago. AWS's shortest max_record_age_s is
     60 s. Two records two minutes old go to the on-failure queue unhandled, and the fresh one
     after them is handled; a record 57 s old that always fails blocks its shard until it is 60 s
-    old, then goes there too, and the record after it is handled."""
+    old, then goes there too, and the record after it is handled. Each given-up run of records gets
+    a --json line of its own (outcome ``expired``: no invocation) naming it and its destination."""
     import moto.kinesis.models as moto_kinesis
 
     from flowfn.local.emulator import EmbeddedMoto
@@ -286,7 +325,17 @@ def test_records_older_than_max_record_age_go_to_the_on_failure_queue(
     tries = seen().count(("doomed", False))
     assert seen() == [("fresh", True), *[("doomed", False)] * tries, ("later", True)]
     assert tries >= 1  # it was handled while younger than 60 s
-    assert [s["outcome"] for s in run.seen if s["function"] == "aged"] == ["ok", *["partial"] * tries, "ok"]
+    calls = [s for s in run.seen if s["function"] == "aged"]
+    # The records given up unhandled each get a line of their own (not an invocation) saying so.
+    assert [s["outcome"] for s in calls] == ["expired", "ok", *["partial"] * tries, "expired", "ok"]
+    shard = "shardId-000000000000"
+    assert [(s["source"], s["given_up"]) for s in calls if s["outcome"] == "expired"] == [
+        (f"backlog {shard} (2 records)", [{"event": f"backlog {shard} records {stale[0]}-{stale[1]} (2 records)",
+                                           "attempts": 0, "destination": "expired",
+                                           "reason": "older than max_record_age_s"}]),
+        (f"backlog {shard} (1 record)", [{"event": f"backlog {shard} record {doomed}", "attempts": tries,
+                                          "destination": "expired", "reason": "older than max_record_age_s"}])]
+    assert not [s for s in calls if s["outcome"] != "expired" and s["given_up"]]
     assert len(messages) == 2, messages
     messages.sort(key=lambda m: int(m["KinesisBatchInfo"]["startSequenceNumber"]))
     for message, (first, last), invoked in zip(messages, ((stale[0], stale[1]), (doomed, doomed)), (0, tries),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -60,14 +61,20 @@ def test_a_reported_failure_checkpoints_before_the_failed_record() -> None:
     assert calls[0].outcome == "partial" and calls[1].ok
 
 
+def _numbers(call: Any) -> list[int]:
+    return [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for r in call.event["Records"]]
+
+
 def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
+    """A batch handler raising is a function error: Lambda halves the batch (the first half
+    first, no retry used up) until the poison record is alone."""
     app = App("bisect")
     clicks = Stream("clicks")
     bad = Queue("bad")
     done: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
-                    max_retries=0, on_failure=bad)
+                    max_retries=0, on_failure=bad, batching_window_s=1)  # the window: all 100 at once
     def on_batch(batch: KinesisBatch) -> None:
         numbers = [r.json()["n"] for r in batch]
         if 37 in numbers:
@@ -78,14 +85,112 @@ def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
         h.put_records(clicks, [{"n": i} for i in range(100)])
         h.drain()
         failures = [json.loads(m) for m in h.messages("bad")]
-        sizes = [len(c.event["Records"]) for c in h.invocations("on_batch")]
+        calls = h.invocations("on_batch")
     assert sorted(done) == [n for n in range(100) if n != 37]  # every other record exactly once
-    assert sizes[0] == 100 and 1 in sizes
-    assert len(failures) == 1
-    info = failures[0]["KinesisBatchInfo"]
+    assert [(_numbers(c)[0], len(c.event["Records"]), c.outcome) for c in calls] == [
+        (0, 100, "error"), (0, 50, "error"), (0, 25, "ok"), (25, 25, "error"), (25, 13, "error"),
+        (25, 7, "ok"), (32, 6, "error"), (32, 3, "ok"), (35, 3, "error"), (35, 2, "ok"), (37, 1, "error"),
+        (38, 12, "ok"), (50, 50, "ok")]
+    assert [g.event.split(" ", 2)[2] for g in calls[10].given_up] == [
+        f"record {calls[10].event['Records'][0]['kinesis']['sequenceNumber']}"]
+    assert not [c for c in calls if c is not calls[10] and c.given_up]
+    [failure] = failures
+    info = failure["KinesisBatchInfo"]
     assert info["batchSize"] == 1
-    assert failures[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert info["startSequenceNumber"] == info["endSequenceNumber"] == _seq(calls[10], 0)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1  # bisecting uses up no retries
+    assert failure["requestContext"]["requestId"] == calls[10].request_id
+    # The last attempt raised: a function error, as Lambda writes it.
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
+                                          "functionError": "Unhandled"}
+
+
+def _seq(call: Any, index: int) -> str:
+    return str(call.event["Records"][index]["kinesis"]["sequenceNumber"])
+
+
+def test_bisect_isolates_a_per_record_poison_after_its_partial_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    """A record handler: the poison record at 37 is first reported (a partial response; 0-36 are
+    done), then it is the first of the retried batch, whose invocation fails so that Lambda halves
+    it down to the record alone; after max_retries only it goes to the on-failure queue."""
+    app = App("bisect-records")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    handled: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", bisect_on_error=True, max_retries=1,
+                    on_failure=bad, batching_window_s=1)  # the window: all 100 in the first batch
+    def on_click(record: KinesisRecord) -> None:
+        n = record.json()["n"]
+        if n == 37:
+            raise ValueError("poison")
+        handled.append(n)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(100)])
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_click")
+    assert sorted(handled) == [n for n in range(100) if n != 37]  # every other record exactly once
+    assert [(_numbers(c)[0], len(c.event["Records"]), c.outcome) for c in calls] == [
+        (0, 100, "partial"), (37, 63, "error"), (37, 32, "error"), (37, 16, "error"), (37, 8, "error"),
+        (37, 4, "error"), (37, 2, "error"), (37, 1, "partial"),
+        (38, 1, "ok"), (39, 2, "ok"), (41, 4, "ok"), (45, 8, "ok"), (53, 16, "ok"), (69, 31, "ok")]
+    shard = "clicks shardId-000000000000"
+    assert [c.source for c in calls[:3]] == [f"{shard} (100 records)", f"{shard} (63 records, retry 1, shard blocked)",
+                                             f"{shard} (32 records, bisected, retry 1, shard blocked)"]
+    assert calls[8].source == f"{shard} (1 record, bisected)"
+    assert "bisect_on_error" in calls[1].error_text() and isinstance(calls[1].error.__cause__, ValueError)
+    # The failed invocation logs one ERROR line, its traceback holding the handler's error.
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [line] = [x for x in logged if x.get("request_id") == calls[1].request_id and x["level"] == "ERROR"]
+    assert "ValueError: poison" in line["exception"] and "StreamRecordFailed" in line["exception"]
+    poison = _seq(calls[7], 0)
+    [given] = calls[7].given_up
+    assert (given.event, given.attempts, given.destination) == (f"{shard} record {poison}", 2, "bad")
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (poison, poison, 1)
+    assert failure["requestContext"]["approximateInvokeCount"] == 2  # the first try and one retry
+    # The last attempt answered with a partial response: no function error.
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+
+
+def test_without_bisect_a_per_record_poison_gives_up_the_rest_of_its_batch() -> None:
+    """AWS's trap: without bisect_on_error, the retry after a partial failure is the batch from
+    the failed record on; after max_retries all of it is given up, the records after the poison
+    one unhandled."""
+    app = App("no-bisect")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    handled: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=1, on_failure=bad, batch_size=10,
+                    batching_window_s=1)  # the window: all 10 in the first batch
+    def on_click(record: KinesisRecord) -> None:
+        n = record.json()["n"]
+        if n == 4:
+            raise ValueError("poison")
+        handled.append(n)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(10)])
+        h.drain()
+        h.put_record(clicks, {"n": 10})
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_click")
+    assert handled == [0, 1, 2, 3, 10]  # 5-9 are never handled
+    assert [(_numbers(c), c.outcome) for c in calls] == [
+        (list(range(10)), "partial"), (list(range(4, 10)), "partial"), ([10], "ok")]
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+        _seq(calls[1], 0), _seq(calls[1], 5), 6)
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    [given] = calls[1].given_up
+    assert given.event == (f"clicks shardId-000000000000 records {_seq(calls[1], 0)}-{_seq(calls[1], 5)} "
+                           "(6 records)")
+    assert (given.attempts, given.destination) == (2, "bad")
 
 
 def test_max_retries_sends_the_batchs_metadata_to_the_on_failure_queue_and_moves_on() -> None:
@@ -223,3 +328,66 @@ def test_a_dynamodb_batch_given_up_goes_to_the_on_failure_queue_in_aws_shape() -
     assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
     assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_a_timed_out_batch_is_halved_and_its_metadata_names_the_function_error() -> None:
+    """A timeout is a function error too: bisected, and the last attempt's metadata says so."""
+    app = App("timeouts")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
+                    max_retries=0, on_failure=bad, timeout_s=1, batch_size=4, batching_window_s=1)
+    def on_batch(batch: KinesisBatch) -> None:
+        if any(r.json()["n"] == 2 for r in batch):
+            for _ in range(500):  # past the timeout: abandoned, stopped at its next instruction
+                time.sleep(0.01)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"n": i} for i in range(4)])
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_batch")
+    assert [(_numbers(c), c.outcome) for c in calls] == [
+        ([0, 1, 2, 3], "timeout"), ([0, 1], "ok"), ([2, 3], "timeout"), ([2], "timeout"), ([3], "ok")]
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["KinesisBatchInfo"]["startSequenceNumber"] == _seq(calls[3], 0)
+
+
+@pytest.mark.parametrize("retries", [1, 0])
+def test_a_dynamodb_poison_change_is_isolated_given_a_retry_to_start_from(retries: int) -> None:
+    """DynamoDB Streams the same way. With max_retries=1, the retry from the poison change fails as
+    the first of its batch and is halved down to it; with max_retries=0 there is no retry: the
+    batch from the poison change on is given up at its first report, bisect_on_error or not."""
+    app = App(f"ddb-bisect-{retries}")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+    handled: list[str] = []
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", bisect_on_error=True, max_retries=retries,
+                            on_failure=bad, batch_size=6, batching_window_s=1)
+    def on_change(record: Any) -> None:
+        if record.keys["pk"] == "k2":
+            raise ValueError("poison")
+        handled.append(record.keys["pk"])
+
+    with run_app(app) as h:
+        for i in range(6):
+            h.put_item(totals, {"pk": f"k{i}"})
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_change")
+    keys = [[r["dynamodb"]["Keys"]["pk"]["S"] for r in c.event["Records"]] for c in calls]
+    info = failure["DDBStreamBatchInfo"]
+    if retries:
+        assert [(k, c.outcome) for k, c in zip(keys, calls, strict=True)] == [
+            ([f"k{i}" for i in range(6)], "partial"), (["k2", "k3", "k4", "k5"], "error"), (["k2", "k3"], "error"),
+            (["k2"], "partial"), (["k3"], "ok"), (["k4", "k5"], "ok")]
+        assert handled == ["k0", "k1", "k3", "k4", "k5"]
+        assert info["batchSize"] == 1
+    else:
+        assert [(k, c.outcome) for k, c in zip(keys, calls, strict=True)] == [
+            ([f"k{i}" for i in range(6)], "partial")]
+        assert handled == ["k0", "k1"]  # k3-k5 given up with k2, never handled
+        assert info["batchSize"] == 4
+    assert info["startSequenceNumber"] == calls[0].event["Records"][2]["dynamodb"]["SequenceNumber"]

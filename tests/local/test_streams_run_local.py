@@ -1,14 +1,17 @@
-"""`flowfn run-local` as a subprocess with a Kinesis trigger: one line per invocation, and a
-restarted run resumes each shard from its checkpoint."""
+"""`flowfn run-local` as a subprocess with a Kinesis trigger: one line per invocation, one per
+given-up batch, and a restarted run resumes each shard from its checkpoint."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+
+from flowfn.triggers.kinesis import aws_sequence_number
 
 from .test_mirror import StopApp, stopapp, wait_for
 
@@ -91,3 +94,67 @@ def test_the_streams_example_runs_its_chain_under_run_local(stopapp: Any) -> Non
     assert json.loads(bad[0]["Body"])["KinesisBatchInfo"]["batchSize"] == 1
     kinds = {(s["function"], s["trigger"]) for s in run.seen}
     assert {("post_events", "http"), ("aggregate", "kinesis"), ("alert", "dynamodb")} <= kinds
+
+
+GIVE_UP_APP = """
+from flowfn import App, Queue, Stream
+
+app = App("giveup")
+events = Stream("events")
+dead = Queue("dead")
+
+
+@app.on_kinesis(events, starting_position="trim_horizon", batching_window_s=1, max_retries=1, on_failure=dead)
+def kept(record):
+    raise ValueError("never")
+
+
+@app.on_kinesis(events, starting_position="trim_horizon", batching_window_s=1, max_retries=0)
+def dropped(record):
+    raise ValueError("never")
+"""
+
+
+def test_run_local_prints_a_line_for_each_given_up_stream_batch(tmp_path: Path) -> None:
+    """Without --json, as a person reads it: the last attempt's line is followed by one naming the
+    function, the shard, the records' sequence range and count, and where they went."""
+    import signal
+    import subprocess
+    import threading
+
+    from .conftest import CLI
+
+    app = tmp_path / "giveup.py"
+    app.write_text(GIVE_UP_APP)
+    state = tmp_path / "state"
+    proc = subprocess.Popen([*CLI, "run-local", str(app), "--port", "0", "--no-reload", "--state-dir", str(state)],
+                            cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="replace",
+                            env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWFN_"))})
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        run_file = state / "giveup" / "run.json"
+        run = json.loads(wait_for(lambda: run_file.exists() and run_file.read_text().strip(), 60, "run-local"))
+        kinesis = boto3.client("kinesis", endpoint_url=run["endpoint_url"], region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        put = kinesis.put_records(StreamName="events", Records=[{"PartitionKey": "k", "Data": b"a"},
+                                                                {"PartitionKey": "k", "Data": b"b"}])
+        first, last = (aws_sequence_number(r["SequenceNumber"]) for r in put["Records"])
+        wait_for(lambda: sum("gave up on" in line for line in list(out)) == 2, 30, "both given-up lines")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            err = proc.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = proc.communicate()[1]
+        reader.join(5)
+    assert proc.returncode == 0, err
+    given = [line.rstrip("\n") for line in out if "gave up on" in line]
+    span = f"events shardId-000000000000 records {first}-{last} (2 records)"
+    assert any(line.endswith(f"  kept  kinesis  gave up on {span} after 2 attempts (retries spent): its "
+                             "metadata goes to the on-failure queue dead") for line in given), given
+    assert any(line.endswith(f"  dropped  kinesis  gave up on {span} after 1 attempt (retries spent): "
+                             "discarded (no on_failure queue)") for line in given), given

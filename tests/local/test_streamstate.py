@@ -146,3 +146,40 @@ def test_records_saved_before_a_run_that_did_not_stop_are_not_handled_again(tmp_
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in seen] == ["a", "b", "c"]
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in seen]
     assert numbers == sorted(set(numbers))
+
+
+def test_restored_kinesis_records_keep_their_arrival_times(tmp_path: Path) -> None:
+    """A Kinesis record put back at a start arrives when it first did: max_record_age_s counts on
+    from then, and the handler sees its first arrival."""
+    from flowfn import Stream
+
+    seen: list[dict[str, Any]] = []
+    app = App("kept")
+
+    @app.on_kinesis(Stream("clicks"), starting_position="trim_horizon", max_record_age_s=60,
+                    on_failure=Queue("too-old"))
+    def count(record: Any) -> None:
+        seen.append(record.raw)
+
+    state = tmp_path / "state"
+    file = state / "kept" / streamstate.FILE
+    with _run(app, state, sources=False) as local:  # nothing reads the stream
+        for data in (b"old", b"new"):
+            local.target.client("kinesis").put_record(StreamName="clicks", Data=data, PartitionKey="k")
+    saved = json.loads(file.read_text())
+    old, new = saved["streams"]["clicks"]
+    assert abs(new["arrival"] - datetime.now(UTC).timestamp()) < 60  # when it arrived, kept
+    old["arrival"] = datetime(2025, 1, 1, 9, 0, 0, 250_000, tzinfo=UTC).timestamp()
+    new["arrival"] = arrived = datetime.now(UTC).timestamp() - 10  # 10 s ago: young enough
+    file.write_text(json.dumps(saved))
+    with _run(app, state) as local:
+        local.drain()
+        sqs = local.target.client("sqs")
+        got = sqs.receive_message(QueueUrl=local.bindings.queue_urls["too-old"], MaxNumberOfMessages=10)
+    [message] = [json.loads(m["Body"]) for m in got["Messages"]]
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    info = message["KinesisBatchInfo"]
+    assert info["batchSize"] == 1 and info["approximateArrivalOfFirstRecord"] == "2025-01-01T09:00:00.250Z"
+    [record] = seen
+    assert record["kinesis"]["data"] == "bmV3"  # b"new", handled
+    assert abs(record["kinesis"]["approximateArrivalTimestamp"] - arrived) < 0.001

@@ -52,7 +52,7 @@ def test_a_kinesis_model_failure_is_that_records_failure() -> None:
     assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]
 
 
-def test_a_batch_handler_reports_the_lowest_failed_record_or_fails_the_whole_batch() -> None:
+def test_a_batch_handler_reports_the_lowest_failed_record_or_fails_the_invocation() -> None:
     app = App("k")
 
     @app.on_kinesis(Stream("clicks"), batch=True)
@@ -67,8 +67,72 @@ def test_a_batch_handler_reports_the_lowest_failed_record_or_fails_the_whole_bat
     result = dispatch(_handler(app, "on_batch"), marked, None)
     assert result == {"batchItemFailures": [{"itemIdentifier": marked["Records"][1]["kinesis"]["sequenceNumber"]}]}
     boom = kinesis_sample("clicks", ["a", "boom"])
-    result = dispatch(_handler(app, "on_batch"), boom, None)
-    assert result == {"batchItemFailures": [{"itemIdentifier": boom["Records"][0]["kinesis"]["sequenceNumber"]}]}
+    # Raising is a function error to Lambda (which bisects on it), not a partial response.
+    with pytest.raises(RuntimeError, match="boom"):
+        dispatch(_handler(app, "on_batch"), boom, None)
+
+
+def test_under_bisect_a_failing_first_record_fails_the_invocation_and_any_other_is_reported() -> None:
+    from flowfn.runtime.streaming import StreamRecordFailed
+
+    app = App("k")
+    ran: list[str] = []
+
+    @app.on_kinesis(Stream("clicks"), bisect_on_error=True)
+    def on_click(record: KinesisRecord) -> None:
+        ran.append(record.text)
+        if record.text == "bad":
+            raise ValueError("bad data")
+
+    first = kinesis_sample("clicks", ["bad", "b", "c"])
+    with pytest.raises(StreamRecordFailed) as caught:
+        dispatch(_handler(app, "on_click"), first, None)
+    number = first["Records"][0]["kinesis"]["sequenceNumber"]
+    assert isinstance(caught.value.__cause__, ValueError)  # the user's error is the cause
+    message = str(caught.value)
+    assert message.startswith(f"kinesis record {number}, the first of a batch of 3, failed: handler raised "
+                              "ValueError: bad data. ")
+    assert "bisect_on_error" in message and "Fix: " in message
+    assert ran == ["bad"]  # the records after it wait for the halves
+    later = kinesis_sample("clicks", ["a", "bad", "c"])
+    result = dispatch(_handler(app, "on_click"), later, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": later["Records"][1]["kinesis"]["sequenceNumber"]}]}
+    alone = kinesis_sample("clicks", ["bad"])  # bisected down to it: reported, retried, given up
+    result = dispatch(_handler(app, "on_click"), alone, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": alone["Records"][0]["kinesis"]["sequenceNumber"]}]}
+
+
+def test_without_bisect_a_failing_first_record_is_a_partial_response() -> None:
+    app = App("k")
+
+    @app.on_kinesis(Stream("clicks"))
+    def on_click(record: KinesisRecord) -> None:
+        raise ValueError("bad")
+
+    event = kinesis_sample("clicks", ["a", "b"])
+    result = dispatch(_handler(app, "on_click"), event, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]}
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_under_bisect_a_first_record_failing_its_model_fails_the_invocation(batch: bool) -> None:
+    from pydantic import ValidationError
+
+    from flowfn.runtime.streaming import StreamRecordFailed
+
+    app = App("k")
+
+    @app.on_kinesis(Stream("clicks"), model=Click, bisect_on_error=True, batch=batch)
+    def on_click(click: Any) -> None:
+        pass
+
+    event = kinesis_sample("clicks", ['{"n": "x"}', '{"n": 2}'])
+    with pytest.raises(StreamRecordFailed, match="does not match Click") as caught:
+        dispatch(_handler(app, "on_click"), event, None)
+    assert isinstance(caught.value.__cause__, ValidationError)
+    event = kinesis_sample("clicks", ['{"n": 1}', '{"n": "x"}'])
+    result = dispatch(_handler(app, "on_click"), event, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]}
 
 
 def test_dynamodb_records_carry_plain_python_images() -> None:

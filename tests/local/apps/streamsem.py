@@ -17,10 +17,12 @@ app = App("streamsem")
 clicks = Stream("clicks", shards=4)
 orders = Stream("orders")
 bulk = Stream("bulk")
+poison = Stream("poison")
 jobs = Stream("jobs")
 backlog = Stream("backlog")
 changes = Table("changes", key="pk", stream=True)
 bisect_failed = Queue("bisect-failed")
+isolated_failed = Queue("isolated-failed")
 retry_failed = Queue("retry-failed")
 changes_failed = Queue("changes-failed")
 expired = Queue("expired")
@@ -78,6 +80,16 @@ def bisected(batch, context):
         _log(context, record, record.partition_key, n, ok=37 not in numbers)
     if 37 in numbers:
         raise ValueError("a poison record is in this batch")
+
+
+@app.on_kinesis(poison, starting_position="trim_horizon", batch_size=100, batching_window_s=1,
+                bisect_on_error=True, max_retries=1, on_failure=isolated_failed)
+def isolated(record, context):
+    """One record at a time; the record 37 always fails."""
+    n = record.json()["n"]
+    _log(context, record, record.partition_key, n, ok=n != 37)
+    if n == 37:
+        raise ValueError("record 37 always fails")
 
 
 @app.on_kinesis(jobs, starting_position="trim_horizon", batch_size=1, max_retries=2, max_record_age_s=60,
