@@ -29,14 +29,9 @@ from flowfn.resources import (
     Topic,
 )
 from flowfn.triggers.base import Trigger, call_arity
-from flowfn.triggers.dynamodb import make_dynamodb_trigger
-from flowfn.triggers.eventbridge import make_eventbridge_trigger
-from flowfn.triggers.http import make_http_trigger
-from flowfn.triggers.kinesis import make_kinesis_trigger
-from flowfn.triggers.s3 import make_s3_trigger
-from flowfn.triggers.schedule import make_schedule_trigger
-from flowfn.triggers.sns import make_sns_trigger
-from flowfn.triggers.sqs import make_sqs_trigger
+
+# Each decorator imports its own kind's spec module when it is used: a deployed function loads the
+# validation of its own kind only.
 
 __all__ = ["App", "AppOrigin", "F"]
 
@@ -297,6 +292,8 @@ class App:
         with a failed event.
         """
         def decorator(fn: F) -> F:
+            from flowfn.triggers.s3 import make_s3_trigger
+
             return self._register(
                 fn, name, lambda subject: make_s3_trigger(bucket, events, prefix, suffix, batch, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -335,6 +332,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.sqs import make_sqs_trigger
+
             return self._register(
                 fn, name,
                 lambda subject: make_sqs_trigger(queue, batch_size, batching_window_s, batch, model,
@@ -388,6 +387,8 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.kinesis import make_kinesis_trigger
+
             return self._register(
                 fn, name, lambda subject: make_kinesis_trigger(stream, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -437,6 +438,8 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.dynamodb import make_dynamodb_trigger
+
             return self._register(
                 fn, name, lambda subject: make_dynamodb_trigger(table, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -475,6 +478,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.schedule import make_schedule_trigger
+
             return self._register(
                 fn, name, lambda subject: make_schedule_trigger(expression, timezone, enabled, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -509,6 +514,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.http import make_http_trigger
+
             return self._register(
                 fn, name, lambda subject: make_http_trigger(method, path, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -550,6 +557,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.sns import make_sns_trigger
+
             return self._register(
                 fn, name,
                 lambda subject: make_sns_trigger(topic, filter_policy, filter_scope, model, subject),
@@ -590,6 +599,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.eventbridge import make_eventbridge_trigger
+
             return self._register(
                 fn, name, lambda subject: make_eventbridge_trigger(pattern, bus, model, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flowfn.runtime.log import _add_keys, _message_json, _Stdout, current, invocation_var, keys
+from flowfn.runtime.log import _add_keys, _message_json, _Stdout, current, keys, running
 
 __all__ = ["error"]
 
@@ -86,7 +86,7 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
             else:
                 line[key] = value
     extra = dict(fields)
-    invocation = invocation_var.get()
+    invocation = running()
     if invocation is not None:  # what the filter adds (the line's own keys win)
         for key, value in keys(invocation).items():
             extra.setdefault(key, value)

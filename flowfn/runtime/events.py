@@ -62,6 +62,7 @@ def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else dict(value)
 
 
+_fromisoformat = datetime.fromisoformat
 #: Marks a derived value not worked out yet.
 _UNSET: Any = object()
 _new = object.__new__
@@ -119,17 +120,17 @@ class S3Record(_Value):
         """Build from one entry of an S3 event's ``Records`` (kept, not copied, as ``raw``)."""
         try:
             s3 = record["s3"]
-            obj = s3.get("object") or s3["get_object"]  # IntelligentTiering events say get_object
+            obj = s3["object"]  # (IntelligentTiering events say get_object: the slower path reads it)
             bucket_name = s3["bucket"]["name"]
             object_key = obj["key"]
             event_name = record["eventName"]
-            if "%" in object_key or "+" in object_key:  # else decoding changes nothing
-                object_key = unquote_plus(object_key)
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError):
             return cls._from_other(record)
-        if (type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str
-                or type(obj) is not dict or type(object_key) is not str):
+        if (type(record) is not dict or type(object_key) is not str or type(bucket_name) is not str
+                or type(event_name) is not str or type(obj) is not dict):
             return cls._from_other(record)
+        if "%" in object_key or "+" in object_key:  # else decoding changes nothing
+            object_key = unquote_plus(object_key)
         self = _new(cls)
         self.bucket_name = bucket_name
         self.object_key = object_key
@@ -402,7 +403,8 @@ class ScheduledEvent(_Value):
     """An EventBridge scheduled event: which rule fired, and when.
 
     ``time``: the scheduled time of this fire (UTC). ``rule_arn``: the ARN of the rule (or
-    schedule) that fired, "" when the event names none.
+    schedule) that fired, "" when the event names none. A field of the wrong shape is an
+    EventError naming it when it is read.
     """
 
     # _source: the mapping id, region, account and rule_arn are read from (``raw`` itself, unless
@@ -419,27 +421,14 @@ class ScheduledEvent(_Value):
 
     @classmethod
     def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:
-        """Build from the event dict Lambda passes (kept, not copied, as ``raw``)."""
+        """Build from the event dict Lambda passes (kept, not copied, as ``raw``).
+
+        Nothing is read yet: each field is read, and checked, when first asked for (a scheduled
+        event is small, and most handlers read one field of it or none).
+        """
         self = _new(cls)
         self._time = _UNSET
-        if type(event) is dict:
-            self.raw = self._source = event
-            resources = event.get("resources")
-            # As EventBridge sends it: text fields and one rule ARN (nothing to check further).
-            if (type(event.get("id")) is str and type(event.get("region")) is str
-                    and type(event.get("account")) is str and type(resources) is list
-                    and (not resources or type(resources[0]) is str)):
-                return self
-        else:
-            self.raw = self._source = as_dict(event)
-        for key in ("id", "region", "account"):
-            text("schedule", key, event.get(key))
-        resources = event.get("resources")
-        if resources is not None:
-            if not isinstance(resources, (list, tuple)):
-                raise EventError("schedule", "resources", f"must be a list, got {type(resources).__name__}")
-            if resources:
-                text("schedule", "resources[0]", resources[0])
+        self.raw = self._source = event if type(event) is dict else as_dict(event)
         return self
 
     @property
@@ -452,13 +441,24 @@ class ScheduledEvent(_Value):
         """The scheduled time of this fire (UTC); parsed on first access."""
         value: datetime | None = self._time
         if value is _UNSET:
-            value = self._time = _event_time("schedule", "time", self._source.get("time"))
+            text = self._source.get("time")
+            try:  # as EventBridge writes it, 2019-09-03T19:37:27Z: an aware time at once
+                value = _fromisoformat(text)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                value = None
+            if value is None or value.tzinfo is None:
+                value = _event_time("schedule", "time", text)
+            self._time = value
         return value
 
     @property
     def rule_arn(self) -> str:
         """The ARN of the rule or schedule that fired, "" when the event names none."""
-        resources = self._source.get("resources") or []
+        resources = self._source.get("resources")
+        if resources is None:
+            return ""
+        if not isinstance(resources, (list, tuple)):
+            raise EventError("schedule", "resources", f"must be a list, got {type(resources).__name__}")
         return text("schedule", "resources[0]", resources[0]) if resources else ""
 
     @property

@@ -18,11 +18,12 @@ from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import log
 from flowfn.runtime.events import as_dict
-from flowfn.runtime.invoke import call
+from flowfn.runtime.invoke import Runner, call, each_event
 from flowfn.runtime.shape import mapping, text
 from flowfn.runtime.stack import exception_keys
 
-__all__ = ["HTTPError", "Request", "Response", "render", "render_error", "request_id_of", "run_http"]
+__all__ = ["HTTPError", "Request", "Response", "prepare_http", "render", "render_error", "request_id_of",
+           "run_http"]
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -308,3 +309,8 @@ def run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any
             log.current().error(f"cannot encode the error response: {bad} (traceback under 'exception')",
                                 **exception_keys(bad))
             return render_error(RuntimeError(), request_id)
+
+
+def prepare_http(handler: Handler) -> Runner:
+    """The http adapter: what runs each event of ``handler``."""
+    return each_event(run_http, handler)

@@ -6,8 +6,10 @@ width=640)`` writes one JSON line carrying ``function``, ``request_id``, ``trigg
 not on import: it pulls in botocore and costs tens of milliseconds, which a function that never logs
 should not pay on its cold start.
 
-Each invocation costs only a context variable set and reset: the keys of a line are worked out when
-it is written, by a filter on the function's Powertools handler.
+An invocation costs nothing for its logs: the keys of a line are worked out when it is written, by a
+filter on the function's Powertools handler, from the invocation running in that thread (the
+innermost ``dispatch`` on its stack) or, in work handed to another thread with the context (an
+``async def`` handler's ``asyncio.to_thread``), from the context.
 """
 
 from __future__ import annotations
@@ -22,18 +24,43 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flowfn.function import Handler
 
-__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger", "warm"]
+__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger", "mark",
+           "running", "warm"]
 
 _DEFAULT_SERVICE = "flowfn"
 
 #: The invocation log lines belong to: (handler, Lambda context, whether it is a cold start).
 Invocation = tuple["Handler", object, bool]
 
-#: The running invocation: dispatch sets it to (handler, context, cold start) for each event and
-#: resets it after; lines written meanwhile carry its keys.
+#: An invocation outside the stack of a ``dispatch`` (set around an ``async def`` handler's event
+#: loop, and by whatever logs for an invocation after it ended); lines written meanwhile carry its keys.
 invocation_var: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
 #: Functions invoked before in this process: their next invocation is not a cold start.
 warm: set[str] = set()
+
+#: The code of the functions that run an invocation; their locals ``handler`` and ``context`` (and
+#: ``cold``, True on a function's first invocation) are the invocation's.
+_marks: set[Any] = set()
+_getframe = sys._getframe
+_var_get = invocation_var.get
+
+
+def mark(fn: Any) -> Any:
+    """Register ``fn`` as running invocations: lines written under it carry its invocation's keys."""
+    _marks.add(fn.__code__)
+    return fn
+
+
+def running() -> Invocation | None:
+    """The invocation this thread runs: the innermost marked frame's, else the context's."""
+    frame: Any = _getframe(1)
+    marks = _marks
+    while frame is not None:
+        if frame.f_code in marks:
+            names = frame.f_locals
+            return (names["handler"], names["context"], names.get("cold") is True)
+        frame = frame.f_back
+    return _var_get()
 
 
 def keys(invocation: Invocation) -> dict[str, Any]:
@@ -47,7 +74,7 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
     # (keys the line was given itself win).
-    invocation = invocation_var.get()
+    invocation = running()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -126,7 +153,7 @@ def _level(invocation: Invocation | None) -> str:
 
 def current() -> Any:
     """The Powertools Logger of the running invocation (or of flowfn, outside one)."""
-    invocation = invocation_var.get()
+    invocation = running()
     if invocation is None:
         return _powertools(_DEFAULT_SERVICE, _level(None))
     return _powertools(invocation[0].settings.name, _level(invocation))
@@ -134,7 +161,7 @@ def current() -> Any:
 
 def enabled(level: int) -> bool:
     """Whether a line at ``level`` would be written (answered without importing Powertools)."""
-    return level >= _level_number(_level(invocation_var.get()))
+    return level >= _level_number(_level(running()))
 
 
 class FunctionLogger:
@@ -180,7 +207,7 @@ class FunctionLogger:
         self._log(50, "critical", msg, args, kwargs)
 
     def __repr__(self) -> str:
-        invocation = invocation_var.get()
+        invocation = running()
         return f"<flowfn logger of {invocation[0].settings.name if invocation else _DEFAULT_SERVICE}>"
 
 

@@ -6,11 +6,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.runtime.events import ScheduledEvent
-from flowfn.runtime.invoke import call
+from flowfn.runtime.events import _UNSET, ScheduledEvent
+from flowfn.runtime.invoke import SETTLED, Runner, caller, not_an_event, settle
 
-__all__ = ["run_schedule"]
+__all__ = ["prepare_schedule"]
+
+_scheduled = ScheduledEvent.from_raw
+_new = object.__new__
 
 
-def run_schedule(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
-    return call(handler, ScheduledEvent.from_raw(event), context)
+def prepare_schedule(handler: Handler) -> Runner:
+    """The schedule adapter: what runs each event of ``handler``."""
+    fn = caller(handler)
+
+    def run(event: Mapping[str, Any], context: object) -> Any:
+        if type(event) is dict:  # ScheduledEvent.from_raw, written out: the call would cost a fifth
+            built = _new(ScheduledEvent)
+            built._time = _UNSET
+            built.raw = built._source = event
+        else:
+            not_an_event("schedule", event)
+            built = _scheduled(event)
+        result = fn(built, context)
+        return result if type(result) in SETTLED else settle(result)
+    return run

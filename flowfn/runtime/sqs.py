@@ -18,11 +18,11 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
-from flowfn.runtime.invoke import call
+from flowfn.runtime.invoke import Runner, call, each_event
 from flowfn.runtime.stack import exception_keys
 from flowfn.triggers.sqs import SqsTrigger
 
-__all__ = ["process_batch", "run_sqs"]
+__all__ = ["prepare_sqs", "process_batch", "run_sqs"]
 
 #: Logs one failed message: (record, reason, exception or None, whether to log its traceback).
 Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
@@ -157,3 +157,8 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     """The SQS adapter: the batch, with each failed message logged and reported for retry."""
     return process_batch(handler, event, context, _report_sqs)
+
+
+def prepare_sqs(handler: Handler) -> Runner:
+    """The sqs adapter: what runs each event of ``handler``."""
+    return each_event(run_sqs, handler)
