@@ -13,8 +13,9 @@ from typing import Any
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import shape
-from flowfn.runtime.events import _event_time, as_dict
 from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.shape import as_dict
+from flowfn.runtime.shape import event_time as _event_time
 
 __all__ = ["EventBridgeEvent", "prepare_eventbridge", "run_eventbridge"]
 

@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from flowfn.errors import EventError
-from flowfn.runtime.shape import each_record, mapping, records, text, whole_number
+from flowfn.runtime.shape import as_dict, each_record, mapping, parse_time, records, text, whole_number
+from flowfn.runtime.shape import event_time as _event_time
 
 __all__ = [
     "S3Event",
@@ -39,27 +40,6 @@ def decode_s3_key(key: str) -> str:
     ``%2B``); slashes stay as they are (some emulators send ``%2F``, which decodes the same).
     """
     return unquote_plus(key)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as AWS writes it (``2019-09-03T19:37:27.192Z``), timezone-aware."""
-    if not text:
-        return None
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _event_time(kind: str, path: str, value: Any) -> datetime | None:
-    # parse_time, with an EventError naming the field for a value that is not such a time.
-    try:
-        return parse_time(value)
-    except (TypeError, ValueError):
-        raise EventError(kind, path, f"must be an ISO-8601 time, got {value!r}"[:200]) from None
-
-
-def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
-    return value if isinstance(value, dict) else dict(value)
 
 
 _fromisoformat = datetime.fromisoformat

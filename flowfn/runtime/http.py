@@ -17,9 +17,8 @@ from urllib.parse import parse_qsl
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import log
-from flowfn.runtime.events import as_dict
 from flowfn.runtime.invoke import Runner, call, each_event
-from flowfn.runtime.shape import mapping, text
+from flowfn.runtime.shape import as_dict, mapping, text
 from flowfn.runtime.stack import exception_keys
 
 __all__ = ["HTTPError", "Request", "Response", "prepare_http", "render", "render_error", "request_id_of",
