@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from flowfn.function import Handler
 from flowfn.runtime.adapters import dispatch
-from flowfn.runtime.log import logger
 
 if TYPE_CHECKING:
     from flowfn.runtime.context import LambdaContext
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
     from flowfn.runtime.http import HTTPError, Request, Response
     from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
+    from flowfn.runtime.log import logger
     from flowfn.runtime.sns import SnsRecord
 
 __all__ = [
@@ -45,9 +45,10 @@ __all__ = [
     "logger",
 ]
 
-#: Where each typed event lives: imported when first asked for, so a function's cold start loads
-#: the events of its own kind only.
+#: Where each typed event (and the logger) lives: imported when first asked for, so a function's
+#: cold start loads the events of its own kind only, and the logger when it logs.
 _LAZY = {
+    "logger": "log",
     "DynamoDbBatch": "dynamodb", "DynamoDbRecord": "dynamodb", "EventBridgeEvent": "eventbridge",
     "HTTPError": "http", "KinesisBatch": "kinesis", "KinesisRecord": "kinesis", "LambdaContext": "context",
     "Request": "http", "Response": "http", "S3Event": "events", "S3Record": "events",

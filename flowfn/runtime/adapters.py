@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any
 
 from flowfn.function import Handler
-from flowfn.runtime import log
+from flowfn.runtime import invocation
 from flowfn.runtime.invoke import Prepare, Runner
 
 __all__ = ["ADAPTERS", "dispatch"]
@@ -54,10 +54,10 @@ ADAPTERS: Mapping[str, Prepare] = _Adapters({
     "eventbridge": ("flowfn.runtime.eventbridge", "prepare_eventbridge"),
 })
 
-_warm = log.warm
+_warm = invocation.warm
 
 
-@log.mark
+@invocation.mark
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     """Run one invocation of ``handler`` as Lambda would, and return what Lambda returns.
 
@@ -76,7 +76,7 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     return run(event, context)  # the runner checks that the event is a mapping
 
 
-@log.mark
+@invocation.mark
 def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
     # A handler's first event: its runner is prepared and kept on it (a cache, not a field: the
     # handler's equality, hash and replace() never see it), and a function's first is a cold start.
@@ -88,7 +88,7 @@ def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
         )
     run = ADAPTERS[kind](handler)
     name = handler.settings.name
-    cold = name not in _warm  # noqa: F841  # read, with handler and context, by log.running()
+    cold = name not in _warm  # noqa: F841  # read, with handler and context, by running()
     _warm.add(name)
     handler.__dict__["_runner"] = run
     return run(event, context)

@@ -16,10 +16,8 @@ from urllib.parse import parse_qsl
 
 from flowfn.errors import EventError
 from flowfn.function import Handler
-from flowfn.runtime import log
 from flowfn.runtime.invoke import Runner, call, each_event
 from flowfn.runtime.shape import as_dict, mapping, text
-from flowfn.runtime.stack import exception_keys
 
 __all__ = ["HTTPError", "Request", "Response", "prepare_http", "render", "render_error", "request_id_of",
            "run_http"]
@@ -299,6 +297,9 @@ def run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any
     try:
         return render(call(handler, request, context))
     except Exception as exc:
+        from flowfn.runtime import log  # a failure's path: the logger and tracebacks load here
+        from flowfn.runtime.stack import exception_keys
+
         if not validation_error(exc) and not isinstance(exc, HTTPError):
             log.current().error(f"handler {handler.name!r} raised {type(exc).__name__}; answering 500 "
                                 "(traceback under 'exception')", **exception_keys(exc))

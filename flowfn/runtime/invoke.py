@@ -35,13 +35,13 @@ def settle(result: Any) -> Any:
         # (``asyncio.to_thread``) logs with the invocation's keys.
         import asyncio
 
-        from flowfn.runtime import log
+        from flowfn.runtime.invocation import invocation_var, running
 
-        token = log.invocation_var.set(log.running())
+        token = invocation_var.set(running())
         try:
             return asyncio.run(result)
         finally:
-            log.invocation_var.reset(token)
+            invocation_var.reset(token)
     if len(SETTLED) < 64 and not hasattr(kind, "__await__"):
         SETTLED.add(kind)
     return result

@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 
 from flowfn.errors import EventError
 from flowfn.function import Handler
-from flowfn.runtime import log, shape
+from flowfn.runtime import shape
 from flowfn.runtime.events import _UNSET, S3Event, S3Record
 from flowfn.runtime.invoke import SETTLED, Runner, caller, not_an_event, settle
 from flowfn.triggers.s3 import S3Trigger
@@ -85,6 +85,8 @@ def _each(fn: Any, event: Mapping[str, Any], context: object) -> Any:
     built = shape.each_record(shape.records("s3", event), _s3_record)  # all checked before any runs
     results = [settle(fn(record, context)) for record in built]
     if not results:
+        from flowfn.runtime import log
+
         log.current().info("S3 event without records: nothing to do", event_keys=sorted(event))
         return None
     return results[0] if len(results) == 1 else results

@@ -19,7 +19,6 @@ from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
 from flowfn.runtime.invoke import Runner, call, each_event
-from flowfn.runtime.stack import exception_keys
 from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["prepare_sqs", "process_batch", "run_sqs"]
@@ -147,6 +146,8 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
     if exc is not None:
         keys["error"] = str(exc)
         if trace:
+            from flowfn.runtime.stack import exception_keys  # on a failure's path only
+
             keys.update(exception_keys(exc))
             message += " (traceback under 'exception')"
     from flowfn.runtime import errorlog  # on the first failure, not on every cold start
