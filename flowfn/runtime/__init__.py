@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from flowfn.runtime.context import LambdaContext
     from flowfn.runtime.dynamodb import DynamoDbBatch, DynamoDbRecord
     from flowfn.runtime.eventbridge import EventBridgeEvent
-    from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
+    from flowfn.runtime.events import SqsBatch, SqsRecord
     from flowfn.runtime.http import HTTPError, Request, Response
     from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
     from flowfn.runtime.log import logger
+    from flowfn.runtime.s3 import S3Event, S3Record
+    from flowfn.runtime.schedule import ScheduledEvent
     from flowfn.runtime.sns import SnsRecord
 
 __all__ = [
@@ -51,8 +53,8 @@ _LAZY = {
     "logger": "log",
     "DynamoDbBatch": "dynamodb", "DynamoDbRecord": "dynamodb", "EventBridgeEvent": "eventbridge",
     "HTTPError": "http", "KinesisBatch": "kinesis", "KinesisRecord": "kinesis", "LambdaContext": "context",
-    "Request": "http", "Response": "http", "S3Event": "events", "S3Record": "events",
-    "ScheduledEvent": "events", "SnsRecord": "sns", "SqsBatch": "events", "SqsRecord": "events",
+    "Request": "http", "Response": "http", "S3Event": "s3", "S3Record": "s3",
+    "ScheduledEvent": "schedule", "SnsRecord": "sns", "SqsBatch": "events", "SqsRecord": "events",
 }
 
 

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from flowfn.errors import EventError
 
-__all__ = ["as_dict", "each_record", "event_time", "mapping", "parse_time", "records", "text", "whole_number"]
+__all__ = ["UNSET", "Value", "as_dict", "each_record", "event_time", "mapping", "parse_time", "records",
+           "text", "whole_number"]
 
 _SCALARS = (str, int, float, bool)
 T = TypeVar("T")
@@ -97,3 +98,29 @@ def event_time(kind: str, path: str, value: Any) -> datetime | None:
 def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
     return value if isinstance(value, dict) else dict(value)
+
+
+#: Marks a derived value of a view not worked out yet.
+UNSET: Any = object()
+
+
+class Value:
+    """Slotted value object: keyword construction, repr and equality over its fields (not ``raw``).
+
+    Plain classes rather than dataclasses: they are built on every cold start, and a dataclass
+    costs several times as long to define.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]
