@@ -60,13 +60,12 @@ class ScheduledEvent(Value):
         """The scheduled time of this fire (UTC); parsed on first access."""
         value: datetime | None = self._time
         if value is UNSET:
-            text = self._source.get("time")
             try:  # as EventBridge writes it, 2019-09-03T19:37:27Z: an aware time at once
-                value = _fromisoformat(text)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                value = None
-            if value is None or value.tzinfo is None:
-                value = _event_time("schedule", "time", text)
+                value = _fromisoformat(self._source["time"])
+                if value.tzinfo is None:
+                    raise ValueError
+            except (KeyError, TypeError, ValueError):  # else as parse_time reads it, or an EventError
+                value = _event_time("schedule", "time", self._source.get("time"))
             self._time = value
         return value
 
