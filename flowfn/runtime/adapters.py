@@ -90,6 +90,7 @@ def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
     name = handler.settings.name
     cold = name not in _warm  # noqa: F841  # read, with handler and context, by running()
     _warm.add(name)
+    invocation.levels.add(handler.settings.log_level)
     handler.__dict__["_runner"] = run
     return run(event, context)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flowfn.function import Handler
 
-__all__ = ["Invocation", "invocation_var", "mark", "running", "warm"]
+__all__ = ["Invocation", "invocation_var", "levels", "mark", "running", "warm"]
 
 #: The invocation log lines belong to: (handler, Lambda context, whether it is a cold start).
 Invocation = tuple["Handler", object, bool]
@@ -26,6 +26,8 @@ Invocation = tuple["Handler", object, bool]
 invocation_var: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
 #: Functions invoked before in this process: their next invocation is not a cold start.
 warm: set[str] = set()
+#: The log levels of the functions invoked in this process.
+levels: set[str] = set()
 
 #: The code of the functions that run an invocation; their locals ``handler`` and ``context`` (and
 #: ``cold``, True on a function's first invocation) are the invocation's.
@@ -40,9 +42,13 @@ def mark(fn: Any) -> Any:
     return fn
 
 
-def running() -> Invocation | None:
-    """The invocation this thread runs: the innermost marked frame's, else the context's."""
-    frame: Any = _getframe(1)
+def running(frame: Any = None) -> Invocation | None:
+    """The invocation this thread runs: the innermost marked frame's, else the context's.
+
+    ``frame`` is where to start looking (the caller's frame when left out).
+    """
+    if frame is None:
+        frame = _getframe(1)
     marks = _marks
     while frame is not None:
         if frame.f_code in marks:

@@ -20,10 +20,10 @@ import os
 import sys
 from typing import Any
 
-from flowfn.runtime.invocation import Invocation, invocation_var, mark, running, warm
+from flowfn.runtime.invocation import Invocation, invocation_var, levels, mark, running, warm
 
-__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger", "mark",
-           "running", "warm"]
+__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger",
+           "logger_of", "mark", "running", "warm"]
 
 _DEFAULT_SERVICE = "flowfn"
 
@@ -56,6 +56,7 @@ class _Stdout:
         sys.stdout.flush()
 
 
+_var_get = invocation_var.get
 _loggers: dict[str, Any] = {}
 _lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
@@ -117,14 +118,32 @@ def _level(invocation: Invocation | None) -> str:
 
 def current() -> Any:
     """The Powertools Logger of the running invocation (or of flowfn, outside one)."""
-    invocation = running()
+    return logger_of(running())
+
+
+def logger_of(invocation: Invocation | None) -> Any:
+    """The Powertools Logger of ``invocation`` (or of flowfn, for None)."""
     if invocation is None:
         return _powertools(_DEFAULT_SERVICE, _level(None))
     return _powertools(invocation[0].settings.name, _level(invocation))
 
 
+#: The lowest level a line is written at by any function run in this process, or outside them (at
+#: FLOWFN_LOG_LEVEL as read then), and how many functions' levels that was worked out from.
+_lowest = [0, -1]
+
+
 def enabled(level: int) -> bool:
-    """Whether a line at ``level`` would be written (answered without importing Powertools)."""
+    """Whether a line at ``level`` would be written (answered without importing Powertools).
+
+    A line below every function's level is answered at once (a ``logger.debug`` in a loop costs
+    next to nothing); otherwise the running invocation's level decides.
+    """
+    if _var_get() is None:
+        if _lowest[1] != len(levels):
+            _lowest[:] = [min(map(_level_number, [*levels, _level(None)])), len(levels)]
+        if level < _lowest[0]:
+            return False
     return level >= _level_number(_level(running()))
 
 

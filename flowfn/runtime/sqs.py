@@ -143,15 +143,13 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
     if record.message_group_id is not None:
         keys["message_group_id"] = record.message_group_id
     message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
+    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
+
     if exc is not None:
         keys["error"] = str(exc)
         if trace:
-            from flowfn.runtime.stack import exception_keys  # on a failure's path only
-
-            keys.update(exception_keys(exc))
+            keys.update(errorlog.exception_keys(exc))
             message += " (traceback under 'exception')"
-    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
-
     errorlog.error(message, keys, sys._getframe())
 
 
