@@ -18,6 +18,7 @@ import _thread
 import json
 import os
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 from flowfn.runtime.invocation import Invocation, invocation_var, levels, mark, running, warm
@@ -37,8 +38,9 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
-    # (keys the line was given itself win).
-    invocation = running()
+    # (keys the line was given itself win). flowfn's logger hands over the invocation it found.
+    given = _line_get()
+    invocation = given[0] if given is not None else running()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -57,6 +59,9 @@ class _Stdout:
 
 
 _var_get = invocation_var.get
+#: The invocation of the line flowfn's logger is writing, as it found it: (invocation,).
+_line: ContextVar[tuple[Invocation | None] | None] = ContextVar("flowfn_log_line", default=None)
+_line_get = _line.get
 _loggers: dict[str, Any] = {}
 _lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
@@ -133,18 +138,22 @@ def logger_of(invocation: Invocation | None) -> Any:
 _lowest = [0, -1]
 
 
+def _below_all(level: int) -> bool:
+    # True when no function run in this process, nor a line outside them, writes at ``level``.
+    if _var_get() is not None:
+        return False
+    if _lowest[1] != len(levels):
+        _lowest[:] = [min(map(_level_number, [*levels, _level(None)])), len(levels)]
+    return level < _lowest[0]
+
+
 def enabled(level: int) -> bool:
     """Whether a line at ``level`` would be written (answered without importing Powertools).
 
     A line below every function's level is answered at once (a ``logger.debug`` in a loop costs
     next to nothing); otherwise the running invocation's level decides.
     """
-    if _var_get() is None:
-        if _lowest[1] != len(levels):
-            _lowest[:] = [min(map(_level_number, [*levels, _level(None)])), len(levels)]
-        if level < _lowest[0]:
-            return False
-    return level >= _level_number(_level(running()))
+    return not _below_all(level) and level >= _level_number(_level(running()))
 
 
 class FunctionLogger:
@@ -161,9 +170,17 @@ class FunctionLogger:
 
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
-        if enabled(level):
-            kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
-            getattr(current(), method)(msg, *args, **kwargs)
+        if _below_all(level):
+            return
+        invocation = running()  # looked for once per line: the filter on the handler is handed it
+        if level < _level_number(_level(invocation)):
+            return
+        kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
+        token = _line.set((invocation,))
+        try:
+            getattr(logger_of(invocation), method)(msg, *args, **kwargs)
+        finally:
+            _line.reset(token)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG; keyword arguments become keys of the JSON line."""
