@@ -79,14 +79,14 @@ def measure(kind: str, number: int = 2000) -> tuple[float, float, float]:
     else:
         ours, theirs = events.FLOWFN_EVENTS[kind](), events.CHALICE_EVENTS[kind]()
     context = events.Context()
-    plain = PLAIN[kind]
+    plain, dispatch = PLAIN[kind], flowfn.runtime.dispatch  # each side's entry point a local name
     # Both frameworks write their logs to stdout, as in Lambda; here the stream is discarded.
     with contextlib.redirect_stdout(io.StringIO()) as sink:
-        flowfn.runtime.dispatch(handler, ours, context)  # warm: the first event pays lazy imports
+        dispatch(handler, ours, context)  # warm: the first event pays lazy imports
         chalice_entry(theirs, context)
         results = (
             _per_call(lambda: plain(ours, context), number),
-            _per_call(lambda: flowfn.runtime.dispatch(handler, ours, context), number),
+            _per_call(lambda: dispatch(handler, ours, context), number),
             _per_call(lambda: chalice_entry(theirs, context), number),
         )
         sink.truncate(0)
@@ -101,12 +101,13 @@ def measure_batch(failing: int, number: int = 2000) -> tuple[float, float, float
     handler = load_app(str(HERE / "apps" / "flowfn_sqs.py")).handler("handle")
     theirs = importlib.import_module("powertools_sqs").handle
     event, context = events.sqs(failing=failing), events.Context()
+    dispatch = flowfn.runtime.dispatch
     with contextlib.redirect_stdout(io.StringIO()) as sink:
-        flowfn.runtime.dispatch(handler, event, context)
+        dispatch(handler, event, context)
         theirs(event, context)
         results = (
             _per_call(lambda: _plain_sqs(event, context), number),
-            _per_call(lambda: flowfn.runtime.dispatch(handler, event, context), number),
+            _per_call(lambda: dispatch(handler, event, context), number),
             _per_call(lambda: theirs(event, context), number),
         )
         sink.truncate(0)

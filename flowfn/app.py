@@ -11,32 +11,19 @@ from __future__ import annotations
 import os.path
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError, FrozenAppError
 from flowfn.function import FunctionSettings, Handler, make_settings
-from flowfn.resources import (
-    DEFAULT_VISIBILITY_TIMEOUT_S,
-    MAX_VISIBILITY_TIMEOUT_S,
-    Bucket,
-    EventBus,
-    Grant,
-    Queue,
-    Resource,
-    Stream,
-    Table,
-    Topic,
-)
+from flowfn.resources import Grant, Resource
 from flowfn.triggers.base import Trigger, call_arity
-from flowfn.triggers.dynamodb import make_dynamodb_trigger
-from flowfn.triggers.eventbridge import make_eventbridge_trigger
-from flowfn.triggers.http import make_http_trigger
-from flowfn.triggers.kinesis import make_kinesis_trigger
-from flowfn.triggers.s3 import make_s3_trigger
-from flowfn.triggers.schedule import make_schedule_trigger
-from flowfn.triggers.sns import make_sns_trigger
-from flowfn.triggers.sqs import make_sqs_trigger
+
+if TYPE_CHECKING:
+    from flowfn.resources import Bucket, EventBus, Queue, Stream, Table, Topic
+
+# Each decorator imports its own kind's spec module when it is used, and a resource is told by its
+# kind's name while the app registers handlers: a deployed function loads its own kinds only.
 
 __all__ = ["App", "AppOrigin", "F"]
 
@@ -58,13 +45,19 @@ class AppOrigin(Frozen):
         return f"{self.module}:{self.attr}" if self.attr else self.module
 
 
+def _is_queue(res: object) -> bool:
+    return getattr(res, "kind", None) == "queue"
+
+
 def _resource_config(res: Resource) -> tuple[Any, ...]:
-    if isinstance(res, Queue):
-        return (res.existing, res.max_receive_count, res.visibility_timeout_s, res.retention_s,
-                res.delay_s, res.content_based_deduplication)
-    if isinstance(res, Topic):
-        return (res.existing, res.content_based_deduplication,
-                tuple(q.logical_name for q in res.queues))
+    if _is_queue(res):
+        queue = cast("Queue", res)
+        return (queue.existing, queue.max_receive_count, queue.visibility_timeout_s, queue.retention_s,
+                queue.delay_s, queue.content_based_deduplication)
+    if res.kind == "topic":
+        topic = cast("Topic", res)
+        return (topic.existing, topic.content_based_deduplication,
+                tuple(q.logical_name for q in topic.queues))
     return (res.existing,)
 
 
@@ -105,17 +98,22 @@ class App:
         out: dict[tuple[str, str], Resource] = {}
         for res in self._resources.values():
             out.setdefault((res.kind, res.logical_name), res)
-            if isinstance(res, Queue) and res.dlq is not None:
+            dlq = cast("Queue", res).dlq if _is_queue(res) else None
+            if dlq is not None:
                 # A handler granted a dead-letter queue directly declares it too: list it once.
-                out.setdefault((res.dlq.kind, res.dlq.logical_name), res.dlq)
+                out.setdefault((dlq.kind, dlq.logical_name), dlq)
         self._all = tuple(out.values())
         return self._all
 
     def buckets(self) -> tuple[Bucket, ...]:
+        from flowfn.resources import Bucket
+
         return tuple(r for r in self._resources.values() if isinstance(r, Bucket))
 
     def queues(self) -> tuple[Queue, ...]:
         """Declared queues and their dead-letter queues."""
+        from flowfn.resources import Queue
+
         return tuple(r for r in self.all_resources() if isinstance(r, Queue))
 
     def handler(self, name: str) -> Handler:
@@ -139,6 +137,8 @@ class App:
     def visibility_timeout(self, queue: Queue) -> int:
         """A queue's visibility timeout: as declared, else six times its consumer's timeout (AWS's
         advice), else SQS's default of 30 s."""
+        from flowfn.resources.queue import DEFAULT_VISIBILITY_TIMEOUT_S, MAX_VISIBILITY_TIMEOUT_S
+
         if queue.visibility_timeout_s is not None:
             return queue.visibility_timeout_s
         consumer = self.consumer_of(queue)
@@ -176,8 +176,8 @@ class App:
                     )
             self._resources[key] = res
             self._all = None
-            if isinstance(res, Topic):  # the queues subscribed to it are the app's too
-                for queue in res.queues:
+            if res.kind == "topic":  # the queues subscribed to it are the app's too
+                for queue in cast("Topic", res).queues:
                     self._add_resource(queue, subject)
         elif known is not res and _resource_config(known) != _resource_config(res):
             raise ConfigError(
@@ -222,7 +222,8 @@ class App:
                 raise ConfigError(subject, trigger.kind, f"it and handler {other.name!r} {why}",
                                   "change one of the two triggers, or merge the handlers")
         failed = settings.on_failure
-        if failed is not None and not (isinstance(failed, Queue) and not failed.fifo):
+        if failed is not None and not (isinstance(failed, Resource) and _is_queue(failed)
+                                       and not cast("Queue", failed).fifo):
             raise ConfigError(
                 subject, "on_failure",
                 f"{failed!r} is not a standard Queue (Lambda sends failed events to a standard queue)",
@@ -297,6 +298,8 @@ class App:
         with a failed event.
         """
         def decorator(fn: F) -> F:
+            from flowfn.triggers.s3 import make_s3_trigger
+
             return self._register(
                 fn, name, lambda subject: make_s3_trigger(bucket, events, prefix, suffix, batch, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -335,6 +338,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.sqs import make_sqs_trigger
+
             return self._register(
                 fn, name,
                 lambda subject: make_sqs_trigger(queue, batch_size, batching_window_s, batch, model,
@@ -396,6 +401,8 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.kinesis import make_kinesis_trigger
+
             return self._register(
                 fn, name, lambda subject: make_kinesis_trigger(stream, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -454,6 +461,8 @@ class App:
                         on_failure=on_failure, batch=batch, model=model)
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.dynamodb import make_dynamodb_trigger
+
             return self._register(
                 fn, name, lambda subject: make_dynamodb_trigger(table, subject, filters, **settings),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -492,6 +501,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.schedule import make_schedule_trigger
+
             return self._register(
                 fn, name, lambda subject: make_schedule_trigger(expression, timezone, enabled, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -526,6 +537,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.http import make_http_trigger
+
             return self._register(
                 fn, name, lambda subject: make_http_trigger(method, path, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,
@@ -567,6 +580,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.sns import make_sns_trigger
+
             return self._register(
                 fn, name,
                 lambda subject: make_sns_trigger(topic, filter_policy, filter_scope, model, subject),
@@ -607,6 +622,8 @@ class App:
         """
 
         def decorator(fn: F) -> F:
+            from flowfn.triggers.eventbridge import make_eventbridge_trigger
+
             return self._register(
                 fn, name, lambda subject: make_eventbridge_trigger(pattern, bus, model, subject),
                 dict(memory_mb=memory_mb, timeout_s=timeout_s,

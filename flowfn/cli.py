@@ -104,8 +104,8 @@ def synth_command(
         "--log-retention", help="Days each function's log group keeps logs.")] = 30,
     bytecode: Annotated[bool, typer.Option(
         "--bytecode/--no-bytecode",
-        help="Ship compiled .pyc files in the code asset when --python is the running Python, so "
-             "cold starts skip compiling.")] = True,
+        help="Ship compiled .pyc files in the code asset, compiled by the --python interpreter (the "
+             "running Python, or python3.X on the PATH), so cold starts skip compiling.")] = True,
     list_files: Annotated[bool, typer.Option(
         "--list-files", help="List every file of the code asset with its size.")] = False,
 ) -> None:

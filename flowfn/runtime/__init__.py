@@ -9,18 +9,22 @@ from the CLI, synth, boto3 or moto is imported here, and Powertools only on the 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowfn.function import Handler
 from flowfn.runtime.adapters import dispatch
-from flowfn.runtime.context import LambdaContext
-from flowfn.runtime.dynamodb import DynamoDbBatch, DynamoDbRecord
-from flowfn.runtime.eventbridge import EventBridgeEvent
-from flowfn.runtime.events import S3Event, S3Record, ScheduledEvent, SqsBatch, SqsRecord
-from flowfn.runtime.http import HTTPError, Request, Response
-from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
-from flowfn.runtime.log import logger
-from flowfn.runtime.sns import SnsRecord
+
+if TYPE_CHECKING:
+    from flowfn.runtime.context import LambdaContext
+    from flowfn.runtime.dynamodb import DynamoDbBatch, DynamoDbRecord
+    from flowfn.runtime.eventbridge import EventBridgeEvent
+    from flowfn.runtime.events import SqsBatch, SqsRecord
+    from flowfn.runtime.http import HTTPError, Request, Response
+    from flowfn.runtime.kinesis import KinesisBatch, KinesisRecord
+    from flowfn.runtime.log import logger
+    from flowfn.runtime.s3 import S3Event, S3Record
+    from flowfn.runtime.schedule import ScheduledEvent
+    from flowfn.runtime.sns import SnsRecord
 
 __all__ = [
     "DynamoDbBatch",
@@ -42,6 +46,28 @@ __all__ = [
     "handler",
     "logger",
 ]
+
+#: Where each typed event (and the logger) lives: imported when first asked for, so a function's
+#: cold start loads the events of its own kind only, and the logger when it logs.
+_LAZY = {
+    "logger": "log",
+    "DynamoDbBatch": "dynamodb", "DynamoDbRecord": "dynamodb", "EventBridgeEvent": "eventbridge",
+    "HTTPError": "http", "KinesisBatch": "kinesis", "KinesisRecord": "kinesis", "LambdaContext": "context",
+    "Request": "http", "Response": "http", "S3Event": "s3", "S3Record": "s3",
+    "ScheduledEvent": "schedule", "SnsRecord": "sns", "SqsBatch": "events", "SqsRecord": "events",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowfn.runtime' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"flowfn.runtime.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 APP_ENV = "FLOWFN_APP"
 FUNCTION_ENV = "FLOWFN_FUNCTION"

@@ -1,47 +1,63 @@
 """One invocation, exactly as Lambda runs it: adapt the event, call the handler, shape the result.
 
 Each trigger kind has one adapter in a typed table; the function's trigger, never the event's
-shape, chooses it.
+shape, chooses it. An adapter prepares, on a handler's first event, the runner that handles each
+of its events, so an event pays for nothing that is the same for every event of the handler. A
+kind's module is imported with its adapter, when a function of that kind first needs it: a cold
+start loads the runtime of its own kind only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from importlib import import_module
 from typing import Any
 
-from flowfn.errors import EventError
 from flowfn.function import Handler
-from flowfn.runtime import log
-from flowfn.runtime.dynamodb import run_dynamodb
-from flowfn.runtime.eventbridge import run_eventbridge
-from flowfn.runtime.http import run_http
-from flowfn.runtime.kinesis import run_kinesis
-from flowfn.runtime.s3 import run_s3
-from flowfn.runtime.schedule import run_schedule
-from flowfn.runtime.sns import run_sns
-from flowfn.runtime.sqs import run_sqs
+from flowfn.runtime import invocation
+from flowfn.runtime.invoke import Prepare, Runner
 
 __all__ = ["ADAPTERS", "dispatch"]
 
-Adapter = Callable[[Handler, Mapping[str, Any], object], Any]
+
+class _Adapters(Mapping[str, Prepare]):
+    """Kind name -> adapter; each kind's runtime module is imported when its adapter is first read."""
+
+    def __init__(self, where: dict[str, tuple[str, str]]) -> None:
+        self._where = where
+        self._loaded: dict[str, Prepare] = {}
+
+    def __getitem__(self, kind: str) -> Prepare:
+        found = self._loaded.get(kind)
+        if found is None:
+            module, name = self._where[kind]
+            found = self._loaded[kind] = getattr(import_module(module), name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
 
 #: How each trigger kind runs, by its ``kind`` name (the runtime imports no spec classes for
-#: this): a new kind adds one entry.
-ADAPTERS: dict[str, Adapter] = {
-    "s3": run_s3,
-    "sqs": run_sqs,
-    "schedule": run_schedule,
-    "http": run_http,
-    "kinesis": run_kinesis,
-    "dynamodb": run_dynamodb,
-    "sns": run_sns,
-    "eventbridge": run_eventbridge,
-}
+#: this): the module and the name of its adapter. A new kind adds one entry.
+ADAPTERS: Mapping[str, Prepare] = _Adapters({
+    "s3": ("flowfn.runtime.s3", "prepare_s3"),
+    "sqs": ("flowfn.runtime.sqs", "prepare_sqs"),
+    "schedule": ("flowfn.runtime.schedule", "prepare_schedule"),
+    "http": ("flowfn.runtime.http", "prepare_http"),
+    "kinesis": ("flowfn.runtime.kinesis", "prepare_kinesis"),
+    "dynamodb": ("flowfn.runtime.dynamodb", "prepare_dynamodb"),
+    "sns": ("flowfn.runtime.sns", "prepare_sns"),
+    "eventbridge": ("flowfn.runtime.eventbridge", "prepare_eventbridge"),
+})
 
-_set, _reset = log.invocation_var.set, log.invocation_var.reset
-_warm = log.warm
+_warm = invocation.warm
 
 
+@invocation.mark
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     """Run one invocation of ``handler`` as Lambda would, and return what Lambda returns.
 
@@ -49,22 +65,32 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     become 4xx/5xx responses). S3 and schedule: the handler's return value (a list, one per
     record, for an S3 event of several records); their exceptions propagate, failing the
     invocation so Lambda retries it.
+
+    Log lines written meanwhile carry this invocation's function, request id (``context``'s),
+    trigger and cold start: they are read from this call when a line is written.
     """
-    adapter = ADAPTERS.get(handler.trigger.kind)
-    if adapter is None:
+    try:
+        run: Runner = handler._runner  # type: ignore[attr-defined]
+    except AttributeError:
+        return _first(handler, event, context)
+    return run(event, context)  # the runner checks that the event is a mapping
+
+
+@invocation.mark
+def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
+    # A handler's first event: its runner is prepared and kept on it (a cache, not a field: the
+    # handler's equality, hash and replace() never see it), and a function's first is a cold start.
+    kind = handler.trigger.kind
+    if kind not in ADAPTERS:
         raise TypeError(
             f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
             f"it runs the kinds {', '.join(ADAPTERS)}"
         )
-    if type(event) is not dict and not isinstance(event, Mapping):
-        raise EventError(handler.trigger.kind, "", f"must be an object (a dict), got {type(event).__name__}")
-    # What this invocation's log lines carry; their keys are worked out only when one is written.
+    run = ADAPTERS[kind](handler)
     name = handler.settings.name
-    cold = name not in _warm
-    if cold:
-        _warm.add(name)
-    token = _set((handler, context, cold))
-    try:
-        return adapter(handler, event, context)
-    finally:
-        _reset(token)
+    cold = name not in _warm  # noqa: F841  # read, with handler and context, by running()
+    _warm.add(name)
+    invocation.levels.add(handler.settings.log_level)
+    handler.__dict__["_runner"] = run
+    return run(event, context)
+

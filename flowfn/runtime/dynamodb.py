@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowfn.function import Handler
+from flowfn.runtime.invoke import Runner, each_event
 from flowfn.runtime.shape import mapping, text
 from flowfn.runtime.streaming import StreamBatch, process_stream
 
-__all__ = ["DynamoDbBatch", "DynamoDbRecord", "run_dynamodb"]
+__all__ = ["DynamoDbBatch", "DynamoDbRecord", "prepare_dynamodb", "run_dynamodb"]
 
 
 def _plain(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -77,3 +78,8 @@ class DynamoDbBatch(StreamBatch):
 def run_dynamodb(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     """The DynamoDB Streams adapter: the batch, with the first failed record reported for retry."""
     return process_stream(handler, event, context, "dynamodb", DynamoDbRecord, DynamoDbBatch)
+
+
+def prepare_dynamodb(handler: Handler) -> Runner:
+    """The dynamodb adapter: what runs each event of ``handler``."""
+    return each_event(run_dynamodb, handler)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flowfn.runtime.log import _add_keys, _message_json, _Stdout, current, invocation_var, keys
+from flowfn.runtime.log import _add_keys, _message_json, _Stdout, keys, logger_of, running
+from flowfn.runtime.stack import exception_keys
 
-__all__ = ["error"]
+__all__ = ["error", "exception_keys"]
 
 #: The record attributes Powertools fills keys in from (its RESERVED_LOG_ATTRS).
 _RESERVED = frozenset({
@@ -67,7 +68,8 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
     several times as much. ``caller`` is the frame the line's location names. Anything else, a
     handler or filter added, another formatter, goes through Powertools as before.
     """
-    found = current()
+    invocation = running(caller)
+    found = logger_of(invocation)
     handler = _fast_handler(found)
     if handler is None:
         found.error(message, stacklevel=3, **fields)
@@ -86,7 +88,6 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
             else:
                 line[key] = value
     extra = dict(fields)
-    invocation = invocation_var.get()
     if invocation is not None:  # what the filter adds (the line's own keys win)
         for key, value in keys(invocation).items():
             extra.setdefault(key, value)

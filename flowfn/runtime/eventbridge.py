@@ -13,10 +13,11 @@ from typing import Any
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import shape
-from flowfn.runtime.events import _event_time, as_dict
-from flowfn.runtime.invoke import call
+from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.shape import as_dict
+from flowfn.runtime.shape import event_time as _event_time
 
-__all__ = ["EventBridgeEvent", "run_eventbridge"]
+__all__ = ["EventBridgeEvent", "prepare_eventbridge", "run_eventbridge"]
 
 
 class EventBridgeEvent:
@@ -87,3 +88,8 @@ def run_eventbridge(handler: Handler, event: Mapping[str, Any], context: object)
         except ValueError as exc:
             raise EventError("eventbridge", "detail", f"does not match {model.__name__}: {exc}") from None
     return call(handler, EventBridgeEvent(event, detail), context)
+
+
+def prepare_eventbridge(handler: Handler) -> Runner:
+    """The eventbridge adapter: what runs each event of ``handler``."""
+    return each_event(run_eventbridge, handler)

@@ -1,8 +1,9 @@
-"""Typed views of the S3, SQS and EventBridge events Lambda delivers.
+"""Typed views of the SQS messages Lambda delivers (those of S3 and schedules live in their kinds'
+modules, ``runtime/s3.py`` and ``runtime/schedule.py``, and are found here too).
 
 Each class is built from the raw event dict and keeps it in ``raw``. Field names follow the ones
-Lambda users know from Powertools (``bucket_name``, ``object_key``, ``json_body`` ...). Nothing here
-imports Powertools or pydantic: these classes are on every cold start.
+Lambda users know from Powertools (``message_id``, ``json_body`` ...). Nothing here imports
+Powertools or pydantic: these classes are on a cold start.
 
 Building one is on every event's path, so ``from_raw`` indexes the dicts Lambda delivers directly
 and leaves derived values (times, sizes) to be worked out on first access. Other shapes take a
@@ -15,11 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import unquote_plus
+from typing import TYPE_CHECKING, Any
 
 from flowfn.errors import EventError
-from flowfn.runtime.shape import each_record, mapping, records, text, whole_number
+from flowfn.runtime.shape import UNSET, Value, as_dict, mapping, parse_time, text, whole_number
+
+if TYPE_CHECKING:
+    from flowfn.runtime.s3 import S3Event, S3Record, decode_s3_key
+    from flowfn.runtime.schedule import ScheduledEvent
 
 __all__ = [
     "S3Event",
@@ -32,191 +36,13 @@ __all__ = [
 ]
 
 
-def decode_s3_key(key: str) -> str:
-    """An object key as S3 stores it, from the URL-encoded form S3 puts in notifications.
-
-    S3 writes spaces as ``+`` and percent-encodes other special characters (``+`` itself becomes
-    ``%2B``); slashes stay as they are (some emulators send ``%2F``, which decodes the same).
-    """
-    return unquote_plus(key)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as AWS writes it (``2019-09-03T19:37:27.192Z``), timezone-aware."""
-    if not text:
-        return None
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _event_time(kind: str, path: str, value: Any) -> datetime | None:
-    # parse_time, with an EventError naming the field for a value that is not such a time.
-    try:
-        return parse_time(value)
-    except (TypeError, ValueError):
-        raise EventError(kind, path, f"must be an ISO-8601 time, got {value!r}"[:200]) from None
-
-
-def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
-    return value if isinstance(value, dict) else dict(value)
-
-
-#: Marks a derived value not worked out yet.
-_UNSET: Any = object()
 _new = object.__new__
-
-
-class _Value:
-    """Slotted value object: keyword construction, repr and equality over its fields (not ``raw``).
-
-    Plain classes rather than dataclasses: they are built on every cold start, and a dataclass
-    costs several times as long to define.
-    """
-
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({inner})"
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class S3Record(_Value):
-    """One S3 notification record: which object changed, and how.
-
-    ``bucket_name``: the bucket's physical name. ``object_key``: the key, decoded (``my photo.jpg``,
-    not ``my+photo.jpg``). ``size``: bytes, None for removals (S3 sends none). ``etag``: the
-    object's ETag or None. ``event_name``: the event type without ``s3:``, e.g.
-    ``ObjectCreated:Put``. ``event_time``: when it happened (UTC). ``version_id``: the version in
-    a versioned bucket, else None. ``raw``: the record exactly as Lambda received it.
-    """
-
-    # _object: the record's s3.object mapping, which size, etag and version_id are read from.
-    __slots__ = ("_event_time", "_object", "bucket_name", "event_name", "object_key", "raw")
-    _fields = ("bucket_name", "object_key", "size", "etag", "event_name", "event_time", "version_id")
-
-    def __init__(self, *, bucket_name: str, object_key: str, size: int | None = None,
-                 etag: str | None = None, event_name: str = "ObjectCreated:Put",
-                 event_time: datetime | None = None, version_id: str | None = None,
-                 raw: dict[str, Any] | None = None) -> None:
-        self.bucket_name = bucket_name
-        self.object_key = object_key
-        self.event_name = event_name
-        self.raw = raw if raw is not None else {}
-        self._object: Mapping[str, Any] = {"size": size, "eTag": etag, "versionId": version_id}
-        self._event_time: datetime | None = event_time
-
-    @classmethod
-    def from_raw(cls, record: Mapping[str, Any]) -> S3Record:
-        """Build from one entry of an S3 event's ``Records`` (kept, not copied, as ``raw``)."""
-        try:
-            s3 = record["s3"]
-            obj = s3.get("object") or s3["get_object"]  # IntelligentTiering events say get_object
-            bucket_name = s3["bucket"]["name"]
-            object_key = obj["key"]
-            event_name = record["eventName"]
-            if "%" in object_key or "+" in object_key:  # else decoding changes nothing
-                object_key = unquote_plus(object_key)
-        except (KeyError, TypeError, AttributeError):
-            return cls._from_other(record)
-        if (type(record) is not dict or type(bucket_name) is not str or type(event_name) is not str
-                or type(obj) is not dict or type(object_key) is not str):
-            return cls._from_other(record)
-        self = _new(cls)
-        self.bucket_name = bucket_name
-        self.object_key = object_key
-        self.event_name = event_name
-        self.raw = record
-        self._object = obj
-        self._event_time = _UNSET
-        return self
-
-    @classmethod
-    def _from_other(cls, record: Mapping[str, Any]) -> S3Record:
-        # Fields missing or of other scalar types than Lambda sends: defaults, and strings made of
-        # them. A list or object in the wrong place is an EventError naming the field.
-        record = mapping("s3", "", record)
-        s3 = mapping("s3", "s3", record.get("s3"))
-        obj = mapping("s3", "s3.object", s3.get("object") or s3.get("get_object"))
-        self = _new(cls)
-        bucket = mapping("s3", "s3.bucket", s3.get("bucket"))
-        self.bucket_name = text("s3", "s3.bucket.name", bucket.get("name"))
-        self.object_key = decode_s3_key(text("s3", "s3.object.key", obj.get("key")))
-        self.event_name = text("s3", "eventName", record.get("eventName"))
-        self.raw = as_dict(record)
-        self._object = obj
-        self._event_time = _UNSET
-        return self
-
-    @property
-    def size(self) -> int | None:
-        """The object's size in bytes; None for removals."""
-        return whole_number("s3", "s3.object.size", self._object.get("size"))
-
-    @property
-    def etag(self) -> str | None:
-        """The object's ETag, or None."""
-        return text("s3", "s3.object.eTag", self._object.get("eTag")) or None
-
-    @property
-    def version_id(self) -> str | None:
-        """The object version in a versioned bucket, else None."""
-        return text("s3", "s3.object.versionId", self._object.get("versionId")) or None
-
-    @property
-    def event_time(self) -> datetime | None:
-        """When the event happened (UTC); parsed on first access."""
-        value: datetime | None = self._event_time
-        if value is _UNSET:
-            value = self._event_time = _event_time("s3", "eventTime", self.raw.get("eventTime"))
-        return value
-
-    @property
-    def created(self) -> bool:
-        """True for ``ObjectCreated:*`` events."""
-        return self.event_name.startswith("ObjectCreated:")
-
-    @property
-    def removed(self) -> bool:
-        """True for ``ObjectRemoved:*`` events."""
-        return self.event_name.startswith("ObjectRemoved:")
-
-
-class S3Event(_Value):
-    """A whole S3 notification event, as a ``batch=True`` S3 handler receives it."""
-
-    __slots__ = ("raw", "records")
-    _fields = ("records",)
-
-    def __init__(self, records: tuple[S3Record, ...], raw: dict[str, Any] | None = None) -> None:
-        self.records = records
-        self.raw = raw if raw is not None else {}
-
-    @classmethod
-    def from_raw(cls, event: Mapping[str, Any]) -> S3Event:
-        """Build from the event dict Lambda passes."""
-        raw = records("s3", event)
-        return cls(records=tuple(each_record(raw, S3Record.from_raw)), raw=as_dict(event))
-
-    def __iter__(self) -> Iterator[S3Record]:
-        return iter(self.records)
-
-    def __len__(self) -> int:
-        return len(self.records)
 
 
 _NO_JSON = object()
 
 
-class SqsRecord(_Value):
+class SqsRecord(Value):
     """One SQS message as Lambda delivers it.
 
     ``receipt_handle`` deletes the message (Lambda deletes acknowledged messages itself). ``body``:
@@ -243,7 +69,7 @@ class SqsRecord(_Value):
         }
         self.raw = raw if raw is not None else {}
         self._json: Any = _NO_JSON
-        self._sent: datetime | None = _UNSET
+        self._sent: datetime | None = UNSET
 
     @classmethod
     def from_raw(cls, record: Mapping[str, Any]) -> SqsRecord:
@@ -263,7 +89,7 @@ class SqsRecord(_Value):
         self.body = body
         self.raw = self._source = record
         self._json = _NO_JSON
-        self._sent = _UNSET
+        self._sent = UNSET
         return self
 
     @classmethod
@@ -282,7 +108,7 @@ class SqsRecord(_Value):
             "messageAttributes": dict(mapping("sqs", "messageAttributes", get("messageAttributes"))),
         }
         self._json = _NO_JSON
-        self._sent = _UNSET
+        self._sent = UNSET
         return self
 
     @property
@@ -333,7 +159,7 @@ class SqsRecord(_Value):
     def sent_timestamp(self) -> datetime | None:
         """When the message was sent (UTC); worked out on first access."""
         value = self._sent
-        if value is _UNSET:
+        if value is UNSET:
             sent = self.attributes.get("SentTimestamp") or None
             millis = whole_number("sqs", "attributes.SentTimestamp", sent)
             try:
@@ -398,75 +224,19 @@ class SqsBatch:
         return tuple(self._failed)
 
 
-class ScheduledEvent(_Value):
-    """An EventBridge scheduled event: which rule fired, and when.
+#: The views of the other kinds, where they live (imported when first asked for from here): a
+#: function compiles the views of its own kind only.
+_ELSEWHERE = {"S3Event": "s3", "S3Record": "s3", "decode_s3_key": "s3", "ScheduledEvent": "schedule"}
+_UNSET = UNSET
+_Value = Value
 
-    ``time``: the scheduled time of this fire (UTC). ``rule_arn``: the ARN of the rule (or
-    schedule) that fired, "" when the event names none.
-    """
 
-    # _source: the mapping id, region, account and rule_arn are read from (``raw`` itself, unless
-    # built with keywords); _time: the parsed time, once worked out.
-    __slots__ = ("_source", "_time", "raw")
-    _fields = ("id", "time", "rule_arn", "region", "account")
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowfn.runtime.events' has no attribute {name!r}")
+    from importlib import import_module
 
-    def __init__(self, *, id: str = "", time: datetime | None = None, rule_arn: str = "",
-                 region: str = "", account: str = "", raw: dict[str, Any] | None = None) -> None:
-        self._source: Mapping[str, Any] = {"id": id, "region": region, "account": account,
-                                           "resources": [rule_arn] if rule_arn else []}
-        self._time: datetime | None = time
-        self.raw = raw if raw is not None else {}
-
-    @classmethod
-    def from_raw(cls, event: Mapping[str, Any]) -> ScheduledEvent:
-        """Build from the event dict Lambda passes (kept, not copied, as ``raw``)."""
-        self = _new(cls)
-        self._time = _UNSET
-        if type(event) is dict:
-            self.raw = self._source = event
-            resources = event.get("resources")
-            # As EventBridge sends it: text fields and one rule ARN (nothing to check further).
-            if (type(event.get("id")) is str and type(event.get("region")) is str
-                    and type(event.get("account")) is str and type(resources) is list
-                    and (not resources or type(resources[0]) is str)):
-                return self
-        else:
-            self.raw = self._source = as_dict(event)
-        for key in ("id", "region", "account"):
-            text("schedule", key, event.get(key))
-        resources = event.get("resources")
-        if resources is not None:
-            if not isinstance(resources, (list, tuple)):
-                raise EventError("schedule", "resources", f"must be a list, got {type(resources).__name__}")
-            if resources:
-                text("schedule", "resources[0]", resources[0])
-        return self
-
-    @property
-    def id(self) -> str:
-        """The event's id."""
-        return text("schedule", "id", self._source.get("id"))
-
-    @property
-    def time(self) -> datetime | None:
-        """The scheduled time of this fire (UTC); parsed on first access."""
-        value: datetime | None = self._time
-        if value is _UNSET:
-            value = self._time = _event_time("schedule", "time", self._source.get("time"))
-        return value
-
-    @property
-    def rule_arn(self) -> str:
-        """The ARN of the rule or schedule that fired, "" when the event names none."""
-        resources = self._source.get("resources") or []
-        return text("schedule", "resources[0]", resources[0]) if resources else ""
-
-    @property
-    def region(self) -> str:
-        """The region the rule is in."""
-        return text("schedule", "region", self._source.get("region"))
-
-    @property
-    def account(self) -> str:
-        """The account the rule belongs to."""
-        return text("schedule", "account", self._source.get("account"))
+    value = getattr(import_module(f"flowfn.runtime.{module}"), name)
+    globals()[name] = value
+    return value

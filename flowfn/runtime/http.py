@@ -16,13 +16,11 @@ from urllib.parse import parse_qsl
 
 from flowfn.errors import EventError
 from flowfn.function import Handler
-from flowfn.runtime import log
-from flowfn.runtime.events import as_dict
-from flowfn.runtime.invoke import call
-from flowfn.runtime.shape import mapping, text
-from flowfn.runtime.stack import exception_keys
+from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.shape import as_dict, mapping, text
 
-__all__ = ["HTTPError", "Request", "Response", "render", "render_error", "request_id_of", "run_http"]
+__all__ = ["HTTPError", "Request", "Response", "prepare_http", "render", "render_error", "request_id_of",
+           "run_http"]
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -299,6 +297,9 @@ def run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any
     try:
         return render(call(handler, request, context))
     except Exception as exc:
+        from flowfn.runtime import log  # a failure's path: the logger and tracebacks load here
+        from flowfn.runtime.stack import exception_keys
+
         if not validation_error(exc) and not isinstance(exc, HTTPError):
             log.current().error(f"handler {handler.name!r} raised {type(exc).__name__}; answering 500 "
                                 "(traceback under 'exception')", **exception_keys(exc))
@@ -308,3 +309,8 @@ def run_http(handler: Handler, event: Mapping[str, Any], context: object) -> Any
             log.current().error(f"cannot encode the error response: {bad} (traceback under 'exception')",
                                 **exception_keys(bad))
             return render_error(RuntimeError(), request_id)
+
+
+def prepare_http(handler: Handler) -> Runner:
+    """The http adapter: what runs each event of ``handler``."""
+    return each_event(run_http, handler)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowfn.function import Handler
+from flowfn.runtime.invoke import Runner, each_event
 from flowfn.runtime.shape import mapping, text
 from flowfn.runtime.streaming import StreamBatch, process_stream
 
-__all__ = ["KinesisBatch", "KinesisRecord", "run_kinesis"]
+__all__ = ["KinesisBatch", "KinesisRecord", "prepare_kinesis", "run_kinesis"]
 
 
 class KinesisRecord:
@@ -76,3 +77,8 @@ class KinesisBatch(StreamBatch):
 def run_kinesis(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     """The Kinesis adapter: the batch, with the first failed record reported for retry."""
     return process_stream(handler, event, context, "kinesis", KinesisRecord, KinesisBatch)
+
+
+def prepare_kinesis(handler: Handler) -> Runner:
+    """The kinesis adapter: what runs each event of ``handler``."""
+    return each_event(run_kinesis, handler)

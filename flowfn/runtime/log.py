@@ -6,8 +6,10 @@ width=640)`` writes one JSON line carrying ``function``, ``request_id``, ``trigg
 not on import: it pulls in botocore and costs tens of milliseconds, which a function that never logs
 should not pay on its cold start.
 
-Each invocation costs only a context variable set and reset: the keys of a line are worked out when
-it is written, by a filter on the function's Powertools handler.
+An invocation costs nothing for its logs: the keys of a line are worked out when it is written, by a
+filter on the function's Powertools handler, from the invocation running in that thread (the
+innermost ``dispatch`` on its stack) or, in work handed to another thread with the context (an
+``async def`` handler's ``asyncio.to_thread``), from the context.
 """
 
 from __future__ import annotations
@@ -17,24 +19,14 @@ import json
 import os
 import sys
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from flowfn.function import Handler
+from flowfn.runtime.invocation import Invocation, invocation_var, levels, mark, running, warm
 
-__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger", "warm"]
+__all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger",
+           "logger_of", "mark", "running", "warm"]
 
 _DEFAULT_SERVICE = "flowfn"
-
-#: The invocation log lines belong to: (handler, Lambda context, whether it is a cold start).
-Invocation = tuple["Handler", object, bool]
-
-#: The running invocation: dispatch sets it to (handler, context, cold start) for each event and
-#: resets it after; lines written meanwhile carry its keys.
-invocation_var: ContextVar[Invocation | None] = ContextVar("flowfn_invocation", default=None)
-#: Functions invoked before in this process: their next invocation is not a cold start.
-warm: set[str] = set()
-
 
 def keys(invocation: Invocation) -> dict[str, Any]:
     """The keys every line of ``invocation`` carries."""
@@ -46,8 +38,9 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
-    # (keys the line was given itself win).
-    invocation = invocation_var.get()
+    # (keys the line was given itself win). flowfn's logger hands over the invocation it found.
+    given = _line_get()
+    invocation = given[0] if given is not None else running()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -65,6 +58,10 @@ class _Stdout:
         sys.stdout.flush()
 
 
+_var_get = invocation_var.get
+#: The invocation of the line flowfn's logger is writing, as it found it: (invocation,).
+_line: ContextVar[tuple[Invocation | None] | None] = ContextVar("flowfn_log_line", default=None)
+_line_get = _line.get
 _loggers: dict[str, Any] = {}
 _lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
@@ -126,15 +123,37 @@ def _level(invocation: Invocation | None) -> str:
 
 def current() -> Any:
     """The Powertools Logger of the running invocation (or of flowfn, outside one)."""
-    invocation = invocation_var.get()
+    return logger_of(running())
+
+
+def logger_of(invocation: Invocation | None) -> Any:
+    """The Powertools Logger of ``invocation`` (or of flowfn, for None)."""
     if invocation is None:
         return _powertools(_DEFAULT_SERVICE, _level(None))
     return _powertools(invocation[0].settings.name, _level(invocation))
 
 
+#: The lowest level a line is written at by any function run in this process, or outside them (at
+#: FLOWFN_LOG_LEVEL as read then), and how many functions' levels that was worked out from.
+_lowest = [0, -1]
+
+
+def _below_all(level: int) -> bool:
+    # True when no function run in this process, nor a line outside them, writes at ``level``.
+    if _var_get() is not None:
+        return False
+    if _lowest[1] != len(levels):
+        _lowest[:] = [min(map(_level_number, [*levels, _level(None)])), len(levels)]
+    return level < _lowest[0]
+
+
 def enabled(level: int) -> bool:
-    """Whether a line at ``level`` would be written (answered without importing Powertools)."""
-    return level >= _level_number(_level(invocation_var.get()))
+    """Whether a line at ``level`` would be written (answered without importing Powertools).
+
+    A line below every function's level is answered at once (a ``logger.debug`` in a loop costs
+    next to nothing); otherwise the running invocation's level decides.
+    """
+    return not _below_all(level) and level >= _level_number(_level(running()))
 
 
 class FunctionLogger:
@@ -151,9 +170,17 @@ class FunctionLogger:
 
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
-        if enabled(level):
-            kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
-            getattr(current(), method)(msg, *args, **kwargs)
+        if _below_all(level):
+            return
+        invocation = running()  # looked for once per line: the filter on the handler is handed it
+        if level < _level_number(_level(invocation)):
+            return
+        kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
+        token = _line.set((invocation,))
+        try:
+            getattr(logger_of(invocation), method)(msg, *args, **kwargs)
+        finally:
+            _line.reset(token)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG; keyword arguments become keys of the JSON line."""
@@ -180,7 +207,7 @@ class FunctionLogger:
         self._log(50, "critical", msg, args, kwargs)
 
     def __repr__(self) -> str:
-        invocation = invocation_var.get()
+        invocation = running()
         return f"<flowfn logger of {invocation[0].settings.name if invocation else _DEFAULT_SERVICE}>"
 
 

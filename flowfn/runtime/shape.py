@@ -3,17 +3,21 @@
 A missing field (or null) takes its default and a number where text belongs is read as text, as
 before; a list or an object where text belongs, or anything but an object or a list where one
 belongs, is an :class:`~flowfn.errors.EventError` naming the trigger kind and the field. These
-helpers run on the slower paths only: events of the shape Lambda delivers never reach them.
+helpers run on the slower paths only: events of the shape Lambda delivers never reach them. The
+times and mappings every kind's views read (``parse_time``, ``as_dict``) live here too, so that a
+kind's runtime imports what it reads and nothing of the other kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flowfn.errors import EventError
 
-__all__ = ["each_record", "mapping", "records", "text", "whole_number"]
+__all__ = ["UNSET", "Value", "as_dict", "each_record", "event_time", "mapping", "parse_time", "records",
+           "text", "whole_number"]
 
 _SCALARS = (str, int, float, bool)
 T = TypeVar("T")
@@ -73,3 +77,50 @@ def each_record(raw: Sequence[Any], build: Callable[[Any], T]) -> list[T]:
         except EventError as exc:
             raise exc.at(f"Records[{index}]") from None
     return built
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO-8601 timestamp as AWS writes it (``2019-09-03T19:37:27.192Z``), timezone-aware."""
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def event_time(kind: str, path: str, value: Any) -> datetime | None:
+    """``parse_time``, with an EventError naming the field for a value that is not such a time."""
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError):
+        raise EventError(kind, path, f"must be an ISO-8601 time, got {value!r}"[:200]) from None
+
+
+def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """The event itself when it is a dict (``raw`` is what Lambda delivered, not a copy)."""
+    return value if isinstance(value, dict) else dict(value)
+
+
+#: Marks a derived value of a view not worked out yet.
+UNSET: Any = object()
+
+
+class Value:
+    """Slotted value object: keyword construction, repr and equality over its fields (not ``raw``).
+
+    Plain classes rather than dataclasses: they are built on every cold start, and a dataclass
+    costs several times as long to define.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]

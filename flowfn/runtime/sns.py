@@ -14,10 +14,11 @@ from typing import Any
 from flowfn.errors import EventError
 from flowfn.function import Handler
 from flowfn.runtime import shape
-from flowfn.runtime.events import _event_time, as_dict
-from flowfn.runtime.invoke import call
+from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.shape import as_dict
+from flowfn.runtime.shape import event_time as _event_time
 
-__all__ = ["SnsRecord", "run_sns"]
+__all__ = ["SnsRecord", "prepare_sns", "run_sns"]
 
 
 class SnsRecord:
@@ -93,3 +94,8 @@ def run_sns(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
                 raise EventError("sns", "Sns.Message", f"does not match {model.__name__}: {exc}") from None
         results.append(call(handler, item, context))
     return results[0] if len(results) == 1 else results
+
+
+def prepare_sns(handler: Handler) -> Runner:
+    """The sns adapter: what runs each event of ``handler``."""
+    return each_event(run_sns, handler)

@@ -18,11 +18,10 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
-from flowfn.runtime.invoke import call
-from flowfn.runtime.stack import exception_keys
+from flowfn.runtime.invoke import Runner, call, each_event
 from flowfn.triggers.sqs import SqsTrigger
 
-__all__ = ["process_batch", "run_sqs"]
+__all__ = ["prepare_sqs", "process_batch", "run_sqs"]
 
 #: Logs one failed message: (record, reason, exception or None, whether to log its traceback).
 Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
@@ -144,16 +143,21 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
     if record.message_group_id is not None:
         keys["message_group_id"] = record.message_group_id
     message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
+    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
+
     if exc is not None:
         keys["error"] = str(exc)
         if trace:
-            keys.update(exception_keys(exc))
+            keys.update(errorlog.exception_keys(exc))
             message += " (traceback under 'exception')"
-    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
-
     errorlog.error(message, keys, sys._getframe())
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
     """The SQS adapter: the batch, with each failed message logged and reported for retry."""
     return process_batch(handler, event, context, _report_sqs)
+
+
+def prepare_sqs(handler: Handler) -> Runner:
+    """The sqs adapter: what runs each event of ``handler``."""
+    return each_event(run_sqs, handler)

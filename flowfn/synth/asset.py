@@ -9,23 +9,24 @@ the same bytes; the asset's name carries a hash of its entries.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import importlib.util
 import io
-import marshal
+import json
 import os
+import shutil
+import subprocess
 import sys
 import tomllib
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType
-from typing import Any
 
 import flowfn
 from flowfn.app import App
 from flowfn.errors import ConfigError
+from flowfn.synth import pycompile
 from flowfn.synth.allowlist import AssetConfig, is_asset_name, parse_config, secret_reason, select
 from flowfn.synth.context import SynthError
 
@@ -36,7 +37,6 @@ _NOT_RUNTIME = frozenset({"cli.py", "testing.py", "deploy.py", "synth", "local"}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 #: Where Lambda unpacks the code asset; compiled files name their sources there.
 TASK_ROOT = "/var/task"
-_UNCHECKED_HASH = 0b01  # PEP 552: a hash-based .pyc whose source is never re-checked
 
 
 def write_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:
@@ -204,38 +204,51 @@ def compiled(rel: str, source: bytes) -> tuple[str, bytes] | None:
     Hash-based and unchecked (PEP 552), with the file named at its place in Lambda's task root, so
     the bytes depend only on the source and the interpreter: the asset stays reproducible.
     """
-    try:
-        code = compile(source, f"{TASK_ROOT}/{rel}", "exec", dont_inherit=True)
-    except SyntaxError:
-        return None  # left to fail on import, where the error names the file
-    folder, _, name = rel.rpartition("/")
-    cache = f"{folder}/__pycache__" if folder else "__pycache__"
-    stem = name.removesuffix(".py")
-    header = (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH.to_bytes(4, "little")
-              + importlib.util.source_hash(source))
-    code = _interned(code)
-    return f"{cache}/{stem}.{sys.implementation.cache_tag}.pyc", header + marshal.dumps(code)
+    return pycompile.compiled(rel, source, TASK_ROOT)
 
 
-def _interned(obj: Any) -> Any:
-    """``obj`` with every string in it interned.
+def interpreter_for(python: str) -> str | None:
+    """The CPython of version ``python`` (``3.12``) that compiles the asset, or None when none is found.
 
-    marshal writes a string as interned when anything in the process has interned it (a module
-    imported meanwhile uses ``"]"`` as a name), so without this the same source could compile to
-    different bytes in one process and the next.
+    The running Python when it is that version; otherwise ``python3.12`` on the PATH, asked which
+    version it is (a launcher's shim for a version it cannot run answers nothing).
     """
-    if type(obj) is str:
-        return sys.intern(obj)
-    if type(obj) is tuple:
-        return tuple(_interned(o) for o in obj)
-    if type(obj) is frozenset:
-        return frozenset(_interned(o) for o in obj)
-    if isinstance(obj, CodeType):
-        return obj.replace(co_consts=_interned(obj.co_consts), co_names=_interned(obj.co_names),
-                           co_varnames=_interned(obj.co_varnames), co_freevars=_interned(obj.co_freevars),
-                           co_cellvars=_interned(obj.co_cellvars), co_filename=sys.intern(obj.co_filename),
-                           co_name=sys.intern(obj.co_name), co_qualname=sys.intern(obj.co_qualname))
-    return obj
+    if python == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    found = shutil.which(f"python{python}")
+    if found is None:
+        return None
+    try:
+        done = subprocess.run([found, "-I", "-S", "-c", "import sys; print(sys.implementation.cache_tag)"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    expected = "cpython-" + python.replace(".", "")
+    return found if done.returncode == 0 and done.stdout.strip() == expected else None
+
+
+def compiled_by(interpreter: str, sources: dict[str, bytes]) -> dict[str, bytes]:
+    """The ``__pycache__`` entries of ``sources`` as ``interpreter`` compiles them (another Python).
+
+    The same module does the compiling in that interpreter (``flowfn/synth/pycompile.py``, run as a
+    script), so the files are those that Python would ship had it run synth.
+    """
+    request = {"task_root": TASK_ROOT,
+               "sources": {rel: base64.b64encode(source).decode() for rel, source in sorted(sources.items())}}
+    # A fixed hash seed and nothing of the user's environment: Python 3.10 writes a set of constants
+    # in the order of its strings' hashes, which differ from one process to the next otherwise.
+    try:
+        done = subprocess.run([interpreter, "-S", "-s", pycompile.__file__], input=json.dumps(request),
+                              env={"PYTHONHASHSEED": "0"}, capture_output=True, text=True, timeout=300,
+                              check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SynthError(f"{interpreter} could not compile the code asset ({exc}); synthesize with "
+                         "--no-bytecode, or fix that interpreter") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SynthError(f"{interpreter} could not compile the code asset: {last}; synthesize with "
+                         "--no-bytecode, or fix that interpreter")
+    return {name: base64.b64decode(data) for name, data in json.loads(done.stdout).items()}
 
 
 def collect_code(
@@ -244,12 +257,14 @@ def collect_code(
     exclude: Sequence[Path] = (),
     bytecode: bool = False,
     config: AssetConfig | None = None,
+    interpreter: str | None = None,
 ) -> CodeAsset:
     """Read the app's modules, its declared data and the flowfn runtime into a :class:`CodeAsset`.
 
     ``config`` says which data files ship (by default, read from the app folder's pyproject.toml).
     ``exclude`` lists paths to leave out (the output folder when it lies inside the app).
-    ``bytecode`` adds a compiled file beside every source (see :func:`compiled`).
+    ``bytecode`` adds a compiled file beside every source (see :func:`compiled`), by ``interpreter``
+    when it is given and is not the running Python (see :func:`interpreter_for`).
     Raises ConfigError when a declared file looks like a secret and is not forced.
     """
     if app.origin is None:
@@ -267,7 +282,9 @@ def collect_code(
             "the folder's top and in its packages ship, never tests or hidden files; rename it, or "
             "give its folder an __init__.py"
         )
-    if bytecode:
+    if bytecode and interpreter is not None and interpreter != sys.executable:
+        entries.update(compiled_by(interpreter, {r: s for r, s in entries.items() if r.endswith(".py")}))
+    elif bytecode:
         for rel, source in list(entries.items()):
             if rel.endswith(".py") and (pyc := compiled(rel, source)) is not None:
                 entries[pyc[0]] = pyc[1]

@@ -26,8 +26,9 @@ class SynthOptions:
 
     ``failure_destination`` gives asynchronously invoked functions (S3, schedules) an on-failure
     destination queue, so an event that still fails after Lambda's two retries is kept.
-    ``bytecode`` ships compiled ``.pyc`` files beside the sources when the functions' Python is the
-    one synthesizing (Lambda's task root is read-only: without them every cold start compiles).
+    ``bytecode`` ships compiled ``.pyc`` files beside the sources, compiled by the functions' Python
+    when it is the one synthesizing or is installed as ``python3.X`` on the PATH (Lambda's task root
+    is read-only: without them every cold start compiles).
     """
 
     python: str = "3.11"
@@ -35,11 +36,6 @@ class SynthOptions:
     format: Literal["json", "yaml"] = "json"
     failure_destination: bool = True
     bytecode: bool = True
-
-    @property
-    def ships_bytecode(self) -> bool:
-        """True when compiled files go into the code asset: asked for, and compiled by the same Python."""
-        return self.bytecode and self.python == current_python()
 
     def __post_init__(self) -> None:
         if self.python not in LAMBDA_PYTHONS:

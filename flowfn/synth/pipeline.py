@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flowfn.app import App
 from flowfn.synth.allowlist import is_asset_name as is_asset_name  # where the CLI finds it
-from flowfn.synth.asset import CodeAsset, collect_code
+from flowfn.synth.asset import CodeAsset, collect_code, interpreter_for
 from flowfn.synth.bundle import (
     RUNTIME_DISTRIBUTIONS,
     DepsSpec,
@@ -87,7 +87,9 @@ def synth_app(
     if app.origin is None:
         raise SynthError(f"{app!r} has no origin folder; load it with flowfn.loader.load_app(...)")
     app.freeze()
-    code = collect_code(app, exclude=exclude, bytecode=options.ships_bytecode)
+    # Bytecode is the functions' Python's own: compiled by it, when it is the one running or is installed.
+    interpreter = interpreter_for(options.python) if options.bytecode else None
+    code = collect_code(app, exclude=exclude, bytecode=interpreter is not None, interpreter=interpreter)
     requirements = runtime_requirements() + user_requirements(Path(app.origin.root))
     specs = deps_specs(app, options.python, requirements)
     synthesis = synthesize(app, options, code_asset=code.name,

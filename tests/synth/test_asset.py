@@ -126,13 +126,91 @@ def test_bytecode_ships_beside_every_source_and_is_what_loads(tmp_path: Path) ->
     assert out.stdout.split()[0] == "hi"
 
 
-def test_bytecode_only_for_the_running_python() -> None:
-    from flowfn.synth import SynthOptions, current_python
+def _other_python() -> tuple[str, str] | None:
+    """Another installed CPython the asset could be compiled for: (version, its folder of programs).
 
-    other = "3.12" if current_python() != "3.12" else "3.13"
-    assert SynthOptions(python=current_python()).ships_bytecode
-    assert not SynthOptions(python=other).ships_bytecode
-    assert not SynthOptions(python=current_python(), bytecode=False).ships_bytecode
+    Looked for on the PATH and beside the running one (as pyenv and similar tools install them).
+    """
+    from flowfn.synth.asset import interpreter_for
+    from flowfn.synth.options import LAMBDA_PYTHONS, current_python
+
+    beside = sorted(str(p) for p in Path(sys.base_prefix).parent.glob("3.*/bin") if p.is_dir())
+    for version in LAMBDA_PYTHONS:
+        if version == current_python():
+            continue
+        for folder in [*os.environ.get("PATH", "").split(os.pathsep), *beside]:
+            if (Path(folder) / f"python{version}").exists():
+                with _path(folder):
+                    if interpreter_for(version) is not None:
+                        return version, folder
+    return None
+
+
+class _path:
+    """PATH set to one folder while inside."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder, self.saved = folder, os.environ.get("PATH", "")
+
+    def __enter__(self) -> None:
+        os.environ["PATH"] = self.folder
+
+    def __exit__(self, *exc: object) -> None:
+        os.environ["PATH"] = self.saved
+
+
+def test_bytecode_is_compiled_by_the_functions_python(tmp_path: Path) -> None:
+    # With another Python installed, it compiles the asset; without one, the running Python goes
+    # through the same path (a subprocess given the sources), which must give the bytes it gives itself.
+    from flowfn.synth import SynthOptions, synth_app
+    from flowfn.synth.asset import compiled_by, interpreter_for
+
+    other = _other_python()
+    app = _app(tmp_path / "src")
+    if other is None:
+        version, python = f"{sys.version_info.major}.{sys.version_info.minor}", sys.executable
+        sources = {name: data for name, data in collect_code(app, exclude=[tmp_path / "src" / "out"]).entries
+                   if name.endswith(".py")}
+        in_process = dict(collect_code(app, exclude=[tmp_path / "src" / "out"], bytecode=True).entries)
+        assert compiled_by(python, sources) == {n: d for n, d in in_process.items() if n.endswith(".pyc")}
+        return
+    version, folder = other
+    with _path(folder):
+        python = interpreter_for(version)
+        assert python is not None
+        output = synth_app(load_app(str(tmp_path / "src" / "asset_probe.py"), fresh=True),
+                           SynthOptions(python=version))
+        again = synth_app(load_app(str(tmp_path / "src" / "asset_probe.py"), fresh=True),
+                          SynthOptions(python=version))
+    names = dict(output.code.entries)
+    tag = "cpython-" + version.replace(".", "")
+    assert "helpers/__pycache__/util." + tag + ".pyc" in names
+    assert "flowfn/runtime/__pycache__/adapters." + tag + ".pyc" in names
+    assert not any(n.endswith(f".{sys.implementation.cache_tag}.pyc") for n in names)
+    assert again.code.entries == output.code.entries  # deterministic across runs of that interpreter
+    task = tmp_path / "task"
+    with zipfile.ZipFile(io.BytesIO(output.code.zip_bytes())) as zf:
+        zf.extractall(task)
+    # The compiled file is unchecked: a changed source proves that Python ran the shipped bytecode.
+    (task / "helpers" / "util.py").write_text("def greet():\n    return 'changed'\n")
+    code = "import sys; sys.path.insert(0, '.'); import helpers.util as u; print(u.greet())"
+    out = subprocess.run([python, "-S", "-c", code], cwd=task, capture_output=True, text=True, check=True,
+                         env={"PATH": folder, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert out.stdout.strip() == "hi"
+
+
+def test_no_bytecode_when_the_functions_python_is_not_installed(tmp_path: Path) -> None:
+    from flowfn.synth.asset import interpreter_for
+    from flowfn.synth.options import LAMBDA_PYTHONS, current_python
+
+    other = next(v for v in LAMBDA_PYTHONS if v != current_python())
+    assert interpreter_for(current_python()) == sys.executable
+    with _path(str(tmp_path)):
+        assert interpreter_for(other) is None  # nothing of that name on the PATH
+        shim = tmp_path / f"python{other}"  # a version manager's shim for a version it cannot run
+        shim.write_text(f"#!/bin/sh\necho 'python{other}: command not found' >&2\nexit 127\n")
+        shim.chmod(0o755)
+        assert interpreter_for(other) is None
 
 
 def test_bytecode_does_not_depend_on_what_the_process_interned() -> None:
