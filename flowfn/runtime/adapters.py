@@ -70,8 +70,10 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     trigger and cold start: they are read from this call when a line is written.
     """
     try:
-        run: Runner = handler._runner  # type: ignore[attr-defined]
+        run: Runner | None = handler._runner  # type: ignore[attr-defined]
     except AttributeError:
+        run = None
+    if run is None:  # outside the except: the handler's own errors must not chain to it
         return _first(handler, event, context)
     return run(event, context)  # the runner checks that the event is a mapping
 

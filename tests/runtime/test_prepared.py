@@ -130,3 +130,17 @@ def test_a_cold_start_loads_its_own_kinds_modules_only(tmp_path: Path) -> None:
     # no other kind, no logger (nothing was logged), no SQS views, no tracebacks (nothing failed)
     others |= {"flowfn.runtime.log", "flowfn.runtime.events", "flowfn.runtime.stack"}
     assert loaded & others == set()
+
+
+def test_a_handlers_error_on_its_first_event_carries_no_error_of_flowfns() -> None:
+    app = App("t")
+
+    @app.on_s3(Bucket("uploads"), name=unique("broken"))
+    def broken(record: Any) -> None:
+        raise KeyError("missing")
+
+    event = json.loads((EVENTS / "s3Event.json").read_text())
+    for _ in range(2):  # the first event prepares the runner; the second uses it
+        with pytest.raises(KeyError) as raised:
+            dispatch(app.handlers[0], event, None)
+        assert raised.value.__context__ is None and raised.value.__cause__ is None
