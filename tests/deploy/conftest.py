@@ -69,13 +69,16 @@ def _temp_root(tmp_path_factory: pytest.TempPathFactory) -> None:
     _TEMP_ROOTS[:] = [tmp_path_factory.getbasetemp().resolve()]
 
 
-def _forget_apps(before: set[str]) -> None:
-    """Drop the apps' modules imported since ``before``: those of tests/deploy/apps and of copies of
-    the examples under pytest's temporary folder, never flowfn's or a library's (a checkout or a
-    virtualenv may itself live under the system's temporary folder)."""
+def _forget_apps(before: dict[str, Any]) -> None:
+    """Drop the apps' modules imported since ``before`` (new names, and names now bound to another
+    module: the loader replaces an ``app`` another test imported from elsewhere): those of
+    tests/deploy/apps and of copies of the examples under pytest's temporary folder, never flowfn's
+    or a library's (a checkout or a virtualenv may itself live under the system's temporary folder)."""
     roots = (APPS, *_TEMP_ROOTS)
-    for name in set(sys.modules) - before:
-        file = getattr(sys.modules[name], "__file__", None) or ""
+    for name, module in list(sys.modules.items()):
+        if before.get(name) is module:
+            continue
+        file = getattr(module, "__file__", None) or ""
         if file and any(Path(file).resolve().is_relative_to(root) for root in roots):
             del sys.modules[name]
 
@@ -83,7 +86,7 @@ def _forget_apps(before: set[str]) -> None:
 @pytest.fixture
 def restore_imports() -> Iterator[None]:
     """Undo what loading an app does to sys.path and sys.modules."""
-    path, modules = list(sys.path), set(sys.modules)
+    path, modules = list(sys.path), dict(sys.modules)
     yield
     sys.path[:] = path
     _forget_apps(modules)
@@ -103,7 +106,7 @@ def layer_cache(tmp_path: Path) -> Callable[[str], Path]:
     cache = tmp_path / "cache"
 
     def fill(app_path: str) -> Path:
-        path, modules = list(sys.path), set(sys.modules)
+        path, modules = list(sys.path), dict(sys.modules)
         try:
             app = load_app(app_path, fresh=True)
             output = synth_app(app, SynthOptions(python=current_python()))
@@ -140,7 +143,7 @@ class Flowfn:
     def __call__(self, *args: str, endpoint: bool = True, region: bool = True) -> Result:
         extra = (["--endpoint-url", self.endpoint_url] if endpoint else []) + (
             ["--region", REGION] if region else [])
-        path, modules = list(sys.path), set(sys.modules)
+        path, modules = list(sys.path), dict(sys.modules)
         try:  # each command imports the app afresh, as a new process would
             result = CliRunner().invoke(cli, [*args, *extra])
         finally:
