@@ -26,7 +26,7 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["send", "serve", "served", "stop_serving"]
+__all__ = ["send", "serve", "served", "stop_serving", "unwatch", "watch"]
 
 #: Worker threads answering requests at most (made as needed; moto's server starts one per request,
 #: unbounded): enough that handlers long-polling queues never hold up other calls.
@@ -34,6 +34,35 @@ _WORKERS = 256
 _lock = threading.Lock()
 _apps: dict[str, Any] = {}  # "127.0.0.1:port" -> the WSGI application served there
 _pool: list[ThreadPoolExecutor] = []
+_watchers: set[threading.Event] = set()
+#: Operations that change nothing: answering them wakes no poller.
+_READS = ("Receive", "Get", "List", "Describe", "Scan", "Query", "Head", "BatchGet", "Lookup")
+
+
+def watch(event: threading.Event) -> None:
+    """Set ``event`` whenever a request answered in-process may have changed the emulator's state
+    (a send, a put, a publish, a delete: anything but a read). An idle poller waits on it instead of
+    sleeping out its back-off, so a message sent from this process is received at once."""
+    with _lock:
+        _watchers.add(event)
+
+
+def unwatch(event: threading.Event) -> None:
+    """Stop setting ``event``."""
+    with _lock:
+        _watchers.discard(event)
+
+
+def _changes(request: Any, body: bytes) -> bool:
+    """Whether ``request`` may change state: its operation is not a read (JSON protocols name it in
+    ``X-Amz-Target``, query protocols in the body's ``Action``, REST ones by method)."""
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        name = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
+        return not name.startswith(_READS)
+    if body.startswith(b"Action="):
+        return not body[7:].startswith(tuple(r.encode() for r in _READS))
+    return str(request.method).upper() not in ("GET", "HEAD")
 
 
 def serve(netloc: str, app: Any) -> None:
@@ -82,7 +111,7 @@ def _payload(body: Any) -> bytes:
     return b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in body)
 
 
-def _environ(request: Any, parts: Any) -> dict[str, Any]:
+def _environ(request: Any, parts: Any, body: bytes) -> dict[str, Any]:
     """The WSGI environment moto's server builds for ``request`` (see ``MotoRequestHandler``):
     headers with an underscore are dropped, as werkzeug's server drops them, except S3 metadata
     headers, whose spelling moto keeps."""
@@ -97,7 +126,7 @@ def _environ(request: Any, parts: Any) -> dict[str, Any]:
                for name, value in request.headers.items()]
     builder = EnvironBuilder(
         method=request.method, path=parts.path, query_string=parts.query,
-        base_url=f"{parts.scheme}://{parts.netloc}", data=_payload(request.body),
+        base_url=f"{parts.scheme}://{parts.netloc}", data=body,
         headers=[(n, v) for n, v in headers if "_" not in n],
     )
     try:
@@ -147,12 +176,18 @@ def send(**kwargs: Any) -> Any:
     from botocore.awsrequest import AWSResponse
     from botocore.compat import HTTPHeaders
 
-    environ = _environ(request, parts)
+    body = _payload(request.body)
+    environ = _environ(request, parts, body)
     try:
         future = pool.submit(contextvars.Context().run, _answer, app, environ)
     except RuntimeError:  # the emulator stopped meanwhile: HTTP finds nothing listening either
         return None
     status, headers, data = future.result()
+    if _watchers and _changes(request, body):
+        with _lock:
+            woken = list(_watchers)
+        for event in woken:
+            event.set()
     answered = HTTPHeaders()
     for name, value in headers:
         answered[name] = value

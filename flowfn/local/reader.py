@@ -1,6 +1,8 @@
 """Sources that one thread feeds from emulator queues: S3 notifications, SNS and EventBridge
 deliveries. The thread polls with short receives, backing off from 10 to 250 ms while the queues
-are empty; a stop waits for the messages in hand and hands back any read while stopping."""
+are empty, and polls again at once when a request from this process changes the emulator (see
+:func:`flowfn.local.inprocess.watch`); a stop waits for the messages in hand and hands back any
+read while stopping."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from flowfn.local import inprocess
 from flowfn.local.source import Source
 from flowfn.local.sqs import make_visible
 
@@ -27,6 +30,7 @@ class QueueReader(Source, abc.ABC):
         self.errors: list[BaseException] = []
         self._sqs = sqs
         self._stop = threading.Event()
+        self._news = threading.Event()  # set by a change made from this process, and by stop
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._busy = False
@@ -38,6 +42,7 @@ class QueueReader(Source, abc.ABC):
 
     def start(self) -> None:
         self._stop.clear()
+        inprocess.watch(self._news)  # an upload or a publish from this process wakes the thread
         self._thread = threading.Thread(target=self._loop, name=f"flowfn-{self.name}", daemon=True)
         self._thread.start()
 
@@ -45,6 +50,8 @@ class QueueReader(Source, abc.ABC):
         """Stop taking new work; :meth:`stop` then waits for the work in hand."""
         with self._lock:
             self._stop.set()
+        inprocess.unwatch(self._news)
+        self._news.set()
 
     def stop(self) -> None:
         """Stop reading; a poll in progress is not waited for (it hands its messages back)."""
@@ -62,7 +69,8 @@ class QueueReader(Source, abc.ABC):
                     self._idle_s = 0.0
                 else:  # short polls, backing off
                     self._idle_s = min(_MAX_IDLE_S, max(_MIN_IDLE_S, self._idle_s * 2))
-                    self._stop.wait(self._idle_s)
+                    self._news.wait(self._idle_s)
+                    self._news.clear()
             except Exception as exc:  # the emulator went away or answered oddly: keep going
                 self.errors.append(exc)
                 self._stop.wait(0.2)

@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flowfn.function import Handler
+from flowfn.local import inprocess
 from flowfn.local.emulator import DUMMY_ACCOUNT
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.provision import Bindings
@@ -222,6 +223,7 @@ class SqsPoller(Source):
 
     def start(self) -> None:
         self._stop.clear()
+        inprocess.watch(self._news)  # a send from this process wakes the watching poller
         for index in range(self.pollers):
             thread = threading.Thread(target=self._loop, name=f"flowfn-sqs-{self.handler.name}-{index}",
                                       daemon=True)
@@ -232,6 +234,7 @@ class SqsPoller(Source):
         """Stop taking new work; :meth:`stop` then waits for the work in hand."""
         with self._lock:
             self._stop.set()
+        inprocess.unwatch(self._news)
         self._news.set()
         self.end_windows()
         with self._found:

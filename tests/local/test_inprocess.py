@@ -113,3 +113,39 @@ def test_a_stopped_emulator_is_no_longer_answered_in_process() -> None:
         netloc = urlsplit(harness.local.emulator.endpoint_url).netloc
         assert netloc in inprocess.served()
     assert netloc not in inprocess.served()
+
+
+def test_a_change_made_from_this_process_wakes_idle_pollers_and_a_read_does_not(running: Harness) -> None:
+    import threading
+
+    woken = threading.Event()
+    inprocess.watch(woken)
+    try:
+        sqs, s3 = running.client("sqs"), running.client("s3")
+        url = sqs.create_queue(QueueName="inproc-wake")["QueueUrl"]
+        woken.clear()
+        for read in (lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0),
+                     lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]),
+                     lambda: s3.list_objects_v2(Bucket=running.bucket_name(store))):
+            read()
+            assert not woken.is_set()
+        for change in (lambda: sqs.send_message(QueueUrl=url, MessageBody="x"),
+                       lambda: s3.put_object(Bucket=running.bucket_name(store), Key="wake", Body=b"x"),
+                       lambda: s3.delete_object(Bucket=running.bucket_name(store), Key="wake")):
+            change()
+            assert woken.is_set()
+            woken.clear()
+    finally:
+        inprocess.unwatch(woken)
+    sqs.send_message(QueueUrl=url, MessageBody="y")
+    assert not woken.is_set()  # no longer watched
+
+
+def test_pollers_watch_for_changes_while_they_run() -> None:
+    other = App("inproc-watch")
+    other.on_sqs(Queue("inproc-watch-jobs"), name="watch_jobs")(lambda record: None)
+    other.on_s3(Bucket("inproc-watch-drops"), name="watch_drops")(lambda record: None)
+    watched = set(inprocess._watchers)
+    with run_app(other):
+        assert len(inprocess._watchers - watched) == 2  # the SQS pollers' event and the S3 reader's
+    assert inprocess._watchers == watched
