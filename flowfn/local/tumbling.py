@@ -25,7 +25,7 @@ from flowfn.triggers.streaming import window_event, window_of
 if TYPE_CHECKING:
     from flowfn.local.shards import Raw, ShardPoller
 
-__all__ = ["OpenWindow", "Windows"]
+__all__ = ["OpenWindow", "Windows", "windowed_sample"]
 
 
 @dataclass
@@ -134,6 +134,18 @@ class Windows:
         poller.blocked.pop(shard, None)
         if found.last is not None:
             poller.checkpoints.set(shard, found.last)
+
+
+def windowed_sample(event: dict[str, Any], trigger: Any, shard: str) -> dict[str, Any]:
+    """A sample event (``flowfn invoke``) as a windowed mapping sends it: the window of now, first
+    invocation, empty state. An unwindowed trigger's sample is returned as it is."""
+    seconds = getattr(trigger, "tumbling_window_s", 0)
+    if not seconds:
+        return event
+    records = event["Records"]
+    arrival = datetime.now(UTC).timestamp()
+    return window_event(event, window=window_of(arrival, seconds), state={}, shard_id=shard,
+                        source_arn=records[0]["eventSourceARN"] if records else "", final=False)
 
 
 def _carried(state: dict[str, Any]) -> dict[str, Any]:

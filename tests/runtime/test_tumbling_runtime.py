@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, KinesisDataStreamModel
 from pydantic import BaseModel
 
 from flowfn import App, DynamoDbBatch, KinesisBatch, Stream, Table
@@ -173,3 +174,28 @@ def test_a_malformed_window_field_is_an_event_error(change: dict[str, Any], path
     with pytest.raises(EventError) as caught:
         dispatch(app.handler("per_key"), event, None)
     assert caught.value.path == path
+
+
+def test_flowfn_invokes_sample_for_a_windowed_handler_is_a_windows_first_invocation() -> None:
+    from flowfn.local.dynamodb import dynamodb_sample_for
+    from flowfn.local.kinesis import kinesis_sample_for
+
+    app = App("w")
+    seen: list[tuple[bool, bool, dict[str, Any]]] = []
+
+    @app.on_kinesis(Stream("clicks"), batch=True, tumbling_window_s=300)
+    def per_key(batch: KinesisBatch) -> None:
+        seen.append((batch.window is not None, batch.is_final, dict(batch.state)))
+
+    @app.on_dynamodb_stream(Table("orders", key="pk", stream=True), batch=True, tumbling_window_s=60)
+    def totals(batch: DynamoDbBatch) -> None:
+        seen.append((batch.window is not None, batch.is_final, dict(batch.state)))
+
+    kinesis = kinesis_sample_for(app.handler("per_key"), {}, "us-east-1")
+    dynamodb = dynamodb_sample_for(app.handler("totals"), {}, "us-east-1")
+    assert dispatch(app.handler("per_key"), kinesis, None) == {"state": {}, "batchItemFailures": []}
+    assert dispatch(app.handler("totals"), dynamodb, None) == {"state": {}, "batchItemFailures": []}
+    assert seen == [(True, False, {}), (True, False, {})]
+    assert kinesis["eventSourceARN"] == kinesis["Records"][0]["eventSourceARN"]
+    KinesisDataStreamModel.model_validate(kinesis)
+    DynamoDBStreamModel.model_validate(dynamodb)
