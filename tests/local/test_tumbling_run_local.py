@@ -64,3 +64,47 @@ def test_run_local_makes_each_windows_final_invocation_and_then_checkpoints(stop
     assert ends and all(s.startswith("clicks shardId-000000000000 (window ") for s in ends)
     for line in totals.read_text().splitlines():  # 2-second windows start on even seconds
         assert datetime.fromisoformat(json.loads(line)["start"]).second % 2 == 0
+
+
+OPEN = """
+import json
+from pathlib import Path
+
+from flowfn import App, Stream
+
+app = App("open")
+clicks = Stream("clicks")
+CALLS = Path(__file__).with_name("calls.jsonl")
+
+
+@app.on_kinesis(clicks, batch=True, tumbling_window_s=900, starting_position="trim_horizon")
+def count(batch):
+    with CALLS.open("a") as out:
+        out.write(json.dumps({"records": len(batch), "state": batch.state}) + "\\n")
+    batch.state["n"] = batch.state.get("n", 0) + len(batch)
+"""
+
+
+def test_a_run_stopped_mid_window_reads_the_window_again_with_a_fresh_state(stopapp: Any,
+                                                                            tmp_path: Path) -> None:
+    app = tmp_path / "open.py"
+    app.write_text(OPEN)
+    calls = tmp_path / "calls.jsonl"
+
+    def seen() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+
+    run: StopApp = stopapp(app, "open")
+    kinesis = boto3.client("kinesis", endpoint_url=run.run_state["endpoint_url"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    kinesis.put_records(StreamName="clicks", Records=[{"Data": b"x", "PartitionKey": "k"}] * 2)
+    wait_for(lambda: sum(c["records"] for c in seen()) == 2, 30, "the two records")
+    assert run.stop() == 0  # the window is still open: its state is lost, and its records not checkpointed
+    before = len(seen())
+    assert not (tmp_path / "state" / "open" / "checkpoints" / "count.json").exists()
+
+    again: StopApp = stopapp(app, "open")
+    wait_for(lambda: sum(c["records"] for c in seen()) == 4, 30, "the two records again")
+    assert again.stop() == 0
+    restarted = seen()[before:]
+    assert restarted[0]["state"] == {} and sum(c["records"] for c in restarted) == 2  # again, afresh
