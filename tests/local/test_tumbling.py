@@ -169,3 +169,29 @@ def test_a_final_invocation_that_keeps_failing_is_given_up_after_max_retries() -
     (given,) = finals[1].given_up
     assert given.attempts == 2 and given.reason == "retries spent" and "state" in given.destination
     assert "its final invocation" in given.event
+
+
+def test_a_reported_record_is_retried_with_the_state_returned_beside_it() -> None:
+    app = App("tumbling")
+    clicks = Stream("clicks")
+    failed_once: list[int] = []
+
+    @app.on_kinesis(clicks, batch=True, tumbling_window_s=1, starting_position="trim_horizon")
+    def total(batch: KinesisBatch) -> None:
+        for record in batch:
+            if record.json() == 3 and not failed_once:
+                failed_once.append(3)
+                batch.fail(record)
+                return
+            batch.state["sum"] = batch.state.get("sum", 0) + record.json()
+
+    with run_app(app) as h:
+        h.put_records(clicks, [1, 2, 3, 4])
+        h.drain()
+        calls = h.invocations("total")
+    (partial,) = [c for c in calls if c.outcome == "partial"]
+    retry = calls[calls.index(partial) + 1]
+    assert retry.event["state"] == partial.result["state"]  # what was added before the report stays
+    assert retry.event["Records"][0]["kinesis"]["data"] == "Mw=="  # from the reported record on
+    finals = [c for c in calls if c.event["isFinalInvokeForWindow"]]
+    assert sum(c.event["state"]["sum"] for c in finals) == 10  # each record counted once
