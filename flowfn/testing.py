@@ -394,8 +394,26 @@ class Harness:
         up), and no invocation runs. SQS batches whose window could gather nothing more (nothing
         runs, every waiting message is in one) go to their handlers without waiting the window
         out. A shard blocked by a record that keeps failing (no
-        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS."""
-        self.local.drain(timeout)
+        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS. An
+        open tumbling window keeps it waiting until the window's final invocation."""
+        import time
+
+        from flowfn.local.engine import DrainTimeout
+        from flowfn.local.shards import ShardPoller
+
+        try:
+            self.local.drain(timeout)
+        except DrainTimeout as exc:
+            open_windows = [
+                line for source in self.local.sources()
+                if isinstance(source, ShardPoller) and source.windows is not None
+                for line in source.windows.waiting(source.handler.name, time.time() + source.skew_s)]
+            if not open_windows:
+                raise
+            raise DrainTimeout(f"{exc} Tumbling windows: {'; '.join(open_windows)}. Fix: call "
+                               "app.age_streams(seconds) before drain() to move the stream pollers' "
+                               "clock past a window's end, or test with a window of a second or two."
+                               ) from None
 
     def invocations(self, function: str | None = None, *, trigger: str | None = None,
                     outcome: str | None = None) -> list[Invocation]:

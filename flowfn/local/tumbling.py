@@ -103,6 +103,11 @@ class Windows:
         """Final invocations still owed."""
         return len(self.open)
 
+    def waiting(self, handler: str, now: float) -> list[str]:
+        """Each open window, for people: what a drain that timed out was waiting for."""
+        return [f"handler {handler!r} has the {found.label()} UTC of {shard} open, its final "
+                f"invocation due in {max(0.0, found.end - now):.0f}s" for shard, found in self.open.items()]
+
     def close(self, poller: ShardPoller, shard: str) -> bool:
         """Make the shard's window's final invocation; True when the window closed (it succeeded,
         or its retries are spent), False when it is to be retried."""

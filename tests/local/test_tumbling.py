@@ -195,3 +195,23 @@ def test_a_reported_record_is_retried_with_the_state_returned_beside_it() -> Non
     assert retry.event["Records"][0]["kinesis"]["data"] == "Mw=="  # from the reported record on
     finals = [c for c in calls if c.event["isFinalInvokeForWindow"]]
     assert sum(c.event["state"]["sum"] for c in finals) == 10  # each record counted once
+
+
+def test_a_drain_that_times_out_on_an_open_window_says_how_to_end_it() -> None:
+    from flowfn.local.engine import DrainTimeout
+
+    app = App("tumbling")
+    clicks = Stream("clicks")
+
+    @app.on_kinesis(clicks, batch=True, tumbling_window_s=900, starting_position="trim_horizon")
+    def per_quarter(batch: KinesisBatch) -> None:
+        batch.state["n"] = batch.state.get("n", 0) + len(batch)
+
+    with run_app(app) as h:
+        h.put_records(clicks, ["x"])
+        with pytest.raises(DrainTimeout, match=r"handler 'per_quarter' has the window \d\d:\d\d:00-\d\d:\d\d:00 "
+                           r"UTC of shardId-000000000000 open.*Fix: call app.age_streams\(seconds\)"):
+            h.drain(timeout=1)
+        h.age_streams(900)
+        h.drain()
+        assert h.invocations("per_quarter")[-1].event["isFinalInvokeForWindow"]
