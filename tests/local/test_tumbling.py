@@ -215,3 +215,28 @@ def test_a_drain_that_times_out_on_an_open_window_says_how_to_end_it() -> None:
         h.age_streams(900)
         h.drain()
         assert h.invocations("per_quarter")[-1].event["isFinalInvokeForWindow"]
+
+
+def test_each_shard_has_windows_of_its_own() -> None:
+    app = App("tumbling")
+    clicks = Stream("clicks", shards=2)
+
+    @app.on_kinesis(clicks, batch=True, tumbling_window_s=1, starting_position="trim_horizon")
+    def count(batch: KinesisBatch) -> None:
+        batch.state["n"] = batch.state.get("n", 0) + len(batch)
+
+    with run_app(app) as h:
+        h.put_records(clicks, [f"k{i}" for i in range(20)], partition_key=lambda text: text)
+        h.drain()
+        calls = h.invocations("count")
+    by_shard: dict[str, list[Invocation]] = {}
+    for call in calls:
+        shard = call.event["shardId"]
+        assert all(r["eventID"].startswith(shard + ":") for r in call.event["Records"])
+        by_shard.setdefault(shard, []).append(call)
+    assert len(by_shard) == 2  # the keys spread over both shards
+    total = 0
+    for shard_calls in by_shard.values():
+        for window in _windows(shard_calls).values():
+            total += _check_window(window, 1)["n"]
+    assert total == 20
