@@ -368,6 +368,7 @@ class App:
         filters: Iterable[Mapping[str, Any]] | None = None,
         batch: bool = False,
         model: type[Any] | None = None,
+        tumbling_window_s: int = 0,
         name: str | None = None,
         memory_mb: int = 256,
         timeout_s: int = 30,
@@ -393,12 +394,17 @@ class App:
         ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
         from), a retried batch starts at the failed record, and after ``max_retries`` it is given
         up whole: the records after the failed one in it are never handled.
+
+        ``tumbling_window_s`` (with ``batch=True``) aggregates each shard over windows of that many
+        seconds: the batch carries the window's ``state`` from one invocation to the next, and the
+        window's last invocation, when it ends, has ``batch.is_final`` (see ``StreamBatch``).
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=starting_timestamp,
                         bisect_on_error=bisect_on_error, max_retries=max_retries,
                         max_record_age_s=max_record_age_s, parallelization=parallelization,
-                        on_failure=on_failure, batch=batch, model=model)
+                        on_failure=on_failure, batch=batch, model=model,
+                        tumbling_window_s=tumbling_window_s)
 
         def decorator(fn: F) -> F:
             from flowfn.triggers.kinesis import make_kinesis_trigger
@@ -428,6 +434,7 @@ class App:
         filters: Iterable[Mapping[str, Any]] | None = None,
         batch: bool = False,
         model: type[Any] | None = None,
+        tumbling_window_s: int = 0,
         name: str | None = None,
         memory_mb: int = 256,
         timeout_s: int = 30,
@@ -453,12 +460,17 @@ class App:
         ``bisect_on_error`` (or with ``max_retries=0``, which leaves no retry to start a bisect
         from), a retried batch starts at the failed record, and after ``max_retries`` it is given
         up whole: the records after the failed one in it are never handled.
+
+        ``tumbling_window_s`` (with ``batch=True``) aggregates each shard over windows of that many
+        seconds: the batch carries the window's ``state`` from one invocation to the next, and the
+        window's last invocation, when it ends, has ``batch.is_final`` (see ``StreamBatch``).
         """
         settings = dict(batch_size=batch_size, batching_window_s=batching_window_s,
                         starting_position=starting_position, starting_timestamp=None,
                         bisect_on_error=bisect_on_error, max_retries=max_retries,
                         max_record_age_s=max_record_age_s, parallelization=parallelization,
-                        on_failure=on_failure, batch=batch, model=model)
+                        on_failure=on_failure, batch=batch, model=model,
+                        tumbling_window_s=tumbling_window_s)
 
         def decorator(fn: F) -> F:
             from flowfn.triggers.dynamodb import make_dynamodb_trigger

@@ -38,6 +38,37 @@ def _attributes(items: list[str] | None) -> dict[str, str]:
 
 TimeOpt = Annotated[str | None, typer.Option("--time", help="Event time, ISO 8601 (default: now).",
                                              show_default=False)]
+WindowOpt = Annotated[int, typer.Option(
+    "--window", help="A tumbling window of this many seconds (1-900): adds window, state, shardId and "
+    "isFinalInvokeForWindow.", show_default=False)]
+StateOpt = Annotated[str, typer.Option("--state", help="With --window: the window's state so far, as JSON.")]
+FinalOpt = Annotated[bool, typer.Option("--final", help="With --window: the window's final invocation "
+                                        "(no records).")]
+
+
+def _windowed(event: dict[str, Any], window: int, state: str, final: bool, shard: str) -> dict[str, Any]:
+    """``event`` as a mapping with a tumbling window of ``window`` seconds sends it (0: as it is)."""
+    import json
+
+    from flowfn.triggers.streaming import MAX_TUMBLING_WINDOW_S, window_event, window_of
+
+    if not window:
+        if final or state != "{}":
+            raise fail("--state and --final describe a tumbling window; add --window SECONDS")
+        return event
+    if not 1 <= window <= MAX_TUMBLING_WINDOW_S:
+        raise fail(f"--window {window}: Lambda's tumbling windows are 1-{MAX_TUMBLING_WINDOW_S} seconds")
+    try:
+        carried = json.loads(state)
+    except ValueError as exc:
+        raise fail(f"--state: not JSON ({exc}); write an object such as '{{\"a\": 2}}'") from None
+    if not isinstance(carried, dict):
+        raise fail("--state: write a JSON object such as '{\"a\": 2}'")
+    records = event["Records"]
+    arrival = float(records[0].get("kinesis", {}).get("approximateArrivalTimestamp")
+                    or records[0].get("dynamodb", {}).get("ApproximateCreationDateTime"))
+    return window_event({"Records": [] if final else records}, window=window_of(arrival, window),
+                        state=carried, shard_id=shard, source_arn=records[0]["eventSourceARN"], final=final)
 
 
 @events_cli.command("s3")
@@ -84,12 +115,16 @@ def events_kinesis(
     stream: Annotated[str, typer.Option("--stream", help="Stream name.")] = "clicks",
     partition_key: Annotated[str, typer.Option("--partition-key", help="Partition key.")] = "key-1",
     time: TimeOpt = None,
+    window: WindowOpt = 0,
+    state: StateOpt = "{}",
+    final: FinalOpt = False,
 ) -> None:
-    """A Kinesis batch, as an event-source mapping delivers it."""
+    """A Kinesis batch, as an event-source mapping delivers it (--window: with a tumbling window)."""
     from flowfn.local.samples import kinesis_sample
 
-    _emit(kinesis_sample(stream, list(data or ['{"hello": "world"}']), partition_key=partition_key,
-                         time=iso_time(time)))
+    sample = kinesis_sample(stream, list(data or ['{"hello": "world"}']), partition_key=partition_key,
+                            time=iso_time(time))
+    _emit(_windowed(sample, window, state, final, "shardId-000000000000"))
 
 
 @events_cli.command("dynamodb")
@@ -100,9 +135,12 @@ def events_dynamodb(
     new: Annotated[str, typer.Option("--new", help="The new image as JSON (plain values).")] = '{"n": 1}',
     old: Annotated[str, typer.Option("--old", help="The old image as JSON (plain values).")] = '{"n": 0}',
     time: TimeOpt = None,
+    window: WindowOpt = 0,
+    state: StateOpt = "{}",
+    final: FinalOpt = False,
 ) -> None:
     """A DynamoDB Streams batch of one change (NEW_AND_OLD_IMAGES), as an event-source mapping
-    delivers it."""
+    delivers it (--window: with a tumbling window)."""
     import json
     from decimal import Decimal
 
@@ -130,7 +168,8 @@ def events_dynamodb(
 
     new_image = None if kind == "REMOVE" else image(new, "--new")
     old_image = None if kind == "INSERT" else image(old, "--old")
-    _emit(dynamodb_sample(table, [(kind, keys, new_image, old_image)], time=iso_time(time)))
+    sample = dynamodb_sample(table, [(kind, keys, new_image, old_image)], time=iso_time(time))
+    _emit(_windowed(sample, window, state, final, "shardId-00000000000000000000-00000000"))
 
 
 def _number(value: Any) -> Any:

@@ -29,8 +29,9 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
 - ``put_record(stream, data, partition_key=...)``, ``put_records(stream, items, partition_key=...)``:
   Kinesis records (dicts and lists as JSON); ``put_item(table, item)``, ``get_item(table, key)``:
   DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
-  ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``. Stream records
-  are read shard by shard, with Lambda's checkpoints, retries, bisecting and on-failure queue.
+  ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``, and move the
+  stream pollers' clock on, past the end of a tumbling window. Stream records are read shard by
+  shard, with Lambda's checkpoints, retries, bisecting, tumbling windows and on-failure queue.
 - ``publish(topic, message, subject=None, attributes=None, group_id=None)``: an SNS publish that
   reaches every subscriber it matches; ``put_event(source, detail_type, detail, bus="default")``:
   an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
@@ -51,7 +52,8 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``async_retries`` times, as Lambda does, without the minutes between. An SQS batching window
   ends as soon as waiting could add nothing to its batch (no invocation runs and every waiting
   message is in a batch being gathered); what was sent before drain() is gathered as ever, up to
-  ``batch_size``. No sleeps needed.
+  ``batch_size``. An open tumbling window is waited for until its final invocation (its end on
+  the stream pollers' clock; ``age_streams`` to get there sooner). No sleeps needed.
 - ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
   invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
   ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``, ``given_up``);
@@ -375,7 +377,8 @@ class Harness:
         return None if item is None else {k: des.deserialize(v) for k, v in item.items()}
 
     def age_streams(self, seconds: float) -> None:
-        """Make every stream record ``seconds`` older as stream pollers judge ``max_record_age_s``."""
+        """Make every stream record ``seconds`` older as stream pollers judge ``max_record_age_s``,
+        and move their clock on as much (a tumbling window ends when that clock passes its end)."""
         from flowfn.local.shards import ShardPoller
 
         for source in self.local.sources():
@@ -391,8 +394,26 @@ class Harness:
         up), and no invocation runs. SQS batches whose window could gather nothing more (nothing
         runs, every waiting message is in one) go to their handlers without waiting the window
         out. A shard blocked by a record that keeps failing (no
-        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS."""
-        self.local.drain(timeout)
+        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS. An
+        open tumbling window keeps it waiting until the window's final invocation."""
+        import time
+
+        from flowfn.local.engine import DrainTimeout
+        from flowfn.local.shards import ShardPoller
+
+        try:
+            self.local.drain(timeout)
+        except DrainTimeout as exc:
+            open_windows = [
+                line for source in self.local.sources()
+                if isinstance(source, ShardPoller) and source.windows is not None
+                for line in source.windows.waiting(source.handler.name, time.time() + source.skew_s)]
+            if not open_windows:
+                raise
+            raise DrainTimeout(f"{exc} Tumbling windows: {'; '.join(open_windows)}. Fix: call "
+                               "app.age_streams(seconds) before drain() to move the stream pollers' "
+                               "clock past a window's end, or test with a window of a second or two."
+                               ) from None
 
     def invocations(self, function: str | None = None, *, trigger: str | None = None,
                     outcome: str | None = None) -> list[Invocation]:

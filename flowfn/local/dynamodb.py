@@ -17,6 +17,7 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
 from flowfn.local.shards import Raw
+from flowfn.local.tumbling import windowed_sample
 from flowfn.triggers.dynamodb import (
     DynamoDbStreamTrigger,
     aws_ddb_sequence_number,
@@ -142,5 +143,6 @@ def dynamodb_sample_for(handler: Handler, names: Mapping[str, str], region: str)
     keys = {key[0]: {key[1]: "sample" if key[1] == "S" else "1"}}
     if key[1] == "B":
         keys = {key[0]: {"B": "c2FtcGxl"}}
-    return dynamodb_sample(table, [("INSERT", keys, {**keys, "sample": {"BOOL": True}}, None)],
-                           region=region, view=trigger.table.stream_view or "NEW_AND_OLD_IMAGES")
+    sample = dynamodb_sample(table, [("INSERT", keys, {**keys, "sample": {"BOOL": True}}, None)],
+                             region=region, view=trigger.table.stream_view or "NEW_AND_OLD_IMAGES")
+    return windowed_sample(sample, trigger, "shardId-00000000000000000000-00000000")

@@ -11,6 +11,7 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
 from flowfn.local.shards import Raw, stamp_ms
+from flowfn.local.tumbling import windowed_sample
 from flowfn.triggers.kinesis import KinesisTrigger, aws_sequence_number, kinesis_event, kinesis_record
 
 __all__ = ["KinesisReader", "kinesis_sample", "kinesis_sample_for"]
@@ -119,4 +120,5 @@ def kinesis_sample_for(handler: Handler, names: Mapping[str, str], region: str) 
     trigger = handler.trigger
     assert isinstance(trigger, KinesisTrigger)
     stream = names.get(trigger.stream.logical_name, trigger.stream.logical_name)
-    return kinesis_sample(stream, [{"sample": True}], region=region)
+    return windowed_sample(kinesis_sample(stream, [{"sample": True}], region=region), trigger,
+                           "shardId-000000000000")

@@ -12,7 +12,8 @@ response never does. Records older than ``max_record_age_s`` are given up so wit
 handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
 keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
 run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
-given up without an invocation get an ``expired`` record of their own).
+given up without an invocation get an ``expired`` record of their own). Tumbling windows
+(``tumbling_window_s``) are kept in :mod:`flowfn.local.tumbling`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from flowfn.function import Handler
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.source import Source
 from flowfn.local.streamfilter import matches
+from flowfn.local.tumbling import Windows
 
 __all__ = ["Checkpoints", "Raw", "ShardPoller", "ShardReader", "checkpoint_file", "matches", "stamp_ms"]
 
@@ -149,6 +151,9 @@ class ShardPoller(Source):
         self._buffers: dict[str, list[Raw]] = {}
         self._caught_up: dict[str, bool] = {}  # shard -> its last read found nothing new
         self._lock = threading.Lock()
+        seconds = getattr(self.trigger, "tumbling_window_s", 0)
+        #: The open tumbling windows by shard (None: the mapping has none).
+        self.windows = Windows(seconds) if seconds else None
 
     # -- the Source protocol ---------------------------------------------------------------------
 
@@ -193,8 +198,9 @@ class ShardPoller(Source):
     def pending(self) -> int:
         """Records read and not done yet; else one for a shard whose poller has not caught up, or
         that has records not read yet (the emulator is asked only when its poller has caught up:
-        a read costs the emulator as much as the poller's own)."""
-        count = 0
+        a read costs the emulator as much as the poller's own). An open tumbling window counts
+        until its final invocation is made."""
+        count = self.windows.pending() if self.windows is not None else 0
         for shard, iterator in list(self._iterators.items()):
             held = len(self._buffers.get(shard, ()))
             count += held
@@ -226,7 +232,7 @@ class ShardPoller(Source):
                 buffer.extend(kept)
                 self._iterators[shard] = nxt
             if not buffer:
-                self.checkpoints.set(shard, last)  # all filtered out: passed over
+                self._checkpoint(shard, last)  # all filtered out: passed over
 
     def _collect(self, shard: str, size: int) -> list[Raw]:
         self._fill(shard, size)
@@ -254,6 +260,13 @@ class ShardPoller(Source):
                 self.errors.append(exc)
                 self._stop.wait(0.2)
                 continue
+            windows = self.windows
+            if windows is not None:
+                batch = windows.cut(batch) if batch else batch
+                if windows.due(shard, batch, self._now()):
+                    if not windows.close(self, shard) and not self.retry_now:
+                        self._stop.wait(min(5.0, 0.05 * 2 ** min(self.blocked.get(shard, 1), 7)))
+                    continue
             if not batch:
                 plan.clear()
                 idle = min(_MAX_IDLE_S, max(_MIN_IDLE_S, idle * 2))
@@ -317,7 +330,8 @@ class ShardPoller(Source):
         :meth:`_publish` (in the order they ended)."""
         groups: list[list[Raw]] = [batch]
         factor = self.trigger.parallelization
-        if factor > 1:
+        windows = self.windows
+        if factor > 1 and windows is None:  # a window's state is the shard's: its batches run one at a time
             split: dict[int, list[Raw]] = {}
             for record in batch:
                 split.setdefault(zlib.crc32(record.key.encode()) % factor, []).append(record)
@@ -329,12 +343,16 @@ class ShardPoller(Source):
 
         def run(group: list[Raw]) -> None:
             noun = "record" if len(group) == 1 else "records"
-            record = self.invoker.invoke(self.handler, self.reader.batch_event([r.event for r in group]),
+            event = (self.reader.batch_event([r.event for r in group]) if windows is None
+                     else windows.event(self, shard, group))
+            record = self.invoker.invoke(self.handler, event,
                                          source=f"{self.label} {shard} ({len(group)} {noun}{state})",
                                          hold=True)
             with self._lock:
                 records.append(record)
-            start = _failed_from(record, group)
+            if windows is not None:
+                windows.keep(shard, record)
+            start = _failed_from(record, group, windows is not None)
             for raw in group[start:] if start is not None else ():
                 failed[raw.seq] = record
 
@@ -368,7 +386,12 @@ class ShardPoller(Source):
         last = max(done, key=lambda r: int(r.raw_seq))
         remaining = self._buffers[shard]
         if not remaining or int(remaining[0].raw_seq) > int(last.raw_seq):
-            self.checkpoints.set(shard, last.raw_seq)
+            self._checkpoint(shard, last.raw_seq)
+
+    def _checkpoint(self, shard: str, raw_seq: str) -> None:
+        # Within an open tumbling window the checkpoint waits for the window's final invocation.
+        if self.windows is None or not self.windows.checkpoint(shard, raw_seq):
+            self.checkpoints.set(shard, raw_seq)
 
     def _give_up(self, shard: str, records: list[Raw], attempts: int, condition: str,
                  record: Invocation | None, published: Sequence[Invocation] = ()) -> None:
@@ -425,13 +448,15 @@ class ShardPoller(Source):
         return f"arn:aws:lambda:{target.region}:{target.account}:function:{self.handler.settings.name}"
 
 
-def _failed_from(record: Invocation, group: list[Raw]) -> int | None:
+def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -> int | None:
     """Where the group's retry starts: None when it all succeeded (Lambda's rules: an error fails
     the whole batch; the lowest reported sequence number is the checkpoint; an empty or unknown
-    identifier fails the whole batch)."""
+    identifier fails the whole batch; in a tumbling window, so does a response without ``state``)."""
     if record.outcome in ("error", "timeout", "throttled"):
         return 0
     result = record.result
+    if windowed and not (isinstance(result, dict) and isinstance(result.get("state"), dict)):
+        return 0
     if not isinstance(result, dict):
         return None
     failures = result.get("batchItemFailures") or []

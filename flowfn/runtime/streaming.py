@@ -16,20 +16,48 @@ than one fails the invocation instead (:class:`StreamRecordFailed`, chained to t
 halves the batch down to that record alone, and only it reaches the on-failure queue. Any other
 failing record is reported in the partial response. The retry after that report counts against
 ``max_retries``: with ``max_retries=0`` the batch from the failed record on is given up at once.
+
+With a tumbling window the event also carries the window, the ``state`` the window's previous
+invocation returned and ``isFinalInvokeForWindow``; the batch hands them over (``window``,
+``state``, ``is_final``) and the response returns ``state`` beside ``batchItemFailures`` (Lambda
+counts a response without it as a failed invocation). A state that is not a JSON object, or is
+larger than Lambda's 1 MB, fails the invocation with :class:`WindowStateError` rather than
+being cut short or lost.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
 
-from flowfn.errors import FlowfnError
+from flowfn.errors import EventError, FlowfnError
 from flowfn.function import Handler
 from flowfn.runtime import log, shape
 from flowfn.runtime.invoke import call
 from flowfn.runtime.stack import exception_keys
 
-__all__ = ["StreamBatch", "StreamRecord", "StreamRecordFailed", "process_stream"]
+__all__ = ["StreamBatch", "StreamRecord", "StreamRecordFailed", "Window", "WindowStateError",
+           "process_stream"]
+
+#: The largest window state Lambda carries (1 MB per shard), as JSON bytes.
+MAX_STATE_BYTES = 1_048_576
+
+
+class Window(NamedTuple):
+    """A tumbling window: when it starts and ends (UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+class WindowStateError(FlowfnError, ValueError):
+    """A tumbling window's state that Lambda cannot carry to the next invocation."""
+
+    def __init__(self, handler: str, problem: str, fix: str) -> None:
+        super().__init__(f"handler {handler!r}: batch.state {problem}, so the window's next invocation "
+                         f"could not get it back; the invocation fails. Fix: {fix}")
 
 
 class StreamRecordFailed(FlowfnError, RuntimeError):
@@ -63,9 +91,28 @@ class StreamBatch:
     shard delivered again; raising fails the invocation, and Lambda retries the whole batch
     (halving it first with ``bisect_on_error``). With ``model=`` on the trigger, ``models`` holds
     each record's validated model, in order.
+
+    With ``tumbling_window_s=`` on the trigger, ``window`` is the batch's :class:`Window` (None
+    without one), ``state`` the dict the window's previous invocation left (``{}`` at its first):
+    change it, or assign a new dict, and the window's next invocation gets it. The window's last
+    invocation, made when it ends (usually with no records), has ``is_final``; the state is
+    dropped after it. A per-key sum, written out once per window::
+
+        @on_kinesis(clicks, batch=True, tumbling_window_s=60)
+        def per_minute(batch: KinesisBatch) -> None:
+            for record in batch:
+                key = record.partition_key
+                batch.state[key] = batch.state.get(key, 0) + 1
+            if batch.is_final:
+                save_totals(batch.window.start, batch.state)
+
+    The state travels as JSON (keys come back as strings; no ``Decimal``) and holds up to 1 MB.
+    A record you ``fail`` is delivered again with the state returned beside the report, so add
+    to it only the records you do not fail; when the invocation raises, the retry gets the state
+    the failed invocation got.
     """
 
-    __slots__ = ("_failed", "models", "raw", "records")
+    __slots__ = ("_failed", "is_final", "models", "raw", "records", "state", "terminated_early", "window")
 
     def __init__(self, records: tuple[Any, ...], raw: Mapping[str, Any],
                  models: tuple[Any, ...] | None) -> None:
@@ -73,6 +120,14 @@ class StreamBatch:
         self.models = models
         self.raw = raw
         self._failed: dict[str, None] = {}
+        #: The tumbling window of the batch (None when the mapping has none).
+        self.window: Window | None = None
+        #: The window's state so far; what the batch holds here when the handler returns goes on.
+        self.state: dict[str, Any] = {}
+        #: The window's last invocation: it has ended, and its state is dropped after this one.
+        self.is_final = False
+        #: Lambda ended the window before its time (its state grew past 1 MB).
+        self.terminated_early = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.records)} records, {len(self._failed)} failed)"
@@ -126,6 +181,8 @@ def process_stream(
     model = trigger.model
     failed: Any = None
     if trigger.batch:
+        windowed = bool(getattr(trigger, "tumbling_window_s", 0))
+        state = _window_state(kind, event) if windowed else {}
         models: list[Any] = []
         for record in records:
             if model is not None:
@@ -134,15 +191,17 @@ def process_stream(
                 except Exception as exc:
                     _fail(trigger, kind, records, record, f"record does not match {model.__name__}", exc,
                           not isinstance(exc, ValueError))
-                    return _response(record)
+                    return _with_state(_response(record), windowed, state, handler.name)
         batch = batch_class(records, event, tuple(models) if model is not None else None)
+        if windowed:
+            _open_window(kind, event, batch, state)
         call(handler, batch, context)  # raising fails the invocation: a function error to Lambda
         marked = set(batch.failed)
         for record in records:
             if record.sequence_number in marked:
                 _report(kind, record, "reported failed by the batch handler", None, False)
-                return _response(record)
-        return _response(None)
+                return _with_state(_response(record), windowed, batch.state, handler.name)
+        return _with_state(_response(None), windowed, batch.state, handler.name)
     for record in records:
         try:
             item = record if model is None else _validate(model, record)
@@ -168,6 +227,58 @@ def _fail(trigger: Any, kind: str, records: tuple[Any, ...], record: Any, reason
         raise StreamRecordFailed(kind, record.sequence_number, len(records),
                                  f"{reason}: {exc}" if str(exc) else reason) from exc
     _report(kind, record, reason, exc, trace)
+
+
+def _window_state(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    state = event.get("state")
+    if state is None:
+        return {}
+    if not isinstance(state, dict):
+        raise EventError(kind, "state", f"must be an object, got {type(state).__name__}")
+    return dict(state)  # the handler's to change; the event keeps what came in
+
+
+def _open_window(kind: str, event: Mapping[str, Any], batch: StreamBatch, state: dict[str, Any]) -> None:
+    """Hand the event's tumbling-window fields to the batch (an event without them: no window)."""
+    batch.state = state
+    window = event.get("window")
+    if window is None:
+        return
+    times = shape.mapping(kind, "window", window)
+    batch.window = Window(_time(kind, "start", times), _time(kind, "end", times))
+    batch.is_final = event.get("isFinalInvokeForWindow") is True
+    batch.terminated_early = event.get("isWindowTerminatedEarly") is True
+
+
+def _time(kind: str, key: str, window: Mapping[str, Any]) -> datetime:
+    try:
+        found = shape.parse_time(shape.text(kind, f"window.{key}", window.get(key)))
+    except ValueError:
+        found = None
+    if found is None:
+        raise EventError(kind, f"window.{key}", f"must be an ISO-8601 time, got {window.get(key)!r}")
+    return found
+
+
+def _with_state(response: dict[str, Any], windowed: bool, state: Any, handler: str) -> dict[str, Any]:
+    """The response of a windowed mapping carries the state on (Lambda's TimeWindowEventResponse)."""
+    if not windowed:
+        return response
+    if not isinstance(state, dict):
+        raise WindowStateError(handler, f"is a {type(state).__name__}, not a dict",
+                               "keep batch.state a dict (assign batch.state = {...} or change it in place)")
+    try:
+        size = len(json.dumps(state, allow_nan=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as exc:
+        raise WindowStateError(handler, f"is not JSON ({exc})", "keep only strings, numbers, booleans, "
+                               "None, lists and dicts in it (convert a DynamoDB Decimal with int() or "
+                               "float(), a datetime with .isoformat())") from None
+    if size > MAX_STATE_BYTES:
+        raise WindowStateError(handler, f"is {size:,} bytes as JSON, past Lambda's 1 MB "
+                               f"({MAX_STATE_BYTES:,} bytes) per shard",
+                               "keep a smaller aggregate (counts or sums per key, not the records), or "
+                               "a shorter tumbling_window_s")
+    return {"state": state, **response}
 
 
 def _response(failed: Any) -> dict[str, Any]:

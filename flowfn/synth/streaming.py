@@ -30,6 +30,8 @@ def add_mapping(w: Wiring, trigger: Any, source_arn: Json) -> None:
         props["StartingPositionTimestamp"] = trigger.starting_timestamp
     if trigger.batching_window_s:
         props["MaximumBatchingWindowInSeconds"] = trigger.batching_window_s
+    if trigger.tumbling_window_s:
+        props["TumblingWindowInSeconds"] = trigger.tumbling_window_s
     if trigger.on_failure is not None:
         props["DestinationConfig"] = {"OnFailure": {"Destination": queue_arn(w.build, trigger.on_failure)}}
     if trigger.filters:
@@ -46,4 +48,5 @@ def failure_needs(trigger: Any) -> list[Need]:
 
 def mapping_label(trigger: Any) -> str:
     """The edge label of a stream trigger in ``flowfn graph``."""
-    return f"batch {trigger.batch_size}" + (", bisect" if trigger.bisect_on_error else "")
+    label = f"batch {trigger.batch_size}" + (", bisect" if trigger.bisect_on_error else "")
+    return label + (f", window {trigger.tumbling_window_s}s" if trigger.tumbling_window_s else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
@@ -21,6 +22,7 @@ MIN_RECORD_AGE_S, MAX_RECORD_AGE_S = 60, 604_800
 MAX_PARALLELIZATION = 10
 MAX_FILTERS = 5
 MAX_FILTER_CHARS = 4_096
+MAX_TUMBLING_WINDOW_S = 900
 
 
 class StreamSettings(Trigger):
@@ -34,7 +36,10 @@ class StreamSettings(Trigger):
     records no older than ``max_record_age_s`` (None: no limit); then its metadata goes to
     ``on_failure`` (a queue) and the shard moves on. ``parallelization`` (1-10) runs that many
     batches of one shard at once, keeping order per partition key. ``filters`` are Lambda's filter
-    criteria patterns (dicts); records matching none are skipped.
+    criteria patterns (dicts); records matching none are skipped. ``tumbling_window_s`` (0-900;
+    0: none, ``batch=True`` only) groups each shard's records into windows of that many seconds, by
+    arrival time, and carries a state from one invocation of a window to the next (``batch.state``);
+    the window's last invocation (``batch.is_final``) comes when it ends.
     """
 
     invocation: ClassVar[Invocation] = "poll"
@@ -53,6 +58,7 @@ class StreamSettings(Trigger):
     filters: tuple[str, ...] = ()
     batch: bool = False
     model: type[Any] | None = None
+    tumbling_window_s: int = 0
 
     def resources(self) -> tuple[Resource, ...]:
         return (self.source,)
@@ -83,6 +89,8 @@ class StreamSettings(Trigger):
             parts.append(f"failures to {self.on_failure.logical_name}")
         if self.filters:
             parts.append(f"{len(self.filters)} filter(s)")
+        if self.tumbling_window_s:
+            parts.append(f"tumbling window {self.tumbling_window_s}s")
         return ", ".join(parts)
 
     def arguments(self) -> tuple[tuple[str, ...], str]:
@@ -150,7 +158,7 @@ def stream_settings(
     subject: str, *, positions: tuple[str, ...], batch_size: int, batching_window_s: int,
     starting_position: str, starting_timestamp: float | None, bisect_on_error: bool,
     max_retries: int | None, max_record_age_s: int | None, parallelization: int,
-    on_failure: Resource | None, batch: bool, model: type[Any] | None,
+    on_failure: Resource | None, batch: bool, model: type[Any] | None, tumbling_window_s: int = 0,
 ) -> dict[str, Any]:
     """The validated settings as keyword arguments of a StreamSettings subclass (filters apart)."""
     _whole(subject, "batch_size", batch_size, 1, MAX_BATCH, "a stream's batch size")
@@ -184,10 +192,47 @@ def stream_settings(
     if model is not None and not (isinstance(model, type) and hasattr(model, "model_validate")):
         raise ConfigError(subject, "model", f"{model!r} is not a pydantic model class",
                           "pass a subclass of pydantic.BaseModel")
+    _whole(subject, "tumbling_window_s", tumbling_window_s, 0, MAX_TUMBLING_WINDOW_S, "a tumbling window")
+    if tumbling_window_s and not batch:
+        raise ConfigError(subject, "tumbling_window_s", "a tumbling window hands each invocation the "
+                          "state the window's previous one returned, and a per-record handler has "
+                          "nowhere to read or return it", "pass batch=True and keep the window's "
+                          "aggregate in batch.state (batch.is_final marks the window's last invocation)")
     return dict(
         batch_size=batch_size, batching_window_s=batching_window_s, starting_position=starting_position,
         starting_timestamp=starting_timestamp, bisect_on_error=bisect_on_error,
         max_retries=None if max_retries == -1 else max_retries,
         max_record_age_s=None if max_record_age_s == -1 else max_record_age_s,
         parallelization=parallelization, on_failure=on_failure, batch=batch, model=model,
+        tumbling_window_s=tumbling_window_s,
     )
+
+
+# -- tumbling windows: what Lambda adds to a stream event ----------------------------------------
+
+
+def window_of(arrival: float, seconds: int) -> tuple[float, float]:
+    """The tumbling window (start, end; Unix seconds) holding a record that arrived at ``arrival``:
+    windows of ``seconds`` each, starting at whole multiples of it (a 120 s window runs 07:04-07:06)."""
+    start = arrival // seconds * seconds
+    return start, start + seconds
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_event(
+    records_event: dict[str, Any], *, window: tuple[float, float], state: Mapping[str, Any], shard_id: str,
+    source_arn: str, final: bool, terminated_early: bool = False,
+) -> dict[str, Any]:
+    """A stream event (``{"Records": [...]}``) with the fields a tumbling window adds."""
+    return {
+        **records_event,
+        "window": {"start": _stamp(window[0]), "end": _stamp(window[1])},
+        "state": dict(state),
+        "shardId": shard_id,
+        "eventSourceARN": source_arn,
+        "isFinalInvokeForWindow": final,
+        "isWindowTerminatedEarly": terminated_early,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import assert_type
 
 from flowfn import (
@@ -49,6 +50,15 @@ def react_theirs(record: DynamoDbRecord) -> str:
 @on_dynamodb_stream(totals, batch=True, name="react_all")
 def react_all(batch: DynamoDbBatch) -> None:
     return None
+
+
+@on_kinesis(clicks, batch=True, tumbling_window_s=60, name="per_minute")
+def per_minute(batch: KinesisBatch) -> None:
+    for record in batch:
+        batch.state[record.partition_key] = batch.state.get(record.partition_key, 0) + 1
+    if batch.is_final and batch.window is not None:
+        assert_type(batch.window.start, datetime)
+        batch.state = {}
 
 
 assert_type(count(KinesisRecord({"kinesis": {"partitionKey": "k", "sequenceNumber": "1"}}), None), str)
