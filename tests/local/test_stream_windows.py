@@ -10,6 +10,7 @@ DrainTimeout long before it ended.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,9 @@ capped = Stream("sw-capped")
 fanned = Stream("sw-fanned")
 orders = Table("sw-orders", key="pk", stream="new_image")
 start = Queue("sw-start")
+spread_out = Stream("sw-spread-out", shards=3)
+flaky = Stream("sw-flaky")
+_failed: set[str] = set()
 #: Records the ``spread`` handler puts, one at a time.
 SPREAD = 30
 
@@ -38,6 +42,26 @@ def take(batch: KinesisBatch, context: Any) -> None:
 @app.on_kinesis(capped, starting_position="trim_horizon", batch=True, batch_size=10, batching_window_s=300)
 def take_ten(batch: KinesisBatch, context: Any) -> None:
     """Accept every record."""
+
+
+@app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, batch_size=100, batching_window_s=300,
+                filters=[{"data": {"keep": [True]}}])
+def kept(batch: KinesisBatch, context: Any) -> None:
+    """Accept every record that passes the filter (JSON with ``"keep": true``)."""
+
+
+@app.on_kinesis(spread_out, starting_position="trim_horizon", batch=True, batch_size=100, batching_window_s=300)
+def per_shard(batch: KinesisBatch, context: Any) -> None:
+    """Accept every record."""
+
+
+@app.on_kinesis(flaky, starting_position="trim_horizon", batch=True, batch_size=100, batching_window_s=300)
+def fail_once(batch: KinesisBatch, context: Any) -> None:
+    """Report the record ``f1`` as failed the first time it comes."""
+    for record in batch:
+        if record.text == "f1" and "f1" not in _failed:
+            _failed.add("f1")
+            batch.fail(record)
 
 
 @app.on_dynamodb_stream(orders, starting_position="trim_horizon", batch=True, batch_size=100,
@@ -133,3 +157,28 @@ def test_a_window_stays_open_while_a_running_handler_may_still_put_records(harne
     # ``gather_some`` takes up to 12 at a time: full batches while records came, then the rest.
     assert _batches(harness, "gather_some") == [every[:12], every[12:24], every[24:]]
 
+
+
+def test_each_shard_hands_over_its_own_partial_batch(harness: Harness) -> None:
+    keys = [f"user{n}" for n in range(12)]
+    harness.put_records(spread_out, keys, partition_key=lambda key: str(key))
+    harness.drain(timeout=30)
+    calls = harness.invocations("per_shard")
+    shards = [{r["eventID"].split(":")[0] for r in call.event["Records"]} for call in calls]
+    assert all(len(one) == 1 for one in shards)  # a batch never mixes shards
+    assert len({next(iter(one)) for one in shards}) == len(calls) > 1  # one batch per shard
+    assert sorted(key for batch in _batches(harness, "per_shard") for key in batch) == sorted(keys)
+
+
+def test_records_a_filter_passes_over_keep_no_window_open(harness: Harness) -> None:
+    harness.put_records(clicks, [{"keep": True, "n": 0}, {"keep": False, "n": 1}, {"keep": True, "n": 2},
+                                 {"keep": False, "n": 3}])
+    harness.drain(timeout=30)
+    assert [[json.loads(d)["n"] for d in batch] for batch in _batches(harness, "kept")] == [[0, 2]]
+
+
+def test_a_partial_failure_retries_from_the_failed_record_as_without_a_window(harness: Harness) -> None:
+    harness.put_records(flaky, ["f0", "f1", "f2"])
+    harness.drain(timeout=30)
+    assert _batches(harness, "fail_once") == [["f0", "f1", "f2"], ["f1", "f2"]]
+    assert [inv.outcome for inv in harness.invocations("fail_once")] == ["partial", "ok"]
