@@ -49,11 +49,12 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   handled or given up, and no invocation runs. Failing stream batches are retried at once. Failed
   SQS messages are retried at once (the visibility timeout is fast-forwarded), so retries and
   moves to the DLQ finish within a drain; a failed S3 or schedule invocation is retried
-  ``async_retries`` times, as Lambda does, without the minutes between. An SQS batching window
-  ends as soon as waiting could add nothing to its batch (no invocation runs and every waiting
-  message is in a batch being gathered); what was sent before drain() is gathered as ever, up to
-  ``batch_size``. An open tumbling window is waited for until its final invocation (its end on
-  the stream pollers' clock; ``age_streams`` to get there sooner). No sleeps needed.
+  ``async_retries`` times, as Lambda does, without the minutes between. An SQS or stream batching
+  window ends as soon as waiting could add nothing to its batch (no invocation runs and every
+  waiting message or stream record is in a batch being gathered, each stream's shard read to its
+  end); what was sent before drain() is gathered as ever, up to ``batch_size``. An open tumbling
+  window is waited for until its final invocation (its end on the stream pollers' clock;
+  ``age_streams`` to get there sooner). No sleeps needed.
 - ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
   invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
   ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``, ``given_up``);
@@ -391,11 +392,12 @@ class Harness:
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until every consumed queue is empty, every stream record is handled (or given
-        up), and no invocation runs. SQS batches whose window could gather nothing more (nothing
-        runs, every waiting message is in one) go to their handlers without waiting the window
-        out. A shard blocked by a record that keeps failing (no
-        ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks the shard in AWS. An
-        open tumbling window keeps it waiting until the window's final invocation."""
+        up), and no invocation runs. SQS and stream batches whose window could gather nothing more
+        (nothing runs, every waiting message or record is in one, a stream's shard is read to its
+        end) go to their handlers without waiting the window out. A shard blocked by a record that
+        keeps failing (no ``max_retries`` or ``max_record_age_s``) keeps it waiting, as it blocks
+        the shard in AWS. An open tumbling window keeps it waiting until the window's final
+        invocation."""
         import time
 
         from flowfn.local.engine import DrainTimeout

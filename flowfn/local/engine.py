@@ -37,7 +37,7 @@ from flowfn.local.provision import Bindings, teardown
 from flowfn.local.resource_kinds import local_name, provision
 from flowfn.local.s3 import ObjectChange
 from flowfn.local.schedule import ScheduleSource
-from flowfn.local.source import Source
+from flowfn.local.source import STREAM_RECORDS, Source
 
 __all__ = ["DrainTimeout", "LocalApp", "Options", "Source"]
 
@@ -352,8 +352,9 @@ class LocalApp:
         """Wait until every consumed queue is empty and no invocation runs.
 
         While it waits, nothing but the app itself can send: when no invocation runs and every
-        message waiting sits in a batch being gathered, those batches' batching windows end
-        at once (``end_windows``), since waiting them out could gather nothing more.
+        message waiting (every stream record not done) sits in a batch being gathered (on a shard
+        read to its end), those batches' batching windows end at once (``end_windows``), since
+        waiting them out could gather nothing more.
 
         Raises DrainTimeout, naming what is still pending, after ``timeout`` seconds.
         """
@@ -365,7 +366,7 @@ class LocalApp:
                 depths = self.queue_depths()
                 held = sum(source.pending() for source in self._sources)
                 if held:
-                    depths["stream records"] = held
+                    depths[STREAM_RECORDS] = held
                 if not any(depths.values()) and invoker.activity() == (0, generation):
                     return
                 if end_windows:

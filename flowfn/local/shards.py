@@ -14,6 +14,10 @@ keys in that many groups at once, each in order. Checkpoints can be kept in a fi
 run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
 given up without an invocation get an ``expired`` record of their own). Tumbling windows
 (``tumbling_window_s``) are kept in :mod:`flowfn.local.tumbling`.
+
+``drain()`` ends a batching window (:meth:`ShardPoller.end_windows`) when nothing else can arrive:
+no invocation runs, and every record not done is in a batch being gathered on a shard the emulator
+holds nothing more of (:meth:`ShardPoller.gathering`). Run-local's windows run in real time.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any, Protocol
 
 from flowfn.function import Handler
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
-from flowfn.local.source import Source
+from flowfn.local.source import STREAM_RECORDS, Source
 from flowfn.local.streamfilter import matches
 from flowfn.local.tumbling import Windows
 
@@ -150,6 +154,8 @@ class ShardPoller(Source):
         self._iterators: dict[str, str] = {}
         self._buffers: dict[str, list[Raw]] = {}
         self._caught_up: dict[str, bool] = {}  # shard -> its last read found nothing new
+        self._gathering: dict[str, threading.Event] = {}  # shard -> its batch's window was ended
+        self._quiet: list[threading.Event] = []  # windows gathering() found nothing more could fill
         self._lock = threading.Lock()
         seconds = getattr(self.trigger, "tumbling_window_s", 0)
         #: The open tumbling windows by shard (None: the mapping has none).
@@ -214,6 +220,31 @@ class ShardPoller(Source):
                     count += 1
         return count
 
+    def gathering(self) -> dict[str, int]:
+        """Records in batches waiting out their batching window on shards read to their end (the
+        emulator holds nothing after what the batch's poller has read), as ``STREAM_RECORDS``;
+        :meth:`end_windows` ends the windows of those batches."""
+        count, quiet = 0, []
+        with self._lock:
+            gathering = [(ended, len(self._buffers[shard]), self._iterators[shard])
+                         for shard, ended in self._gathering.items()]
+        for ended, held, iterator in gathering:
+            with contextlib.suppress(Exception):  # the emulator answered oddly: not known to be at the end
+                if self.reader.read(iterator, 1)[2] is None:  # else its poller reads on
+                    count += held
+                    quiet.append(ended)
+        with self._lock:
+            self._quiet = quiet
+        return {STREAM_RECORDS: count} if quiet else {}
+
+    def end_windows(self) -> None:
+        """Hand the batches :meth:`gathering` last found at the end of their shards to the handler
+        now, as they are."""
+        with self._lock:
+            quiet, self._quiet = self._quiet, []
+        for ended in quiet:
+            ended.set()
+
     # -- one shard ---------------------------------------------------------------------------------
 
     def _now(self) -> float:
@@ -236,14 +267,24 @@ class ShardPoller(Source):
 
     def _collect(self, shard: str, size: int) -> list[Raw]:
         self._fill(shard, size)
+        buffer = self._buffers[shard]
         window = self.trigger.batching_window_s
-        if window and self._buffers[shard] and len(self._buffers[shard]) < size:
+        if window and buffer and len(buffer) < size:
             deadline = time.monotonic() + window
-            while (len(self._buffers[shard]) < size and time.monotonic() < deadline
-                   and not self._stop.is_set()):
-                self._stop.wait(0.05)
-                self._fill(shard, size)
-        return self._buffers[shard][:size]
+            ended = threading.Event()
+            with self._lock:
+                self._gathering[shard] = ended
+            try:
+                while len(buffer) < size and not ended.is_set() and not self._stop.is_set():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    ended.wait(min(remaining, 0.05))
+                    self._fill(shard, size)
+            finally:
+                with self._lock:
+                    del self._gathering[shard]
+        return buffer[:size]
 
     def _loop(self, shard: str) -> None:
         idle = 0.0

@@ -6,6 +6,9 @@ import uuid
 
 _NAMESPACE = uuid.UUID("6f1c2d6e-7f7a-4f55-9a53-2c1e6a0d5e11")
 
+#: What drain() counts stream records under, beside queue URLs (in ``pending`` and ``gathering``).
+STREAM_RECORDS = "stream records"
+
 
 def sample_id(*parts: object) -> str:
     """A stable id for a sample event, derived from its inputs."""
@@ -34,7 +37,8 @@ class Source:
 
     def gathering(self) -> dict[str, int]:
         """Messages it has received into batches still waiting out their batching window, by
-        queue URL (each counted in that queue's depth)."""
+        queue URL (each counted in that queue's depth); stream records, under ``STREAM_RECORDS``,
+        of batches whose shard holds nothing more to read (each counted in its ``pending``)."""
         return {}
 
     def end_windows(self) -> None:

@@ -74,7 +74,7 @@ def test_bisect_isolates_one_poison_record_in_a_batch_of_100() -> None:
     done: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
-                    max_retries=0, on_failure=bad, batching_window_s=1)  # the window: all 100 at once
+                    max_retries=0, on_failure=bad, batching_window_s=300)  # the window: all 100 at once
     def on_batch(batch: KinesisBatch) -> None:
         numbers = [r.json()["n"] for r in batch]
         if 37 in numbers:
@@ -120,7 +120,7 @@ def test_bisect_isolates_a_per_record_poison_after_its_partial_failure(capsys: p
     handled: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", bisect_on_error=True, max_retries=1,
-                    on_failure=bad, batching_window_s=1)  # the window: all 100 in the first batch
+                    on_failure=bad, batching_window_s=300)  # the window: all 100 in the first batch
     def on_click(record: KinesisRecord) -> None:
         n = record.json()["n"]
         if n == 37:
@@ -166,7 +166,7 @@ def test_without_bisect_a_per_record_poison_gives_up_the_rest_of_its_batch() -> 
     handled: list[int] = []
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=1, on_failure=bad, batch_size=10,
-                    batching_window_s=1)  # the window: all 10 in the first batch
+                    batching_window_s=300)  # the window: all 10 in the first batch
     def on_click(record: KinesisRecord) -> None:
         n = record.json()["n"]
         if n == 4:
@@ -337,7 +337,7 @@ def test_a_timed_out_batch_is_halved_and_its_metadata_names_the_function_error()
     bad = Queue("bad")
 
     @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, bisect_on_error=True,
-                    max_retries=0, on_failure=bad, timeout_s=1, batch_size=4, batching_window_s=1)
+                    max_retries=0, on_failure=bad, timeout_s=1, batch_size=4, batching_window_s=300)
     def on_batch(batch: KinesisBatch) -> None:
         if any(r.json()["n"] == 2 for r in batch):
             for _ in range(500):  # past the timeout: abandoned, stopped at its next instruction
@@ -365,7 +365,7 @@ def test_a_dynamodb_poison_change_is_isolated_given_a_retry_to_start_from(retrie
     handled: list[str] = []
 
     @app.on_dynamodb_stream(totals, starting_position="trim_horizon", bisect_on_error=True, max_retries=retries,
-                            on_failure=bad, batch_size=6, batching_window_s=1)
+                            on_failure=bad, batch_size=6, batching_window_s=300)
     def on_change(record: Any) -> None:
         if record.keys["pk"] == "k2":
             raise ValueError("poison")
