@@ -31,10 +31,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from flowfn.function import Handler
+from flowfn.local.checkpoints import Checkpoints, checkpoint_file
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.source import STREAM_RECORDS, Source
 from flowfn.local.streamfilter import matches
@@ -98,36 +98,6 @@ def stamp_ms(seconds: float) -> str:
     """``2019-11-14T00:38:04.835Z``: a Unix time in UTC, to the millisecond."""
     text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
-
-
-def checkpoint_file(state_dir: Path, handler: str) -> Path:
-    """The file keeping the checkpoints of ``handler``'s mapping, in the app's state folder."""
-    return state_dir / "checkpoints" / f"{handler}.json"
-
-
-class Checkpoints:
-    """Each shard's checkpoint (the last record done), kept in a JSON file when given one."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.values: dict[str, str] = {}
-        if path is not None and path.is_file():
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_text())
-                self.values = {str(k): str(v) for k, v in loaded.items()}
-
-    def get(self, shard: str) -> str | None:
-        return self.values.get(shard)
-
-    def set(self, shard: str, raw_seq: str) -> None:
-        with self._lock:
-            self.values[shard] = raw_seq
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(self.values, sort_keys=True))
-                tmp.replace(self.path)
 
 
 class ShardPoller(Source):
