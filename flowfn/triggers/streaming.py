@@ -31,8 +31,9 @@ class StreamSettings(Trigger):
     ``batch_size`` (1-10,000, default 100) records per invocation, waiting up to
     ``batching_window_s`` (0-300) to fill it; ``starting_position`` where a new mapping starts
     reading (``"latest"`` or ``"trim_horizon"``; Kinesis also ``"at_timestamp"`` with
-    ``starting_timestamp``). A failing batch blocks its shard and is retried: split in two first
-    with ``bisect_on_error``, up to ``max_retries`` times (None: until the records expire) and for
+    ``starting_timestamp``). A failing batch blocks its shard and is retried, from the lowest record
+    reported failed (a partial response) or whole (a failed invocation, which ``bisect_on_error``
+    splits in two first), up to ``max_retries`` times (None: until the records expire) and for
     records no older than ``max_record_age_s`` (None: no limit); then its metadata goes to
     ``on_failure`` (a queue) and the shard moves on. ``parallelization`` (1-10) runs that many
     batches of one shard at once, keeping order per partition key. ``filters`` are Lambda's filter
