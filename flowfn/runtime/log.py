@@ -109,7 +109,7 @@ _NUMBERS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
 def _level_number(level: str) -> int:
-    return _NUMBERS.get(level.upper(), 20)
+    return _NUMBERS.get(level) or _NUMBERS.get(level.upper(), 20)
 
 
 def _level(invocation: Invocation | None) -> str:
@@ -151,7 +151,8 @@ class FunctionLogger:
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
         invocation = _var_get()
-        if level < _level_number(_level(invocation)):
+        if level < _level_number(invocation[0].settings.log_level if invocation is not None
+                                 else os.environ.get("FLOWFN_LOG_LEVEL", "INFO")):
             return
         kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
         getattr(logger_of(invocation), method)(msg, *args, **kwargs)
