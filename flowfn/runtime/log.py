@@ -150,7 +150,7 @@ class FunctionLogger:
 
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
-        invocation = _var_get()
+        invocation = _var_get()  # and its level, as _level works it out, written out here
         if level < _level_number(invocation[0].settings.log_level if invocation is not None
                                  else os.environ.get("FLOWFN_LOG_LEVEL", "INFO")):
             return
