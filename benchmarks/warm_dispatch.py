@@ -125,8 +125,8 @@ def measure_logged(number: int = 2000) -> tuple[float, float, float]:
     ours, theirs, context = events.FLOWFN_EVENTS["s3"](), events.CHALICE_EVENTS["s3"](), events.Context()
     dispatch = flowfn.runtime.dispatch
     with contextlib.redirect_stdout(io.StringIO()) as sink:
-        for handler_of_chalice in chalice_module.app.log.handlers:  # made with the sys.stdout of its import
-            handler_of_chalice.setStream(sink)
+        for stream_handler in chalice_module.app.log.handlers:  # made with the sys.stdout of its import
+            stream_handler.setStream(sink)
         dispatch(handler, ours, context)  # the first line imports Powertools
         chalice_entry(theirs, context)
         results = (
@@ -134,7 +134,8 @@ def measure_logged(number: int = 2000) -> tuple[float, float, float]:
             _per_call(lambda: dispatch(handler, ours, context), number),
             _per_call(lambda: chalice_entry(theirs, context), number),
         )
-        if '"function":"handle"' not in sink.getvalue() or "resized incoming/" not in sink.getvalue():
+        written = sink.getvalue()
+        if '"function":"handle"' not in written or "resized incoming/" not in written:
             raise RuntimeError("the handlers' log lines were not written")
         sink.truncate(0)
     return results
