@@ -55,9 +55,9 @@ ADAPTERS: Mapping[str, Prepare] = _Adapters({
 })
 
 _warm = invocation.warm
+_set, _reset = invocation.invocation_var.set, invocation.invocation_var.reset
 
 
-@invocation.mark
 def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     """Run one invocation of ``handler`` as Lambda would, and return what Lambda returns.
 
@@ -67,7 +67,7 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
     invocation so Lambda retries it.
 
     Log lines written meanwhile carry this invocation's function, request id (``context``'s),
-    trigger and cold start: they are read from this call when a line is written.
+    trigger and cold start: it is the running invocation until the handler returns or raises.
     """
     try:
         run: Runner | None = handler._runner  # type: ignore[attr-defined]
@@ -75,10 +75,13 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
         run = None
     if run is None:  # outside the except: the handler's own errors must not chain to it
         return _first(handler, event, context)
-    return run(event, context)  # the runner checks that the event is a mapping
+    token = _set((handler, context, False))
+    try:
+        return run(event, context)  # the runner checks that the event is a mapping
+    finally:
+        _reset(token)
 
 
-@invocation.mark
 def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
     # A handler's first event: its runner is prepared and kept on it (a cache, not a field: the
     # handler's equality, hash and replace() never see it), and a function's first is a cold start.
@@ -90,9 +93,11 @@ def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
         )
     run = ADAPTERS[kind](handler)
     name = handler.settings.name
-    cold = name not in _warm  # noqa: F841  # read, with handler and context, by running()
+    cold = name not in _warm
     _warm.add(name)
-    invocation.levels.add(handler.settings.log_level)
     handler.__dict__["_runner"] = run
-    return run(event, context)
-
+    token = _set((handler, context, cold))
+    try:
+        return run(event, context)
+    finally:
+        _reset(token)

@@ -68,7 +68,7 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
     several times as much. ``caller`` is the frame the line's location names. Anything else, a
     handler or filter added, another formatter, goes through Powertools as before.
     """
-    invocation = running(caller)
+    invocation = running()
     found = logger_of(invocation)
     handler = _fast_handler(found)
     if handler is None:

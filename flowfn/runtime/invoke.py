@@ -31,17 +31,11 @@ def settle(result: Any) -> Any:
         return result
     if hasattr(result, "__await__") and hasattr(result, "send"):
         # An ``async def`` handler: run it to completion, as Lambda has no event loop of its own.
-        # Its invocation is made the context's, so work it hands to threads with the context
-        # (``asyncio.to_thread``) logs with the invocation's keys.
+        # Its task runs in a copy of this context, so it and the work it hands to threads with the
+        # context (``asyncio.to_thread``) log with the invocation's keys.
         import asyncio
 
-        from flowfn.runtime.invocation import invocation_var, running
-
-        token = invocation_var.set(running())
-        try:
-            return asyncio.run(result)
-        finally:
-            invocation_var.reset(token)
+        return asyncio.run(result)
     if len(SETTLED) < 64 and not hasattr(kind, "__await__"):
         SETTLED.add(kind)
     return result

@@ -6,10 +6,10 @@ width=640)`` writes one JSON line carrying ``function``, ``request_id``, ``trigg
 not on import: it pulls in botocore and costs tens of milliseconds, which a function that never logs
 should not pay on its cold start.
 
-An invocation costs nothing for its logs: the keys of a line are worked out when it is written, by a
-filter on the function's Powertools handler, from the invocation running in that thread (the
-innermost ``dispatch`` on its stack) or, in work handed to another thread with the context (an
-``async def`` handler's ``asyncio.to_thread``), from the context.
+``dispatch`` makes each invocation the running one (a context variable, set when its handler starts
+and reset when it ends); the keys of a line are worked out only when a line is written, by a filter
+on the function's Powertools handler, from the running invocation. An ``async def`` handler's lines,
+and those of work it hands to threads with the context (``asyncio.to_thread``), carry them too.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import _thread
 import json
 import os
 import sys
-from contextvars import ContextVar
 from typing import Any
 
-from flowfn.runtime.invocation import Invocation, invocation_var, levels, mark, running, warm
+from flowfn.runtime.invocation import Invocation, invocation_var, running, warm
 
 __all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger",
-           "logger_of", "mark", "running", "warm"]
+           "logger_of", "running", "warm"]
 
 _DEFAULT_SERVICE = "flowfn"
 
@@ -38,9 +37,8 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
-    # (keys the line was given itself win). flowfn's logger hands over the invocation it found.
-    given = _line_get()
-    invocation = given[0] if given is not None else running()
+    # (keys the line was given itself win).
+    invocation = _var_get()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -59,9 +57,6 @@ class _Stdout:
 
 
 _var_get = invocation_var.get
-#: The invocation of the line flowfn's logger is writing, as it found it: (invocation,).
-_line: ContextVar[tuple[Invocation | None] | None] = ContextVar("flowfn_log_line", default=None)
-_line_get = _line.get
 _loggers: dict[str, Any] = {}
 _lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
@@ -114,7 +109,7 @@ _NUMBERS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
 def _level_number(level: str) -> int:
-    return _NUMBERS.get(level.upper(), 20)
+    return _NUMBERS.get(level) or _NUMBERS.get(level.upper(), 20)
 
 
 def _level(invocation: Invocation | None) -> str:
@@ -133,27 +128,12 @@ def logger_of(invocation: Invocation | None) -> Any:
     return _powertools(invocation[0].settings.name, _level(invocation))
 
 
-#: The lowest level a line is written at by any function run in this process, or outside them (at
-#: FLOWFN_LOG_LEVEL as read then), and how many functions' levels that was worked out from.
-_lowest = [0, -1]
-
-
-def _below_all(level: int) -> bool:
-    # True when no function run in this process, nor a line outside them, writes at ``level``.
-    if _var_get() is not None:
-        return False
-    if _lowest[1] != len(levels):
-        _lowest[:] = [min(map(_level_number, [*levels, _level(None)])), len(levels)]
-    return level < _lowest[0]
-
-
 def enabled(level: int) -> bool:
-    """Whether a line at ``level`` would be written (answered without importing Powertools).
+    """Whether a line at ``level`` would be written: the running invocation's level decides.
 
-    A line below every function's level is answered at once (a ``logger.debug`` in a loop costs
-    next to nothing); otherwise the running invocation's level decides.
+    Answered without importing Powertools, so a ``logger.debug`` below the level costs next to nothing.
     """
-    return not _below_all(level) and level >= _level_number(_level(running()))
+    return level >= _level_number(_level(_var_get()))
 
 
 class FunctionLogger:
@@ -170,17 +150,12 @@ class FunctionLogger:
 
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
-        if _below_all(level):
-            return
-        invocation = running()  # looked for once per line: the filter on the handler is handed it
-        if level < _level_number(_level(invocation)):
+        invocation = _var_get()  # and its level, as _level works it out, written out here
+        if level < _level_number(invocation[0].settings.log_level if invocation is not None
+                                 else os.environ.get("FLOWFN_LOG_LEVEL", "INFO")):
             return
         kwargs.setdefault("stacklevel", 4)  # report the caller's line, not this wrapper's
-        token = _line.set((invocation,))
-        try:
-            getattr(logger_of(invocation), method)(msg, *args, **kwargs)
-        finally:
-            _line.reset(token)
+        getattr(logger_of(invocation), method)(msg, *args, **kwargs)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG; keyword arguments become keys of the JSON line."""

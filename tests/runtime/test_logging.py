@@ -184,6 +184,83 @@ def test_work_handed_to_a_thread_with_the_context_keeps_the_keys(capsys: pytest.
     assert (line["message"], line["function"], line["request_id"]) == ("from a worker thread", name, "r-4")
 
 
+def test_an_async_handlers_tasks_keep_the_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    app = App("t")
+    name = unique("tasks")
+
+    async def part(n: int) -> None:
+        await asyncio.sleep(0)
+        logger.info(f"part {n}")
+
+    @app.on_schedule("rate(1 hour)", name=name)
+    async def job() -> None:
+        await asyncio.gather(part(1), part(2))
+        logger.info("done")
+
+    for request_id in ("r-5", "r-6"):  # the first event prepares the runner; the second uses it
+        dispatch(app.handler(name), {}, Ctx(request_id))
+    got = [(e["message"], e["function"], e["request_id"]) for e in lines(capsys)]
+    assert got == [(message, name, request_id) for request_id in ("r-5", "r-6")
+                   for message in ("part 1", "part 2", "done")]
+
+
+def _in_a_thread_of_asyncio() -> None:
+    import asyncio
+
+    async def main() -> None:
+        await asyncio.to_thread(logger.info, "from a worker thread")
+
+    asyncio.run(main())
+
+
+def _in_a_pool_with_the_context() -> None:
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(contextvars.copy_context().run, logger.info, "from a worker thread").result()
+
+
+@pytest.mark.parametrize("hand_over", [_in_a_thread_of_asyncio, _in_a_pool_with_the_context])
+def test_a_sync_handler_handing_work_to_a_thread_with_its_context_keeps_the_keys(
+    capsys: pytest.CaptureFixture[str], hand_over: Callable[[], None]
+) -> None:
+    app = App("t")
+    name = unique("handover")
+    app.on_schedule("rate(1 hour)", name=name)(hand_over)
+    for request_id in ("r-7", "r-8"):
+        dispatch(app.handler(name), {}, Ctx(request_id))
+    got = [(e["message"], e["function"], e["request_id"]) for e in lines(capsys)]
+    assert got == [("from a worker thread", name, "r-7"), ("from a worker thread", name, "r-8")]
+
+
+def test_an_invocation_that_raises_gives_the_keys_back(capsys: pytest.CaptureFixture[str]) -> None:
+    app = App("t")
+    outer, inner = unique("outer"), unique("failing")
+
+    @app.on_schedule("rate(1 hour)", name=inner)
+    def failing() -> None:
+        logger.info("failing")
+        raise ValueError("boom")
+
+    @app.on_schedule("rate(2 hours)", name=outer)
+    def run_outer() -> None:
+        for request_id in ("r-in-1", "r-in-2"):  # the first event prepares the runner; the second uses it
+            with pytest.raises(ValueError, match="boom"):
+                dispatch(app.handler(inner), {}, Ctx(request_id))
+            logger.info("after")
+
+    dispatch(app.handler(outer), {}, Ctx("r-out"))
+    with pytest.raises(ValueError, match="boom"):
+        dispatch(app.handler(inner), {}, Ctx("r-alone"))
+    current().info("outside")
+    got = [(e["message"], e.get("function"), e.get("request_id")) for e in lines(capsys)]
+    assert got == [("failing", inner, "r-in-1"), ("after", outer, "r-out"), ("failing", inner, "r-in-2"),
+                   ("after", outer, "r-out"), ("failing", inner, "r-alone"), ("outside", None, None)]
+
+
 def test_error_lines_written_directly_are_the_lines_powertools_writes(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
