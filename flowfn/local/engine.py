@@ -362,7 +362,9 @@ class LocalApp:
         invoker = self.invoker
         while True:
             running, generation = invoker.activity()
-            if running == 0:
+            # A source still reading in (a shard not read to its end) keeps the drain going and no
+            # window can end: nothing to ask the emulator, whose answers would cost the pollers' time.
+            if running == 0 and not any(source.reading() for source in self._sources):
                 depths = self.queue_depths()
                 held = sum(source.pending() for source in self._sources)
                 if held:

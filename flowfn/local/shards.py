@@ -190,6 +190,10 @@ class ShardPoller(Source):
                     count += 1
         return count
 
+    def reading(self) -> bool:
+        """Whether a shard's poller is reading on (it has not found the end of its shard yet)."""
+        return not all(self._caught_up.get(shard, False) for shard in list(self._iterators))
+
     def gathering(self) -> dict[str, int]:
         """Records in batches waiting out their batching window on shards read to their end (the
         emulator holds nothing after what the batch's poller has read), as ``STREAM_RECORDS``;

@@ -35,6 +35,11 @@ class Source:
         """Work it holds outside any queue (stream records not yet done); drain waits for it."""
         return 0
 
+    def reading(self) -> bool:
+        """Whether it is known to be still reading work in (a shard not read to its end): drain()
+        then neither returns nor ends a window, and need not ask the emulator anything."""
+        return False
+
     def gathering(self) -> dict[str, int]:
         """Messages it has received into batches still waiting out their batching window, by
         queue URL (each counted in that queue's depth); stream records, under ``STREAM_RECORDS``,

@@ -182,3 +182,32 @@ def test_a_partial_failure_retries_from_the_failed_record_as_without_a_window(ha
     harness.drain(timeout=30)
     assert _batches(harness, "fail_once") == [["f0", "f1", "f2"], ["f1", "f2"]]
     assert [inv.outcome for inv in harness.invocations("fail_once")] == ["partial", "ok"]
+
+
+def test_drain_asks_the_emulator_nothing_while_a_shard_is_still_being_read(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowfn.local.shards import ShardPoller
+
+    reading = ShardPoller.reading
+    calls: list[bool] = []  # what reading() answered, in order
+    asked_while_reading: list[int] = []
+
+    def first_reading(self: ShardPoller) -> bool:  # as a poller reading a long shard answers
+        answer = len(calls) < 20 or reading(self)
+        calls.append(answer)
+        return answer
+
+    depths = harness.local.queue_depths
+
+    def counted(urls: list[str] | None = None) -> dict[str, int]:
+        if calls and calls[-1]:
+            asked_while_reading.append(len(calls))
+        return depths(urls)
+
+    monkeypatch.setattr(ShardPoller, "reading", first_reading)
+    monkeypatch.setattr(harness.local, "queue_depths", counted)
+    harness.put_records(clicks, [{"n": n} for n in range(3)])
+    harness.drain(timeout=30)
+    assert len(calls) > 20 and asked_while_reading == []
+    assert [len(i.event["Records"]) for i in harness.invocations("take")] == [3]
