@@ -33,33 +33,30 @@ SIZES = {"kinesis": 10_000, "dynamodb": 10_000}
 ROUNDS = 3
 
 
-def _raw_kinesis(local: LocalApp, n: int) -> float:
-    kinesis = local.target.client("kinesis")
-    shard = kinesis.list_shards(StreamName="bench")["Shards"][0]["ShardId"]
+def _bare_rate(client: Any, n: int, **stream: str) -> float:
+    """Records per second of a bare ``GetRecords`` loop reading ``n`` records from the first shard's
+    start (``stream``: how the client names the stream)."""
     started = time.perf_counter()
-    it = kinesis.get_shard_iterator(StreamName="bench", ShardId=shard,
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = client.get_shard_iterator(**stream, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     got = 0
     while got < n:
-        page = kinesis.get_records(ShardIterator=it, Limit=1000)
+        page = client.get_records(ShardIterator=it, Limit=1000)
         got += len(page["Records"])
         it = page["NextShardIterator"]
     return n / (time.perf_counter() - started)
+
+
+def _raw_kinesis(local: LocalApp, n: int) -> float:
+    kinesis = local.target.client("kinesis")
+    shard = kinesis.list_shards(StreamName="bench")["Shards"][0]["ShardId"]
+    return _bare_rate(kinesis, n, StreamName="bench", ShardId=shard)
 
 
 def _raw_dynamodb(local: LocalApp, n: int) -> float:
     streams = local.target.client("dynamodbstreams")
     arn = local.bindings.arns[("table", "bench")]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    started = time.perf_counter()
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    got = 0
-    while got < n:
-        page = streams.get_records(ShardIterator=it, Limit=1000)
-        got += len(page["Records"])
-        it = page["NextShardIterator"]
-    return n / (time.perf_counter() - started)
+    return _bare_rate(streams, n, StreamArn=arn, ShardId=shard)
 
 
 def _fill_kinesis(local: LocalApp, n: int) -> None:
