@@ -37,6 +37,7 @@ _pool: list[ThreadPoolExecutor] = []
 _watchers: set[threading.Event] = set()
 #: Operations that change nothing: answering them wakes no poller.
 _READS = ("Receive", "Get", "List", "Describe", "Scan", "Query", "Head", "BatchGet", "Lookup")
+_READ_ACTIONS = tuple(f"Action={name}".encode() for name in _READS)
 
 
 def watch(event: threading.Event) -> None:
@@ -61,7 +62,7 @@ def _changes(request: Any, body: bytes) -> bool:
         name = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
         return not name.startswith(_READS)
     if body.startswith(b"Action="):
-        return not body[7:].startswith(tuple(r.encode() for r in _READS))
+        return not body.startswith(_READ_ACTIONS)
     return str(request.method).upper() not in ("GET", "HEAD")
 
 
