@@ -56,7 +56,6 @@ class Call:
 class _Scope:
     guard: Guard
     handler: Handler
-    document: dict[str, Any]
 
 
 _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("flowfn_permissions", default=None)
@@ -123,8 +122,10 @@ class Guard:
     @contextmanager
     def scope(self, handler: Handler) -> Iterator[None]:
         """Check the calls made in this context against ``handler``'s policy (unless the mode is
-        ``off``). Threads started in it inherit the context: its policy and its environment."""
-        token = _SCOPE.set(_Scope(self, handler, self.document(handler)))
+        ``off``). Threads started in it inherit the context: its policy and its environment. The
+        policy is built on the function's first checked call: one that calls no AWS API never pays
+        for it (nor does any function with the mode ``off``)."""
+        token = _SCOPE.set(_Scope(self, handler))
         try:
             yield
         finally:
@@ -149,8 +150,9 @@ def _check(client: Any, params: Any, model: Any, **_: Any) -> None:
         log.warning("flowfn does not check %s:%s; handler %r called it unchecked", service, operation,
                     handler.name)
         return
+    document = guard.document(handler)
     for request in found:
-        decision = evaluate(scope.document, request)
+        decision = evaluate(document, request)
         allowed = decision == "allowed"
         guard.record(Call(handler.name, f"{service}:{operation}", request.action, request.resource,
                           "allowed" if allowed else "denied"))

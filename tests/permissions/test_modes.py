@@ -64,3 +64,34 @@ def test_a_client_made_before_the_run_started_is_checked_too() -> None:
     with run_app(app) as harness:
         error = harness.fire("uses_early_client").error
     assert isinstance(error, ClientError) and error.response["Error"]["Code"] == "AccessDenied", error
+
+
+def test_a_policy_is_built_on_the_first_checked_call_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Building a policy imports synth and walks the app: a function that calls no AWS API, or any
+    # function with checks off, does not pay for it.
+    from flowfn import App
+    from flowfn.permissions import Guard
+
+    built: list[str] = []
+    policy = Guard.policy
+    monkeypatch.setattr(Guard, "policy", lambda self, handler: built.append(handler.name) or policy(self, handler))
+    app = App("lazy-policy")
+
+    @app.on_schedule("rate(1 day)", enabled=False)
+    def quiet() -> None:
+        pass
+
+    @app.on_schedule("rate(1 day)", enabled=False)
+    def calls_s3() -> None:
+        import boto3
+
+        boto3.client("s3").list_buckets()
+
+    for mode in ("enforce", "off"):
+        with run_app(app, permissions=mode) as harness:
+            assert harness.fire("quiet").ok
+            assert built == []
+            harness.fire("calls_s3")
+            harness.fire("calls_s3")
+            assert built == (["calls_s3"] if mode == "enforce" else [])
+        built.clear()
