@@ -4,11 +4,14 @@ The emulator's stream records differ from AWS's in known ways, normalised here s
 what AWS sends: an ``update_item`` on a missing key gives two INSERT records (AWS: one, the
 second's image); a write that changes nothing gives a MODIFY (AWS: none; dropped here when the
 view carries both images); ``awsRegion`` is always us-east-1 (the run's region here); sequence
-numbers are short (padded to AWS's 21 digits, in order).
+numbers are short (padded to AWS's 21 digits, in order); a binary (``B``) key is base64-encoded
+twice in a record's ``Keys`` (taken from the record's image, which has it right, or else decoded
+once when the table declares the key binary and the value is base64 of base64 text).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -40,10 +43,13 @@ class DynamoDbReader:
 
     kind = "dynamodb"
 
-    def __init__(self, target: AwsTarget, arn: str) -> None:
-        self.client = target.client("dynamodbstreams")
+    def __init__(self, target: AwsTarget, arn: str, binary_keys: frozenset[str] = frozenset()) -> None:
+        # Its answers keep binary attributes as base64 text, as Lambda's event carries them.
+        self.client = target.client("dynamodbstreams", wire=True)
         self.region = target.region
         self.source_arn = arn
+        #: The table's key attributes declared binary.
+        self.binary_keys = binary_keys
 
     def shards(self) -> list[str]:
         return [s["ShardId"] for s in self._shards()]
@@ -85,6 +91,8 @@ class DynamoDbReader:
             unchanged = "OldImage" in body and body.get("OldImage") == body.get("NewImage")
             if item["eventName"] == "MODIFY" and unchanged:
                 continue  # a write that changed nothing: AWS writes no record
+            if self.binary_keys:
+                item = _keys_fixed(item, self.binary_keys)
             raw = str(body["SequenceNumber"])
             seq = aws_ddb_sequence_number(raw)
             event = dynamodb_record(item, stream_arn=self.source_arn, region=self.region, sequence_number=seq)
@@ -103,6 +111,28 @@ class DynamoDbReader:
 
     def doc(self, record: Raw) -> dict[str, Any]:
         return record.event
+
+
+def _keys_fixed(item: dict[str, Any], binary: frozenset[str]) -> dict[str, Any]:
+    """``item`` with its binary keys as AWS writes them (base64 once; see the module's docstring)."""
+    body = item["dynamodb"]
+    keys = dict(body.get("Keys") or {})
+    image = body.get("NewImage") or body.get("OldImage") or {}
+    for name in binary & keys.keys():
+        if name in image:
+            keys[name] = image[name]
+        elif type(keys[name]) is dict and isinstance(keys[name].get("B"), str):
+            keys[name] = {"B": _once(keys[name]["B"])}
+    return {**item, "dynamodb": {**body, "Keys": keys}}
+
+
+def _once(text: str) -> str:
+    try:
+        inner = base64.b64decode(text, validate=True).decode("ascii")
+        base64.b64decode(inner, validate=True)
+    except ValueError:  # not base64 of base64 text: as sent
+        return text
+    return inner
 
 
 def _twin(first: dict[str, Any], second: dict[str, Any]) -> bool:

@@ -221,15 +221,21 @@ class AwsTarget:
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
 
-    def client(self, service: str) -> Any:
-        """A boto3 client bound to the emulator with dummy credentials."""
+    def client(self, service: str, *, wire: bool = False) -> Any:
+        """A boto3 client bound to the emulator with dummy credentials.
+
+        ``wire``: its answers keep blobs as the base64 text and timestamps as the Unix seconds the
+        service sent, as Lambda's events carry them, rather than decoding blobs to bytes and
+        timestamps to local-zone datetimes that the stream readers would turn straight back (the
+        datetimes alone cost more than all else a reader does with a record).
+        """
         from botocore.config import Config
 
         # proxies={} makes botocore skip HTTP(S)_PROXY; None lets it read them (remote emulators).
         local = is_loopback(urlsplit(self.endpoint_url).hostname or "")
         proxies: dict[str, str] | None = {} if local else None
         with _session_lock:
-            return _shared_session().client(
+            return _shared_session("flowfn-wire" if wire else "flowfn").client(
                 service,
                 endpoint_url=self.endpoint_url,
                 region_name=self.region,
@@ -273,14 +279,34 @@ def data_loader() -> Any:
     return _loaders[0]
 
 
-def _shared_session() -> Any:
-    """One botocore session for flowfn's own clients: it caches service models (6 ms a client,
+def _shared_session(name: str) -> Any:
+    """A botocore session for flowfn's own clients (``flowfn``, or ``flowfn-wire`` for clients
+    whose answers keep the wire's blobs and timestamps): it caches service models (6 ms a client,
     not 200). Callers hold ``_session_lock``: client creation is not thread-safe."""
-    found = _sessions.get("flowfn")
+    found = _sessions.get(name)
     if found is None:
-        found = _sessions["flowfn"] = _session(
+        found = _sessions[name] = _session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        if name == "flowfn-wire":
+            from botocore.parsers import ResponseParserFactory
+
+            parsers = ResponseParserFactory()
+            parsers.set_parser_defaults(blob_parser=_as_sent, timestamp_parser=_unix_seconds)
+            found._session.register_component("response_parser_factory", parsers)
     return found
+
+
+def _as_sent(value: str) -> str:
+    return value
+
+
+def _unix_seconds(value: Any) -> float:
+    """A timestamp as Unix seconds: JSON services send numbers; others' text is parsed."""
+    if isinstance(value, int | float):
+        return float(value)
+    from botocore.utils import parse_timestamp
+
+    return float(parse_timestamp(value).timestamp())
 
 
 def handler_session() -> Any:

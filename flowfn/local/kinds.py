@@ -126,7 +126,9 @@ def _dynamodb_sources(ctx: SourceContext, handlers: list[Handler]) -> list[Sourc
     for h in handlers:
         trigger = h.trigger
         assert isinstance(trigger, DynamoDbStreamTrigger)
-        reader = DynamoDbReader(ctx.bindings.target, ctx.bindings.arns[("table", trigger.table.logical_name)])
+        table = trigger.table
+        binary = frozenset(key[0] for key in (table.key, table.sort_key) if key is not None and key[1] == "B")
+        reader = DynamoDbReader(ctx.bindings.target, ctx.bindings.arns[("table", table.logical_name)], binary)
         out.append(ShardPoller(h, ctx.invoker, reader, retry_now=ctx.retry_now,
                                send_failure=failure_sender(ctx.invoker, trigger),
                                checkpoints=_checkpoints(ctx, h), label=trigger.table.logical_name))

@@ -35,7 +35,7 @@ class KinesisReader:
     kind = "kinesis"
 
     def __init__(self, target: AwsTarget, name: str, arn: str, role_arn: str) -> None:
-        self.client = target.client("kinesis")
+        self.client = target.client("kinesis", wire=True)
         self.region = target.region
         self.name = name
         self.source_arn = arn
@@ -56,19 +56,25 @@ class KinesisReader:
         return str(self.client.get_shard_iterator(**args)["ShardIterator"])
 
     def read(self, iterator: str, limit: int) -> tuple[list[Raw], str, str | None]:
+        # The client's answers keep Data as base64 text and arrival times as Unix seconds, as the
+        # event carries them.
         got = self.client.get_records(ShardIterator=iterator, Limit=limit)
+        items = got["Records"]
+        nxt = str(got.get("NextShardIterator") or iterator)
+        if not items:
+            return [], nxt, None
         shard = _shard_of(iterator)
+        number = _shard_number(shard)
+        arn, region, role = self.source_arn, self.region, self.role_arn
         out = []
-        for item in got["Records"]:
-            seq = aws_sequence_number(item["SequenceNumber"], _shard_number(shard))
-            arrival = item["ApproximateArrivalTimestamp"].timestamp()
-            data = bytes(item["Data"])
-            event = kinesis_record(data=data, partition_key=item["PartitionKey"], sequence_number=seq,
-                                   arrival=arrival, shard_id=shard, stream_arn=self.source_arn,
-                                   region=self.region, role_arn=self.role_arn)
-            out.append(Raw(item["SequenceNumber"], seq, arrival, item["PartitionKey"], event, None))
-        last = got["Records"][-1]["SequenceNumber"] if got["Records"] else None
-        return out, str(got.get("NextShardIterator") or iterator), last
+        for item in items:
+            raw_seq, key = item["SequenceNumber"], item["PartitionKey"]
+            arrival = item["ApproximateArrivalTimestamp"]
+            seq = aws_sequence_number(raw_seq, number)
+            event = kinesis_record(data=item["Data"], partition_key=key, sequence_number=seq, arrival=arrival,
+                                   shard_id=shard, stream_arn=arn, region=region, role_arn=role)
+            out.append(Raw(raw_seq, seq, arrival, key, event, None))
+        return out, nxt, items[-1]["SequenceNumber"]
 
     def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return kinesis_event(records)
@@ -110,7 +116,8 @@ def kinesis_sample(stream: str, payloads: list[Any], *, region: str = "us-east-1
         data = payload if isinstance(payload, bytes) else (
             payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
         records.append(kinesis_record(
-            data=data, partition_key=partition_key, sequence_number=aws_sequence_number(str(index + 1)),
+            data=base64.b64encode(data).decode(), partition_key=partition_key,
+            sequence_number=aws_sequence_number(str(index + 1)),
             arrival=arrival, shard_id="shardId-000000000000", stream_arn=arn, region=region, role_arn=role))
     return kinesis_event(records)
 

@@ -15,13 +15,39 @@ __all__ = ["DynamoDbBatch", "DynamoDbRecord", "prepare_dynamodb", "run_dynamodb"
 
 
 def _plain(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A DynamoDB-JSON image as plain Python values (boto3's deserializer: numbers are Decimal)."""
+    """A DynamoDB-JSON image as plain Python values (boto3's deserializer: numbers are Decimal,
+    binary values ``Binary``)."""
     if image is None:
         return None
     from boto3.dynamodb.types import TypeDeserializer  # only when an image is read
 
     des = TypeDeserializer()
-    return {k: des.deserialize(v) for k, v in image.items()}
+    return {k: des.deserialize(_decoded(v)) for k, v in image.items()}
+
+
+def _decoded(value: Any) -> Any:
+    """An attribute value with its binary parts as bytes: Lambda's event carries them as base64
+    text (JSON has no bytes), where boto3's deserializer takes what boto3's client returns."""
+    if type(value) is not dict or len(value) != 1:
+        return value
+    ((tag, inner),) = value.items()
+    if tag == "B":
+        return {"B": _bytes(inner)}
+    if tag == "BS" and isinstance(inner, list):
+        return {"BS": [_bytes(one) for one in inner]}
+    if tag == "M" and isinstance(inner, dict):
+        return {"M": {k: _decoded(v) for k, v in inner.items()}}
+    if tag == "L" and isinstance(inner, list):
+        return {"L": [_decoded(v) for v in inner]}
+    return value
+
+
+def _bytes(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value  # bytes already (an event built in a test), or not binary: the deserializer says
+    import base64
+
+    return base64.b64decode(value)
 
 
 class DynamoDbRecord:

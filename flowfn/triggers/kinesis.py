@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
@@ -57,16 +56,17 @@ def aws_sequence_number(raw: str, shard: int = 0) -> str:
 
 
 def kinesis_record(
-    *, data: bytes, partition_key: str, sequence_number: str, arrival: float, shard_id: str,
+    *, data: str, partition_key: str, sequence_number: str, arrival: float, shard_id: str,
     stream_arn: str, region: str, role_arn: str,
 ) -> dict[str, Any]:
-    """One Lambda Kinesis record."""
+    """One Lambda Kinesis record (``data``: the record's bytes in base64, as Kinesis answers and
+    Lambda delivers them)."""
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
             "partitionKey": partition_key,
             "sequenceNumber": sequence_number,
-            "data": base64.b64encode(data).decode(),
+            "data": data,
             "approximateArrivalTimestamp": round(arrival, 3),
         },
         "eventSource": "aws:kinesis",

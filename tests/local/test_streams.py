@@ -284,6 +284,39 @@ def test_dynamodb_changes_arrive_as_aws_sends_them() -> None:
     assert all(len(n) >= 21 for n in numbers) and numbers == sorted(numbers)
 
 
+def test_binary_attributes_arrive_as_base64_text_as_aws_sends_them() -> None:
+    from boto3.dynamodb.types import Binary
+
+    app = App("binary")
+    files = Table("files", key=("id", "B"), stream=True)
+    refs = Table("refs", key=("id", "B"), sort_key=("at", "B"), stream="keys_only")
+    got: list[tuple[Any, Any]] = []
+
+    @app.on_dynamodb_stream(files, starting_position="trim_horizon")
+    def on_change(record: Any) -> None:
+        got.append((record.raw, record.new_image))
+
+    @app.on_dynamodb_stream(refs, starting_position="trim_horizon")
+    def on_ref(record: Any) -> None:
+        got.append((record.raw, record.keys))
+
+    with run_app(app) as h:
+        ddb = h.client("dynamodb")
+        ddb.put_item(TableName=h.table_name(files), Item={
+            "id": {"B": b"\x00\x01"}, "parts": {"BS": [b"hi"]}, "meta": {"M": {"sig": {"B": b"\xff"}}}})
+        h.drain()
+        ddb.put_item(TableName=h.table_name(refs), Item={"id": {"B": b"\x00\x01"}, "at": {"B": b"abcd"}})
+        h.drain()
+    (raw, image), (ref, ref_keys) = got
+    assert raw["dynamodb"]["Keys"] == {"id": {"B": "AAE="}}
+    assert raw["dynamodb"]["NewImage"]["parts"] == {"BS": ["aGk="]}
+    assert raw["dynamodb"]["NewImage"]["meta"] == {"M": {"sig": {"B": "/w=="}}}
+    json.dumps([raw, ref])  # Lambda's event is JSON
+    assert image == {"id": Binary(b"\x00\x01"), "parts": {Binary(b"hi")}, "meta": {"sig": Binary(b"\xff")}}
+    assert ref["dynamodb"]["Keys"] == {"id": {"B": "AAE="}, "at": {"B": "YWJjZA=="}}
+    assert ref_keys == {"id": Binary(b"\x00\x01"), "at": Binary(b"abcd")}
+
+
 def test_parallelization_splits_a_shards_batch_by_partition_key_and_keeps_each_keys_order() -> None:
     app = App("parallel")
     clicks = Stream("clicks")

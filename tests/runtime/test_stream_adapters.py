@@ -157,6 +157,28 @@ def test_dynamodb_records_carry_plain_python_images() -> None:
     assert len(modify.sequence_number) == 21
 
 
+def test_binary_attributes_come_as_base64_text_and_are_read_as_bytes() -> None:
+    # Lambda's event is JSON: B and BS values are base64 text, at any depth of the image.
+    from boto3.dynamodb.types import Binary
+
+    app = App("d")
+    seen: list[DynamoDbRecord] = []
+
+    @app.on_dynamodb_stream(Table("files", key=("id", "B"), stream=True))
+    def on_change(record: DynamoDbRecord) -> None:
+        seen.append(record)
+
+    keys = {"id": {"B": "AAE="}}
+    image = {**keys, "parts": {"BS": ["aGk=", "eW8="]}, "meta": {"M": {"sig": {"B": "/w=="}}},
+             "chunks": {"L": [{"B": "eA=="}, {"S": "eA=="}]}}
+    event = dynamodb_sample("files", [("INSERT", keys, image, None)])
+    dispatch(_handler(app, "on_change"), event, None)
+    (record,) = seen
+    assert record.keys == {"id": Binary(b"\x00\x01")}
+    assert record.new_image == {"id": Binary(b"\x00\x01"), "parts": {Binary(b"hi"), Binary(b"yo")},
+                                "meta": {"sig": Binary(b"\xff")}, "chunks": [Binary(b"x"), "eA=="]}
+
+
 def test_a_dynamodb_model_validates_the_new_image() -> None:
     class Order(BaseModel):
         pk: str
