@@ -162,9 +162,15 @@ class Invoker:
         return self.activity()[0]
 
     def wait_change(self, timeout: float) -> None:
-        """Block until an invocation ends or ``timeout`` passes."""
+        """Block until an invocation ends, :meth:`nudge` is called or ``timeout`` passes."""
         with self._cond:
             self._cond.wait(timeout)
+
+    def nudge(self) -> None:
+        """Wake those in :meth:`wait_change` now: a source has read all there is to read, so a
+        drain may be over."""
+        with self._cond:
+            self._cond.notify_all()
 
     @property
     def records(self) -> list[Invocation]:

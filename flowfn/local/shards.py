@@ -50,7 +50,7 @@ _REASONS = {"RetryAttemptsExhausted": "retries spent", "RecordAgeExceeded": "old
 _READ = 1_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Raw:
     """One record read from a shard."""
 
@@ -228,9 +228,12 @@ class ShardPoller(Source):
         buffer = self._buffers[shard]
         while len(buffer) < want:
             records, nxt, last = self.reader.read(self._iterators[shard], _READ)
-            self._caught_up[shard] = last is None
             if last is None:
+                if not self._caught_up.get(shard, False):
+                    self._caught_up[shard] = True
+                    self.invoker.nudge()  # a drain need not wait for its next look to see it
                 return
+            self._caught_up[shard] = False
             filters = self.trigger.filters
             kept = [r for r in records if matches(filters, self.reader.doc(r))] if filters else records
             with self._lock:

@@ -26,7 +26,8 @@ class KinesisRecord:
     __slots__ = ("_data", "partition_key", "raw", "sequence_number")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        body = mapping("kinesis", "kinesis", raw.get("kinesis") if isinstance(raw, Mapping) else None)
+        body = mapping("kinesis", "kinesis",
+                       raw.get("kinesis") if type(raw) is dict or isinstance(raw, Mapping) else None)
         self.raw = raw
         self.partition_key = text("kinesis", "kinesis.partitionKey", body.get("partitionKey"))
         self.sequence_number = text("kinesis", "kinesis.sequenceNumber", body.get("sequenceNumber"))
