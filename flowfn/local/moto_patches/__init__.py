@@ -14,7 +14,8 @@ errors, same state afterwards) without the depth-proportional work, and says wha
 why the replacement is equivalent. Each is guarded by the moto versions it was written against
 (:data:`PATCHES`): with another moto installed it is left out, silently, and moto runs as
 shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`, Kinesis shards' in
-:mod:`flowfn.local.moto_patches.kinesis`; the clock and the server's fix are here.
+:mod:`flowfn.local.moto_patches.kinesis`, the response serializer's in
+:mod:`flowfn.local.moto_patches.serialize`; the clock and the server's fix are here.
 :func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
 
@@ -36,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flowfn.local.moto_patches import kinesis, sqs
+from flowfn.local.moto_patches import kinesis, serialize, sqs
 from flowfn.local.moto_patches._moto import ORIGINALS
 from flowfn.local.moto_patches._moto import sqs_models as _sqs
 
@@ -148,6 +149,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),
     *(Patch(f"kinesis.Shard.{name}", "moto.kinesis.models:Shard", name, getattr(kinesis, name), *_MOTO_5_2)
       for name in ("get_records", "put_record", "get_max_sequence_number", "get_min_sequence_number")),
+    Patch("serialize.AttributePicker.__call__", "moto.core.serialize:AttributePicker", "__call__",
+          serialize.attribute_picker_call, *_MOTO_5_2),
 )
 
 _lock = threading.Lock()
