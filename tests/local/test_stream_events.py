@@ -64,7 +64,7 @@ def test_every_stream_event_built_locally_validates_against_powertools_models() 
     with run_app(app) as h:
         h.put_records(clicks, ["text", {"json": True}, b"\xff\xfe"], partition_key=lambda d: str(d)[:3])
         h.put_item(totals, {"pk": "a", "at": 1, "n": 1})
-        h.put_item(totals, {"pk": "a", "at": 1, "n": 2})
+        h.put_item(totals, {"pk": "a", "at": 1, "n": 2, "blob": b"\x00\xff"})
         h.client("dynamodb").delete_item(TableName=h.table_name(totals),
                                          Key={"pk": {"S": "a"}, "at": {"N": "1"}})
         h.put_item(keys_only, {"pk": "b"})
@@ -78,6 +78,7 @@ def test_every_stream_event_built_locally_validates_against_powertools_models() 
         KinesisDataStreamModel.model_validate(event)
     for event in dynamo:
         DynamoDBStreamModel.model_validate(event)
+    json.dumps(kinesis + dynamo)  # Lambda's events are JSON: binary values are base64 text
     for handler in app.handlers:  # the default events of `flowfn invoke`
         event = sample_for(handler)
         model = KinesisDataStreamModel if handler.name == "on_click" else DynamoDBStreamModel
