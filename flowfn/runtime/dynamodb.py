@@ -54,7 +54,8 @@ class DynamoDbRecord:
     """One change to a table, as Powertools names its fields.
 
     ``event_name``: ``INSERT``, ``MODIFY`` or ``REMOVE``. ``keys``, ``new_image``, ``old_image``:
-    plain Python values (numbers as ``Decimal``), None when the stream's view type leaves them out.
+    plain Python values (numbers as ``Decimal``, binary values as boto3's ``Binary``, decoded from
+    the base64 text the event carries), None when the stream's view type leaves them out.
     ``sequence_number``, ``approximate_creation_time`` (UTC), ``raw``: the record as delivered.
     """
 
