@@ -236,6 +236,34 @@ def test_delays_retention_and_long_polling(sqs: Any) -> None:
     assert [m["Body"] for m in got] == ["woke"]
 
 
+def test_receipt_handles_are_moto_s_own_draws(sqs: Any) -> None:
+    # moto's random generator is seedable (its API's seed): seeded, a receive gives the handles
+    # moto's own generate_receipt_handle draws, in order.
+    from moto.moto_api._internal import mock_random
+    from moto.sqs.utils import generate_receipt_handle
+
+    url = sqs.create_queue(QueueName="handles")["QueueUrl"]
+    for n in range(10):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    mock_random.seed(7)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    mock_random.seed(7)
+    assert [m["ReceiptHandle"] for m in got] == [generate_receipt_handle() for _ in range(10)]
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2024])
+def test_a_receipt_handle_leaves_the_generator_as_moto_leaves_it(seed: int) -> None:
+    from moto.moto_api._internal import mock_random
+    from moto.sqs.utils import generate_receipt_handle
+
+    from flowfn.local.moto_patches.sqs import generate_receipt_handle as fixed
+
+    mock_random.seed(seed)
+    shipped = [generate_receipt_handle() for _ in range(300)], mock_random.getstate()
+    mock_random.seed(seed)
+    assert ([fixed() for _ in range(300)], mock_random.getstate()) == shipped
+
+
 def test_fixes_apply_only_to_the_moto_they_were_written_for() -> None:
     from moto.sqs import models
 

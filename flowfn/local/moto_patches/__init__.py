@@ -7,7 +7,8 @@ of the queue, the ``ApproximateNumberOfMessages*`` counts included (three scans 
 deduplication id with every message's; ``receive_message`` filtered the
 whole queue before taking the first ten messages; ``delete_message`` tested every message's
 receipt handles twice, and a batch delete copied the queue's list once per entry. At 10,000
-messages each call took tens of milliseconds.
+messages each call took tens of milliseconds. At any depth, each message received cost a
+receipt handle drawn letter by letter (about 45 us).
 
 Each fix replaces one moto function with one that behaves the same (same results, same
 errors, same state afterwards) without the depth-proportional work, and says what moto did and
@@ -144,6 +145,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("Queue.delete_message", "Queue", "delete_message", sqs.delete_message, *_MOTO_5_2),
     Patch("SQSBackend.delete_message_batch", "SQSBackend", "delete_message_batch", sqs.delete_message_batch,
           *_MOTO_5_2),
+    Patch("generate_receipt_handle", "", "generate_receipt_handle", sqs.generate_receipt_handle, *_MOTO_5_2),
     Patch("DomainDispatcherApplication.get_backend_for_host", "DomainDispatcherApplication",
           "get_backend_for_host", get_backend_for_host, *_MOTO_5_2),
     Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),

@@ -396,3 +396,33 @@ def delete_message_batch(self: Any, queue_name: str,
     if gone:
         _remove(queue, gone)
     return success, errors
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_HANDLE_LENGTH = 185
+#: A word's top byte -> its letter (its top five bits index the alphabet); the top bytes of words
+#: whose five bits are 26 or more are dropped (moto draws again for those).
+_LETTER_OF_TOP_BYTE = bytes(ord(_LETTERS[b >> 3]) if b < 26 << 3 else 0 for b in range(256))
+_REJECTED = bytes(range(26 << 3, 256))
+
+
+def generate_receipt_handle() -> str:
+    """``generate_receipt_handle``: 185 random lowercase letters, the very letters moto draws.
+
+    moto called ``random.choice`` once per letter on its seedable random generator, about 45 us a
+    handle, and a receive makes one for each message it returns. ``choice`` of 26 letters takes
+    the top five bits of the generator's next 32-bit word, and draws again when they are 26 or
+    more. Here the words come all at once (``getrandbits`` of a multiple of 32 bits is those
+    words, the first lowest), their letters are read off their top bytes in one pass, and as many
+    more words are drawn as were dropped: the same words in the same order, so a seeded generator
+    gives moto's handles and is left as moto leaves it. About 5 us.
+    """
+    from moto.moto_api._internal import mock_random
+
+    handle = ""
+    while len(handle) < _HANDLE_LENGTH:
+        need = _HANDLE_LENGTH - len(handle)
+        # Each word's top byte (the fourth of its little-endian bytes) holds its top five bits.
+        tops = mock_random.getrandbits(32 * need).to_bytes(4 * need, "little")[3::4]
+        handle += tops.translate(_LETTER_OF_TOP_BYTE, _REJECTED).decode("ascii")
+    return handle
