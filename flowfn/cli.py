@@ -486,31 +486,15 @@ from flowfn import cli_events as _cli_events  # noqa: E402, F401  (events s3, sq
 
 
 def main() -> None:
-    """Console entry point: a FlowfnError that no command turned into a line still gets one.
+    """Console entry point: a FlowfnError that no command turned into a line still gets one. A
+    plain ``run-local`` command line skips typer's parsing (see :mod:`flowfn.cli_direct`)."""
+    from flowfn.cli_direct import direct_call, run_as_typer
 
-    A plain ``run-local`` command line is read by :mod:`flowfn.cli_direct` and the command called
-    as typer would call it, without typer's parsing (about 60 ms of run-local's start); any other
-    goes to typer.
-    """
-    import os
-    import sys
-
-    from flowfn.cli_direct import direct_call
-
-    args = sys.argv[1:]
-    call = None
-    if args[:1] == ["run-local"] and "_FLOWFN_COMPLETE" not in os.environ:
-        call = direct_call(args[1:], run_local_command)
+    call = direct_call({"run-local": run_local_command})
     try:
         if call is None:
             cli()
-            return
-        _root()
-        try:
-            call()
-        except typer.Exit as exc:  # as typer ends a command
-            raise SystemExit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise SystemExit(130) from None
+        else:
+            run_as_typer(_root, call)
     except FlowfnError as exc:
         raise SystemExit(fail(str(exc), 2).exit_code) from None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from typing import Any
 
 from typer.models import ArgumentInfo, OptionInfo, ParameterInfo
 
-__all__ = ["direct_call"]
+__all__ = ["direct_call", "run_as_typer"]
 
 #: What a parameter's metadata may set and still be read here: names, help and display only.
 _PLAIN = frozenset({"default", "param_decls", "help", "metavar", "show_default", "hidden", "rich_help_panel",
@@ -108,9 +110,34 @@ def _value(param: _Param, text: str) -> Any:
     return Path(text) if param.kind is Path else text
 
 
-def direct_call(args: list[str], fn: Callable[..., Any]) -> Callable[[], Any] | None:
-    """The call of ``fn`` (a command's function) that typer would make for the command line
-    ``args`` (what follows the command's name), or None when typer must parse it."""
+def direct_call(commands: dict[str, Callable[..., Any]],
+                args: list[str] | None = None) -> Callable[[], Any] | None:
+    """The call typer would make for the command line ``args`` (``sys.argv[1:]`` by default) when
+    it names one of ``commands`` (name -> the command's function) and the rest is read here;
+    otherwise None: typer must parse it (shell completion included)."""
+    args = sys.argv[1:] if args is None else args
+    fn = commands.get(args[0]) if args else None
+    if fn is None or any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ):
+        return None
+    return _call(args[1:], fn)
+
+
+def run_as_typer(root: Callable[[], Any], call: Callable[[], Any]) -> None:
+    """Run the app's callback ``root`` (given no options) and then ``call``, ending as typer ends a
+    command: a ``typer.Exit`` exits with its code, Ctrl-C with 130."""
+    import typer
+
+    try:
+        root()
+        call()
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _call(args: list[str], fn: Callable[..., Any]) -> Callable[[], Any] | None:
+    """The call of ``fn`` for the command line ``args`` (what follows the command's name), or None."""
     signature = _signature(fn)
     if signature is None:
         return None

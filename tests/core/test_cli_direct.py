@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from flowfn.cli import run_local_command
 from flowfn.cli_direct import direct_call
 
+COMMANDS = {"run-local": run_local_command}
+
 #: Command lines the direct reading takes: every option of run-local, in either order and spelling.
 TAKEN = [
     ["app.py"],
@@ -68,7 +70,7 @@ def with_defaults(keywords: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("args", TAKEN, ids=" ".join)
 def test_a_plain_command_line_is_called_as_typer_calls_it(args: list[str]) -> None:
-    call = direct_call(args, run_local_command)
+    call = direct_call(COMMANDS, ["run-local", *args])
     assert isinstance(call, functools.partial)
     code, expected = typer_call(args)
     assert code == 0
@@ -78,7 +80,7 @@ def test_a_plain_command_line_is_called_as_typer_calls_it(args: list[str]) -> No
 
 @pytest.mark.parametrize("args", LEFT, ids=" ".join)
 def test_anything_else_is_left_to_typer(args: list[str]) -> None:
-    assert direct_call(args, run_local_command) is None
+    assert direct_call(COMMANDS, ["run-local", *args]) is None
 
 
 def test_a_parameter_typer_must_handle_leaves_the_whole_command_to_typer() -> None:
@@ -91,4 +93,32 @@ def test_a_parameter_typer_must_handle_leaves_the_whole_command_to_typer() -> No
     def listed(items: Annotated[list[str], typer.Option("--item")]) -> None: ...
 
     for fn in (checked, from_env, unnamed, listed):
-        assert direct_call([], fn) is None
+        assert direct_call({"cmd": fn}, ["cmd"]) is None
+
+
+def test_other_commands_and_shell_completion_go_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert direct_call(COMMANDS, ["synth", "app.py"]) is None
+    assert direct_call(COMMANDS, []) is None
+    monkeypatch.setattr("sys.argv", ["flowfn", "run-local", "app.py"])
+    assert direct_call(COMMANDS) is not None
+    monkeypatch.setenv("_FLOWFN_COMPLETE", "bash_source")
+    assert direct_call(COMMANDS) is None
+
+
+def test_a_direct_call_ends_as_typer_ends_a_command() -> None:
+    from flowfn.cli_direct import run_as_typer
+
+    ran: list[str] = []
+    run_as_typer(lambda: ran.append("root"), lambda: ran.append("command"))
+    assert ran == ["root", "command"]
+
+    def refused() -> None:
+        raise typer.Exit(2)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    for call, code in ((refused, 2), (interrupted, 130)):
+        with pytest.raises(SystemExit) as ended:
+            run_as_typer(lambda: None, call)
+        assert ended.value.code == code
