@@ -30,17 +30,19 @@ _lists: dict[tuple[tuple[str, ...], str], list[str]] = {}  # (search paths, mode
 def _types_in(path: str) -> dict[str, frozenset[str]]:
     """Every model type in the data path ``path`` -> the services with a model of that type."""
     found: dict[str, set[str]] = {}
-    for service in os.scandir(path):
-        if not service.is_dir():
-            continue
-        for version in os.scandir(service.path):
-            if not version.is_dir():
-                continue
-            for entry in os.scandir(version.path):
-                for extension in _EXTENSIONS:
-                    if entry.name.endswith(extension) and entry.is_file():
-                        found.setdefault(entry.name[:-len(extension)], set()).add(service.name)
+    for service in _folders(path):
+        for version in _folders(service.path):
+            with os.scandir(version.path) as entries:
+                for entry in entries:
+                    for extension in _EXTENSIONS:
+                        if entry.name.endswith(extension) and entry.is_file():
+                            found.setdefault(entry.name[:-len(extension)], set()).add(service.name)
     return {kind: frozenset(services) for kind, services in found.items()}
+
+
+def _folders(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return [entry for entry in entries if entry.is_dir()]
 
 
 def _listed(path: str) -> dict[str, frozenset[str]]:
