@@ -1,13 +1,20 @@
 """The developer's loop: starting ``flowfn run-local`` until it is ready, and a saved code change
 until the new code serves.
 
-Ready means the banner is printed (every source polling) and the HTTP API answers. A code change
-rewrites the app file with a new version string; it counts as served when a request returns it.
-The app has one handler of each kind.
+Ready means the banner is printed (every source polling) and the HTTP API answers, timed from
+the moment the process is spawned. A code change rewrites the app file with a new version string;
+it counts as served when a request returns it. The app has one handler of each kind.
+
+flowfn's modules are compiled to bytecode before the first start, as an installed flowfn has
+them (pip compiles a wheel's modules when it installs them; a checkout's are written by its first
+run): with ``PYTHONDONTWRITEBYTECODE`` set, every start would otherwise compile some 70 modules
+from source, about 0.1 s that no developer's start pays.
 """
 
 from __future__ import annotations
 
+import compileall
+import importlib.util
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +37,16 @@ def _wait_body(url: str, expected: bytes, timeout: float = 20.0) -> float:
     raise RuntimeError(f"{url} never answered {expected!r}")
 
 
+def _compile_flowfn() -> None:
+    """Write the bytecode of the flowfn that ``flowfn run-local`` will import (the same path
+    lookup: this process's environment is the child's)."""
+    spec = importlib.util.find_spec("flowfn")
+    if spec is not None and spec.origin is not None:
+        compileall.compile_dir(str(Path(spec.origin).parent), quiet=1)
+
+
 def run(starts: int = 5, edits: int = 4) -> list[Row]:
+    _compile_flowfn()
     ready: list[float] = []
     reloads: list[float] = []
     for start in range(starts):

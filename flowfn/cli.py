@@ -486,8 +486,15 @@ from flowfn import cli_events as _cli_events  # noqa: E402, F401  (events s3, sq
 
 
 def main() -> None:
-    """Console entry point: a FlowfnError that no command turned into a line still gets one."""
+    """Console entry point: a FlowfnError that no command turned into a line still gets one. A
+    plain ``run-local`` command line skips typer's parsing (see :mod:`flowfn.cli_direct`)."""
+    from flowfn.cli_direct import direct_call, run_as_typer
+
+    call = direct_call({"run-local": run_local_command})
     try:
-        cli()
+        if call is None:
+            cli()
+        else:
+            run_as_typer(_root, call)
     except FlowfnError as exc:
         raise SystemExit(fail(str(exc), 2).exit_code) from None

@@ -271,11 +271,14 @@ _loaders: list[Any] = []
 
 
 def data_loader() -> Any:
-    """The botocore data loader flowfn's sessions share (made on first use)."""
+    """The botocore data loader flowfn's sessions share (made on first use; it lists the services
+    of its data folders through :mod:`flowfn.local.datafiles`)."""
     if not _loaders:
         from botocore.loaders import create_loader
 
-        _loaders.append(create_loader())
+        from flowfn.local.datafiles import list_once
+
+        _loaders.append(list_once(create_loader()))
     return _loaders[0]
 
 

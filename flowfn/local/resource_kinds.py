@@ -51,11 +51,13 @@ def local_name(res: Resource) -> str:
 
 def provision(app: App, target: AwsTarget, bindings: Bindings | None = None) -> Bindings:
     """Create every declared resource that does not exist yet, kind by kind; return their names.
-    Idempotent: provisioning again after a code reload only adds what is new."""
+    Idempotent: provisioning again after a code reload only adds what is new. A kind the app
+    declares nothing of is skipped: its client (and the service model behind it) is never made."""
     bindings = bindings or Bindings(target)
     by_kind: dict[type[Resource], list[Resource]] = {kind: [] for kind in RESOURCES}
     for res in app.all_resources():
         by_kind[type(res)].append(res)
     for kind, local in RESOURCES.items():
-        local.provision(app, bindings, by_kind[kind])
+        if by_kind[kind]:
+            local.provision(app, bindings, by_kind[kind])
     return bindings

@@ -213,6 +213,7 @@ class SqsPoller(Source):
         self._gathering: set[_Gathering] = set()  # batches waiting out their window
         self._idle_s = 0.0
         self._redrive: tuple[int, str] | None = None  # (maxReceiveCount, DLQ name), read once
+        self._sqs: Any = None  # the pollers' client, made when they start
         queue = trigger.queue
         self._order = GroupOrder(queue.max_receive_count) if queue.fifo else None
         caps = [c for c in (trigger.max_concurrency, handler.settings.reserved_concurrency) if c is not None]
@@ -223,6 +224,9 @@ class SqsPoller(Source):
 
     def start(self) -> None:
         self._stop.clear()
+        # One client for all the pollers (botocore's clients are thread-safe): making one per
+        # poller took the start's time while it was starting.
+        self._sqs = self._target.client("sqs")
         inprocess.watch(self._news)  # a send from this process wakes the watching poller
         for index in range(self.pollers):
             thread = threading.Thread(target=self._loop, name=f"flowfn-sqs-{self.handler.name}-{index}",
@@ -266,7 +270,7 @@ class SqsPoller(Source):
         self._threads.clear()
 
     def _loop(self) -> None:
-        sqs = self._target.client("sqs")
+        sqs = self._sqs
         while not self._stop.is_set():
             if not self.invoker.acquire(self.handler, self._stop):
                 self._stop.wait(0.5)

@@ -94,9 +94,10 @@ def restore(local: LocalApp, file: Path) -> int:
     empty; how many records and items."""
     state = json.loads(file.read_text()) if file.is_file() else {}
     names = local.bindings.names
-    kinesis = local.target.client("kinesis")
+    streams = state.get("streams", {})
+    kinesis: Any = local.target.client("kinesis") if streams else None  # none saved: no client
     count = 0
-    for logical, records in state.get("streams", {}).items():
+    for logical, records in streams.items():
         name = names.get(("stream", logical))
         if name is None or _shard_records(kinesis, name):
             continue

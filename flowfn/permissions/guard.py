@@ -56,6 +56,14 @@ class Call:
 class _Scope:
     guard: Guard
     handler: Handler
+    #: The app the invocation started under: the policy read on its first AWS call is this app's.
+    app: App
+    _document: dict[str, Any] | None = None
+
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = self.guard.document(self.handler, self.app)
+        return self._document
 
 
 _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("flowfn_permissions", default=None)
@@ -84,19 +92,23 @@ class Guard:
 
         return policy_for(self.app, handler)
 
-    def document(self, handler: Handler) -> dict[str, Any]:
-        """The policy document enforced on ``handler``: synth's policy with this run's ARNs."""
+    def document(self, handler: Handler, app: App | None = None) -> dict[str, Any]:
+        """The policy document enforced on ``handler``: synth's policy with this run's ARNs, as
+        the current app declares the function (or ``app``, the version an invocation started
+        under before a reload; only the current app's documents are kept)."""
         with self._lock:
-            found = self._documents.get(handler.name)
+            app = app or self.app
+            found = self._documents.get(handler.name) if app is self.app else None
         if found is None:
-            from flowfn.synth.iam import concrete_arn
+            from flowfn.synth.iam import concrete_arn, policy_for
 
             target = self.bindings.target
             physical = self.physical_names(handler)
-            found = self.policy(handler).document(
+            found = policy_for(app, handler).document(
                 lambda t: concrete_arn(t, physical, region=target.region, account=target.account))
             with self._lock:
-                self._documents[handler.name] = found
+                if app is self.app:
+                    self._documents[handler.name] = found
         return found
 
     def physical_names(self, handler: Handler) -> dict[tuple[str, str], str]:
@@ -125,7 +137,7 @@ class Guard:
         ``off``). Threads started in it inherit the context: its policy and its environment. The
         policy is built on the function's first checked call: one that calls no AWS API never pays
         for it (nor does any function with the mode ``off``)."""
-        token = _SCOPE.set(_Scope(self, handler))
+        token = _SCOPE.set(_Scope(self, handler, self.app))  # the policy is read on the first AWS call
         try:
             yield
         finally:
@@ -150,9 +162,8 @@ def _check(client: Any, params: Any, model: Any, **_: Any) -> None:
         log.warning("flowfn does not check %s:%s; handler %r called it unchecked", service, operation,
                     handler.name)
         return
-    document = guard.document(handler)
     for request in found:
-        decision = evaluate(document, request)
+        decision = evaluate(scope.document(), request)
         allowed = decision == "allowed"
         guard.record(Call(handler.name, f"{service}:{operation}", request.action, request.resource,
                           "allowed" if allowed else "denied"))

@@ -70,11 +70,11 @@ def test_a_policy_is_built_on_the_first_checked_call_only(monkeypatch: pytest.Mo
     # Building a policy imports synth and walks the app: a function that calls no AWS API, or any
     # function with checks off, does not pay for it.
     from flowfn import App
-    from flowfn.permissions import Guard
+    from flowfn.synth import iam
 
     built: list[str] = []
-    policy = Guard.policy
-    monkeypatch.setattr(Guard, "policy", lambda self, handler: built.append(handler.name) or policy(self, handler))
+    policy_for = iam.policy_for
+    monkeypatch.setattr(iam, "policy_for", lambda app, handler: built.append(handler.name) or policy_for(app, handler))
     app = App("lazy-policy")
 
     @app.on_schedule("rate(1 day)", enabled=False)

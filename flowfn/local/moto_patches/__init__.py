@@ -71,10 +71,13 @@ def create_loader() -> Any:
 
     moto read each service's model through a new loader, which first lists every service
     botocore and moto know (a directory scan, about 20 ms) and caches nothing for the next one.
-    The loader's search paths are fixed, so one loader reads the same files.
+    The loader's search paths are fixed, so one loader reads the same files. It lists services
+    from the folders flowfn's own loader has listed already (:mod:`flowfn.local.datafiles`).
     """
     if not _loaders:
-        _loaders.append(ORIGINALS["utils.create_loader"]())
+        from flowfn.local.datafiles import list_once
+
+        _loaders.append(list_once(ORIGINALS["utils.create_loader"]()))
     return _loaders[0]
 
 
