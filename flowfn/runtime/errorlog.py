@@ -10,13 +10,16 @@ fails a message does not compile it on its cold start.
 
 from __future__ import annotations
 
+import os
 import time
+from json.encoder import encode_basestring as _string
 from typing import Any
 
-from flowfn.runtime.log import _add_keys, _message_json, _Stdout, keys, logger_of, running
-from flowfn.runtime.stack import exception_keys
+from flowfn.runtime.invocation import Invocation
+from flowfn.runtime.log import _add_keys, _compact_json, _message_json, _Stdout, keys, logger_of, running
+from flowfn.runtime.stack import exception_keys, exception_text
 
-__all__ = ["error", "exception_keys"]
+__all__ = ["error", "exception_keys", "exception_text"]
 
 #: The record attributes Powertools fills keys in from (its RESERVED_LOG_ATTRS).
 _RESERVED = frozenset({
@@ -75,15 +78,46 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
         found.error(message, stacklevel=3, **fields)
         return
     formatter = handler.formatter
-    values = {"level": "ERROR", "location": f"{caller.f_code.co_name}:{caller.f_lineno}",
-              "timestamp": _timestamp(formatter)}
+    location = f"{caller.f_code.co_name}:{caller.f_lineno}"
+    try:
+        text = _laid_out(formatter, message, fields, invocation, location)
+        if text is None:
+            line = _line(formatter, message, fields, invocation, location)
+            if line is None:  # a template of the user's: Powertools fills it in
+                found.error(message, stacklevel=3, **fields)
+                return
+            if formatter.json_serializer is _compact_json:
+                text = "{" + _members(line.items())[1:] + "}"
+            else:
+                text = formatter.serialize({k: v for k, v in line.items() if v is not None})
+    except Exception:  # as logging does: a line that cannot be written is reported, not raised
+        _unwritten(handler, message)
+        return
+    with handler.lock:
+        try:
+            handler.stream.write(text + handler.terminator)
+            handler.stream.flush()
+        except Exception:
+            _unwritten(handler, message)
+
+
+def _unwritten(handler: Any, message: str) -> None:
+    import logging
+
+    handler.handleError(logging.makeLogRecord({"msg": message, "levelno": 40, "levelname": "ERROR"}))
+
+
+def _line(formatter: Any, message: str, fields: dict[str, Any], invocation: Invocation | None,
+          location: str) -> dict[str, Any] | None:
+    # The line's keys and values as Powertools' formatter puts them together (None values are left
+    # out when written); None when a key of the line is a template of the user's.
+    values = {"level": "ERROR", "location": location, "timestamp": _timestamp(formatter)}
     line: dict[str, Any] = {}
     for given in (formatter.log_format, _powertools_context()):
         for key, value in given.items():
             if value and key in _RESERVED:
-                if value not in _TEMPLATES:  # a template of the user's: Powertools fills it in
-                    found.error(message, stacklevel=3, **fields)
-                    return
+                if value not in _TEMPLATES:
+                    return None
                 line[key] = values[_TEMPLATES[value]]
             else:
                 line[key] = value
@@ -92,21 +126,164 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
         for key, value in keys(invocation).items():
             extra.setdefault(key, value)
     line.update(extra)
-    line["message"] = _message_json(message)
+    line["message"] = _message(message)
     for key in ("exception", "exception_name", "exception_notes"):
         line[key] = line.get(key)
     if formatter.serialize_stacktrace:
         line["stack_trace"] = None  # Powertools' stack trace is of exc_info, which this line has none of
     line["xray_trace_id"] = formatter._get_latest_trace_id()
-    with handler.lock:
-        try:
-            text = formatter.serialize({k: v for k, v in line.items() if v is not None})
-            handler.stream.write(text + handler.terminator)
-            handler.stream.flush()
-        except Exception:  # as logging does: a line that cannot be written is reported, not raised
-            import logging
+    return line
 
-            handler.handleError(logging.makeLogRecord({"msg": message, "levelno": 40, "levelname": "ERROR"}))
+
+def _message(message: str) -> Any:
+    # What Powertools writes for the message: the value it encodes when it is JSON, else the text.
+    try:
+        return _message_json(message)
+    except ValueError:  # not JSON after all (json.JSONDecodeError)
+        return message
+
+
+#: The keys a line's own keys cannot share for it to be laid out: their place is not the line's.
+_PLACED = frozenset({"message", "stack_trace", "xray_trace_id"})
+#: Keys the layout fills in, by the value Powertools' formatter has for them, and their text.
+_FILLED = {"level": ("%(levelname)s", ',"level":"ERROR"'),
+           "location": ("%(funcName)s:%(lineno)d", ',"location":%s'),
+           "message": (None, "%s"), "timestamp": ("%(asctime)s", ',"timestamp":%s')}
+#: The invocation's keys, as keys() gives them and as flowfn orders them: the layout keeps them together.
+_OWN = ("function", "request_id", "trigger", "cold_start")
+_SLOTS = ("level", "location", "message", "timestamp", "function")
+
+
+class _Layout:
+    """A formatter's lines laid out once, while its keys stay as they are: the text of every key but
+    the location, message, time, invocation's and the line's own, with a slot for each of those.
+
+    ``head`` is None unless every key of the formatter is flowfn's own or text appended to it.
+    """
+
+    __slots__ = ("by_names", "formatter", "head", "keys", "order", "taken")
+
+    def __init__(self, formatter: Any, keys: dict[str, Any]) -> None:
+        self.formatter = formatter
+        self.keys = dict(keys)
+        self.order = list(keys)
+        self.taken = frozenset(keys) | _PLACED  # what a line's own keys must keep out of
+        self.head = _head(list(keys.items()))
+        self.by_names: dict[tuple[Any, ...], str] = {}
+
+    def template(self, names: tuple[Any, ...]) -> str:
+        """The line's template, for a line whose own keys are ``names`` (a slot for each value)."""
+        found = self.by_names.get(names)
+        if found is None:
+            own = "".join(",{}%s".format(_compact_json({name: 0})[1:-2].replace("%", "%%")) for name in names)
+            found = f"{self.head}{own}%s}}"
+            if len(self.by_names) < 64:
+                self.by_names[names] = found
+        return found
+
+
+def _head(items: list[tuple[str, Any]]) -> str | None:
+    parts: list[str] = []
+    slots: list[str] = []
+    position = 0
+    while position < len(items):
+        key, value = items[position]
+        position += 1
+        if type(key) is not str or not (value is None or type(value) is str):
+            return None
+        if key in _FILLED:
+            if value != _FILLED[key][0]:
+                return None
+            parts.append(_FILLED[key][1])
+            slots.append(key)
+        elif key == _OWN[0]:  # the invocation's keys, filled in together
+            if items[position - 1:position + 3] != [(own, None) for own in _OWN]:
+                return None
+            parts.append("%s")
+            slots.append(key)
+            position += 3
+        elif key in _RESERVED or key in _OWN or key in _EXCEPTION or key in _PLACED:
+            return None  # filled in by Powertools, by the line's own keys or by the line
+        elif value is not None:
+            parts.append(f",{_string(key)}:{_string(value)}".replace("%", "%%"))
+    if tuple(slots) != _SLOTS:
+        return None
+    return "{" + "".join(parts)[1:]
+
+
+#: Formatter id -> its layout.
+_layouts: dict[int, _Layout] = {}
+
+
+def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: Invocation | None,
+              location: str) -> str | None:
+    """The line as the JSON Powertools writes, for a logger whose keys are flowfn's own (and text
+    appended to it), from its layout. None otherwise: the line is put together key by key."""
+    if formatter.json_serializer is not _compact_json or _powertools_context():
+        return None
+    keys_now = formatter.log_format
+    layout = _layouts.get(id(formatter))
+    if (layout is None or layout.formatter is not formatter or keys_now != layout.keys
+            or list(keys_now) != layout.order):
+        layout = _layouts[id(formatter)] = _Layout(formatter, keys_now)
+    if layout.head is None or not layout.taken.isdisjoint(fields):
+        return None
+    values = [_string(value) if type(value) is str else _value(value) for value in fields.values()]
+    if None in values:  # a key left out
+        return None
+    text = _message(message)
+    if text is not None:
+        text = ',"message":' + (_string(text) if type(text) is str else _compact_json(text))
+    if invocation is None:
+        own = ""
+    else:  # keys(invocation), written out
+        handler, context, cold = invocation
+        name, kind = handler.settings.name, handler.trigger.kind
+        request = str(getattr(context, "aws_request_id", "") or "")
+        if type(name) is str and type(kind) is str and type(cold) is bool:
+            own = (f',"function":{_string(name)},"request_id":{_string(request)},"trigger":{_string(kind)},'
+                   f'"cold_start":{"true" if cold else "false"}')
+        else:
+            own = _members(keys(invocation).items())
+    trace = os.environ.get(_TRACE_ENV)  # as Powertools reads it for each line
+    return layout.template(tuple(fields)) % (
+        _string(location), text or "", _string(_timestamp(formatter)), own, *values,
+        ',"xray_trace_id":' + _string(trace.split(";")[0].replace("Root=", "")) if trace else "",
+    )
+
+
+_EXCEPTION = frozenset({"exception", "exception_name", "exception_notes"})
+_TRACE_ENV = "_X_AMZN_TRACE_ID"  # Powertools' constants.XRAY_TRACE_ID_ENV
+#: Keys already written as JSON, with the comma before them and the colon after.
+_names: dict[Any, str] = {}
+
+
+def _members(items: Any) -> str:
+    """``items`` (key, value pairs) as the members of a JSON object, each after a comma, written as
+    flowfn's encoder writes them; None values are left out, as Powertools leaves them out."""
+    parts = []
+    for key, value in items:
+        if value is None:
+            continue
+        name = _names.get(key)
+        if name is None:
+            name = "," + _compact_json({key: 0})[1:-2]
+            if len(_names) < 512:
+                _names[key] = name
+        parts.append(name)
+        parts.append(_string(value) if type(value) is str else _value(value))
+    return "".join(parts)
+
+
+def _value(value: Any) -> Any:
+    # A value other than text as flowfn's encoder writes it; None for None (left out of lines).
+    if value is None:
+        return None
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return int.__repr__(value) if type(value) is int else _compact_json(value)
 
 
 #: The last second a timestamp was written for: (formatter, its time format, the second, the

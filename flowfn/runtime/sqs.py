@@ -18,7 +18,7 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
-from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.invoke import SETTLED, Runner, call, caller, not_an_event, settle
 from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["prepare_sqs", "process_batch", "run_sqs"]
@@ -78,6 +78,11 @@ def process_batch(
     handler: Handler, event: Mapping[str, Any], context: object, report: Report
 ) -> dict[str, Any]:
     """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
+    return _process(handler, caller(handler), event, context, report)
+
+
+def _process(handler: Handler, fn: Callable[[Any, object], Any], event: Mapping[str, Any], context: object,
+             report: Report) -> dict[str, Any]:
     trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
     records = tuple(shape.each_record(shape.records("sqs", event), SqsRecord.from_raw))
     failures = _Failures(_is_fifo(trigger, records), report)
@@ -93,7 +98,9 @@ def process_batch(
         if item is _INVALID:
             continue
         try:
-            call(handler, item, context)
+            result = fn(item, context)
+            if type(result) not in SETTLED:
+                settle(result)
         except Exception as exc:
             failures.fail(record, f"handler raised {type(exc).__name__}", exc)
     return failures.response()
@@ -143,14 +150,24 @@ def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace
     if record.message_group_id is not None:
         keys["message_group_id"] = record.message_group_id
     message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
-    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
-
+    errorlog = _errorlog[0] if _errorlog else _load_errorlog()
     if exc is not None:
-        keys["error"] = str(exc)
+        keys["error"] = errorlog.exception_text(exc)
         if trace:
             keys.update(errorlog.exception_keys(exc))
             message += " (traceback under 'exception')"
     errorlog.error(message, keys, sys._getframe())
+
+
+_errorlog: list[Any] = []
+
+
+def _load_errorlog() -> Any:
+    # On a batch's first failure, not on every cold start.
+    from flowfn.runtime import errorlog
+
+    _errorlog[:] = [errorlog]
+    return errorlog
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
@@ -160,4 +177,10 @@ def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
 
 def prepare_sqs(handler: Handler) -> Runner:
     """The sqs adapter: what runs each event of ``handler``."""
-    return each_event(run_sqs, handler)
+    fn = caller(handler)
+
+    def run(event: Mapping[str, Any], context: object) -> Any:
+        if type(event) is not dict:
+            not_an_event("sqs", event)
+        return _process(handler, fn, event, context, _report_sqs)
+    return run

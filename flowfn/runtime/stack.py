@@ -4,9 +4,10 @@ Python 3.11's ``traceback`` module re-reads each file's status and compiles ever
 traceback to place its ``^^^`` markers, about half a millisecond per failure: an SQS batch with
 failing messages would pay that for each one. This writes the familiar text (chained exceptions,
 notes, repeated lines folded) from the traceback objects and linecache's cached source, without
-the markers. A file's status is checked once per code object: after run-local reloads edited code,
-the new code's lines are read afresh. Syntax errors and exception groups, rare at run time, go to
-``traceback``.
+the markers. A file's status is checked once per code object, and each line's text is kept with
+its code object: a message failing again costs a lookup per frame. After run-local reloads edited
+code, the new code's lines are read afresh. Syntax errors and exception groups, rare at run time,
+go to ``traceback``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["exception_keys", "format_exception"]
+__all__ = ["exception_keys", "exception_text", "format_exception"]
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n"
 _CUTOFF = 3  # as ``traceback``: a line repeated more often than this is folded
+_OWN_TEXT = (SyntaxError, BaseExceptionGroup)  # formatted by ``traceback``
 
-#: Code objects whose file linecache has checked since they were made: id -> weak reference.
-_checked: dict[int, Callable[[], object]] = {}
+#: What a traceback shows for the frames of each code object whose file linecache has checked since it
+#: was made: id -> line number -> ((file, line, name), the frame's text). A code object's entry
+#: leaves when it is freed (a weak reference's callback, kept in _refs), before its id can be reused.
+_frames: dict[int, dict[int | None, tuple[tuple[str, int | None, str], str]]] = {}
+_refs: dict[int, object] = {}
 
 
 def exception_keys(exc: BaseException) -> dict[str, Any]:
@@ -37,14 +42,24 @@ def exception_keys(exc: BaseException) -> dict[str, Any]:
     return keys
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or ``<exception str() failed>`` (as Python's traceback writes it) when that raises."""
+    return _text(exc, "exception")
+
+
 def format_exception(exc: BaseException) -> str:
     """``exc`` with its traceback and the exceptions it was raised from, as Python prints them."""
+    if (exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
+            and not isinstance(exc, _OWN_TEXT)):  # raised alone, as most are
+        alone: list[str] = []
+        _one(exc, alone)
+        return "\n".join(alone)
     chain: list[tuple[BaseException, str]] = []
     seen: set[int] = set()
     current: BaseException | None = exc
     link = ""
     while current is not None and id(current) not in seen:
-        if isinstance(current, (SyntaxError, BaseExceptionGroup)):
+        if isinstance(current, _OWN_TEXT):
             import traceback
 
             return "".join(traceback.format_exception(exc)).rstrip("\n")
@@ -65,9 +80,6 @@ def format_exception(exc: BaseException) -> str:
 
 
 def _one(exc: BaseException, lines: list[str]) -> None:
-    import linecache  # on a failure's path only (both loaded with logging anyway)
-    import weakref
-
     tb = exc.__traceback__
     if tb is not None:
         lines.append("Traceback (most recent call last):")
@@ -75,23 +87,22 @@ def _one(exc: BaseException, lines: list[str]) -> None:
     count = 0
     while tb is not None:
         code = tb.tb_frame.f_code
-        filename, lineno, name = code.co_filename, tb.tb_lineno, code.co_name
+        lineno = tb.tb_lineno
         tb = tb.tb_next
-        if (filename, lineno, name) != last:
+        known = _frames.get(id(code))
+        if known is None:  # code new to this process: its file may have changed
+            known = _known(code)
+        shown = known.get(lineno)
+        if shown is None:
+            shown = known[lineno] = _frame(code, lineno)
+        where = shown[0]
+        if where != last:
             if count > _CUTOFF:
                 _folded(count, lines)
-            last, count = (filename, lineno, name), 0
+            last, count = where, 0
         count += 1
-        if count > _CUTOFF:
-            continue
-        lines.append(f'  File "{filename}", line {lineno}, in {name}')
-        seen = _checked.get(id(code))
-        if seen is None or seen() is not code:  # code new to this process: its file may have changed
-            linecache.checkcache(filename)
-            _checked[id(code)] = weakref.ref(code)
-        source = linecache.getline(filename, lineno).strip() if lineno else ""
-        if source:
-            lines.append(f"    {source}")
+        if count <= _CUTOFF:
+            lines.append(shown[1])
     _folded(count, lines)
     lines.append(_exception_line(exc))
     notes = getattr(exc, "__notes__", None)
@@ -99,6 +110,33 @@ def _one(exc: BaseException, lines: list[str]) -> None:
         lines.extend(_text(note, "note") for note in notes)
     elif notes is not None:
         lines.append(_text(notes, "__notes__", repr))
+
+
+def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], str]]:
+    import linecache  # on a failure's path only (both loaded with logging anyway)
+    import weakref
+
+    key = id(code)
+
+    def forget(_: object) -> None:  # the code object is being freed: its id may be reused
+        _frames.pop(key, None)
+        _refs.pop(key, None)
+
+    linecache.checkcache(code.co_filename)
+    known: dict[int | None, tuple[tuple[str, int | None, str], str]] = {}
+    _refs[key] = weakref.ref(code, forget)
+    _frames[key] = known
+    return known
+
+
+def _frame(code: Any, lineno: int | None) -> tuple[tuple[str, int | None, str], str]:
+    # The frame's line of a traceback, and its source line under it when the file has one.
+    import linecache
+
+    filename, name = code.co_filename, code.co_name
+    shown = f'  File "{filename}", line {lineno}, in {name}'
+    source = linecache.getline(filename, lineno).strip() if lineno else ""
+    return (filename, lineno, name), f"{shown}\n    {source}" if source else shown
 
 
 def _folded(count: int, lines: list[str]) -> None:
