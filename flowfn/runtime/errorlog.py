@@ -15,11 +15,13 @@ import time
 from json.encoder import encode_basestring as _string
 from typing import Any
 
-from flowfn.runtime.invocation import Invocation
-from flowfn.runtime.log import _add_keys, _compact_json, _message_json, _Stdout, keys, logger_of, running
+from flowfn.runtime.invocation import Invocation, invocation_var
+from flowfn.runtime.log import _JSON_START, _add_keys, _compact_json, _message_json, _Stdout, keys, logger_of
 from flowfn.runtime.stack import exception_keys, exception_text
 
 __all__ = ["error", "exception_keys", "exception_text"]
+
+_running = invocation_var.get
 
 #: The record attributes Powertools fills keys in from (its RESERVED_LOG_ATTRS).
 _RESERVED = frozenset({
@@ -71,7 +73,7 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
     several times as much. ``caller`` is the frame the line's location names. Anything else, a
     handler or filter added, another formatter, goes through Powertools as before.
     """
-    invocation = running()
+    invocation = _running()
     found = logger_of(invocation)
     handler = _fast_handler(found)
     if handler is None:
@@ -219,7 +221,8 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: 
               location: str) -> str | None:
     """The line as the JSON Powertools writes, for a logger whose keys are flowfn's own (and text
     appended to it), from its layout. None otherwise: the line is put together key by key."""
-    if formatter.json_serializer is not _compact_json or _powertools_context():
+    if formatter.json_serializer is not _compact_json or (
+            _context[0].get() if _context else _powertools_context()):
         return None
     keys_now = formatter.log_format
     layout = _layouts.get(id(formatter))
@@ -228,10 +231,11 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: 
         layout = _layouts[id(formatter)] = _Layout(formatter, keys_now)
     if layout.head is None or not layout.taken.isdisjoint(fields):
         return None
-    values = [_string(value) if type(value) is str else _value(value) for value in fields.values()]
+    values = [_string(value) if type(value) is str else str(value) if type(value) is int else _value(value)
+              for value in fields.values()]
     if None in values:  # a key left out
         return None
-    text = _message(message)
+    text = message if message[:1] not in _JSON_START else _message(message)
     if text is not None:
         text = ',"message":' + (_string(text) if type(text) is str else _compact_json(text))
     if invocation is None:
@@ -245,15 +249,34 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: 
                    f'"cold_start":{"true" if cold else "false"}')
         else:
             own = _members(keys(invocation).items())
-    trace = os.environ.get(_TRACE_ENV)  # as Powertools reads it for each line
-    return layout.template(tuple(fields)) % (
-        _string(location), text or "", _string(_timestamp(formatter)), own, *values,
+    environ = os.environ
+    if environ is _ENVIRON:  # os.environ.get(_TRACE_ENV), as Powertools reads it for each line
+        trace = _ENVIRON_DATA.get(_TRACE_KEY)
+        if trace is not None:
+            trace = _ENVIRON.decodevalue(trace)
+    else:
+        trace = environ.get(_TRACE_ENV)
+    now = time.time()  # _timestamp(formatter, 2), written out for the second it knows
+    whole = int(now)
+    second = _second[0]
+    if second[0] is formatter and second[2] == whole and second[1] == formatter.default_time_format:
+        stamp = f"{second[5]}{int((now - whole) * 1000):03d}{second[6]}"
+    else:
+        stamp = _timestamp(formatter, 2)
+    names = tuple(fields)
+    return (layout.by_names.get(names) or layout.template(names)) % (
+        _string(location), text or "", stamp, own, *values,
         ',"xray_trace_id":' + _string(trace.split(";")[0].replace("Root=", "")) if trace else "",
     )
 
 
 _EXCEPTION = frozenset({"exception", "exception_name", "exception_notes"})
 _TRACE_ENV = "_X_AMZN_TRACE_ID"  # Powertools' constants.XRAY_TRACE_ID_ENV
+#: os.environ's own mapping, keyed and valued as the platform encodes them (read directly: looking
+#: up a key that is missing through os.environ raises and catches two exceptions).
+_ENVIRON_DATA: Any = getattr(os.environ, "_data", None)
+_ENVIRON: Any = os.environ if type(_ENVIRON_DATA) is dict else None
+_TRACE_KEY = os.environ.encodekey(_TRACE_ENV)
 #: Keys already written as JSON, with the comma before them and the colon after.
 _names: dict[Any, str] = {}
 
@@ -287,13 +310,14 @@ def _value(value: Any) -> Any:
 
 
 #: The last second a timestamp was written for: (formatter, its time format, the second, the
-#: text before the milliseconds, the text after them), replaced whole.
-_second: list[tuple[Any, str, int, str, str]] = [(None, "", -1, "", "")]
+#: text before the milliseconds and after them, then both as they start and end a JSON string),
+#: replaced whole.
+_second: list[tuple[Any, str, int, str, str, str, str]] = [(None, "", -1, "", "", "", "")]
 
 
-def _timestamp(formatter: Any) -> str:
-    """The time now, as Powertools' formatter writes it by default (``2026-11-22 03:00:00,123+0000``):
-    the text around the milliseconds is worked out once a second."""
+def _timestamp(formatter: Any, written: int = 0) -> str:
+    """The time now, as Powertools' formatter writes it by default (``2026-11-22 03:00:00,123+0000``),
+    or with ``written=2`` as JSON (quoted): the text around the milliseconds is worked out once a second."""
     now = time.time()
     whole = int(now)
     fmt = formatter.default_time_format
@@ -301,13 +325,15 @@ def _timestamp(formatter: Any) -> str:
     if cached[0] is not formatter or cached[1] != fmt or cached[2] != whole:
         directive = formatter.custom_ms_time_directive
         if fmt.count(directive) != 1:
-            return time.strftime(fmt.replace(directive, f"{int((now - whole) * 1000):03d}"),
+            text = time.strftime(fmt.replace(directive, f"{int((now - whole) * 1000):03d}"),
                                  formatter.converter(now))
+            return _string(text) if written else text
         before, after = fmt.split(directive)
         stamp = formatter.converter(now)
-        cached = (formatter, fmt, whole, time.strftime(before, stamp), time.strftime(after, stamp))
+        before, after = time.strftime(before, stamp), time.strftime(after, stamp)
+        cached = (formatter, fmt, whole, before, after, _string(before)[:-1], _string(after)[1:])
         _second[0] = cached
-    return f"{cached[3]}{int((now - whole) * 1000):03d}{cached[4]}"
+    return f"{cached[3 + written]}{int((now - whole) * 1000):03d}{cached[4 + written]}"
 
 
 _context: list[Any] = []

@@ -134,6 +134,26 @@ def _passthrough(record: Any) -> bool:
     return True
 
 
+def test_lines_read_the_trace_id_from_os_environ_even_when_it_was_replaced(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    _lambda_root(monkeypatch)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-aaaa;Sampled=1")
+    token = log.invocation_var.set(_invocation("r-1"))
+    try:
+        written = [_both_ways(capsys, "SQS message m failed", {"message_id": "m"})]
+        monkeypatch.setattr(os, "environ", {**os.environ, "_X_AMZN_TRACE_ID": "Root=1-bbbb"})
+        written.append(_both_ways(capsys, "SQS message m failed", {"message_id": "m"}))
+        monkeypatch.setattr(os, "environ", {})
+        written.append(_both_ways(capsys, "SQS message m failed", {"message_id": "m"}))
+    finally:
+        log.invocation_var.reset(token)
+    assert [direct == powertools for direct, powertools in written] == [True, True, True]
+    assert [json.loads(direct).get("xray_trace_id") for direct, _ in written] == ["1-aaaa", "1-bbbb", None]
+
+
 @pytest.mark.parametrize(("message", "fields", "request_id", "laid_out"),
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_lines_are_the_bytes_powertools_writes(
