@@ -17,7 +17,7 @@ from typing import Any
 
 from flowfn.runtime.invocation import Invocation, invocation_var
 from flowfn.runtime.log import _JSON_START, _add_keys, _compact_json, _message_json, _Stdout, keys, logger_of
-from flowfn.runtime.stack import exception_keys, exception_text
+from flowfn.runtime.stack import exception_keys, exception_text, format_exception
 
 __all__ = ["error", "exception_keys", "exception_text"]
 
@@ -65,25 +65,27 @@ def _fast_handler(found: Any) -> Any:
     return handler
 
 
-def error(message: str, fields: dict[str, Any], caller: Any) -> None:
+def error(message: str, fields: dict[str, Any], caller: Any, exc: BaseException | None = None) -> None:
     """Write ``message`` with ``fields`` at ERROR, as ``current().error(message, **fields)`` would.
 
     The same JSON line, byte for byte, for a logger as flowfn sets it up (whatever keys were
     appended to it), without the trip through ``logging`` and Powertools' formatter, which costs
-    several times as much. ``caller`` is the frame the line's location names. Anything else, a
-    handler or filter added, another formatter, goes through Powertools as before.
+    several times as much. ``caller`` is the frame the line's location names. With ``exc``, the
+    line carries its traceback too: ``fields`` followed by ``exception_keys(exc)``. Anything else,
+    a handler or filter added, another formatter, goes through Powertools as before.
     """
     invocation = _running()
     found = logger_of(invocation)
     handler = _fast_handler(found)
     if handler is None:
-        found.error(message, stacklevel=3, **fields)
+        found.error(message, stacklevel=3, **_with_exception(fields, exc))
         return
     formatter = handler.formatter
     location = f"{caller.f_code.co_name}:{caller.f_lineno}"
     try:
-        text = _laid_out(formatter, message, fields, invocation, location)
+        text = _laid_out(formatter, message, fields, exc, invocation, location)
         if text is None:
+            fields = _with_exception(fields, exc)
             line = _line(formatter, message, fields, invocation, location)
             if line is None:  # a template of the user's: Powertools fills it in
                 found.error(message, stacklevel=3, **fields)
@@ -101,6 +103,10 @@ def error(message: str, fields: dict[str, Any], caller: Any) -> None:
             handler.stream.flush()
         except Exception:
             _unwritten(handler, message)
+
+
+def _with_exception(fields: dict[str, Any], exc: BaseException | None) -> dict[str, Any]:
+    return fields if exc is None else {**fields, **exception_keys(exc)}
 
 
 def _unwritten(handler: Any, message: str) -> None:
@@ -217,8 +223,8 @@ def _head(items: list[tuple[str, Any]]) -> str | None:
 _layouts: dict[int, _Layout] = {}
 
 
-def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: Invocation | None,
-              location: str) -> str | None:
+def _laid_out(formatter: Any, message: str, fields: dict[str, Any], exc: BaseException | None,
+              invocation: Invocation | None, location: str) -> str | None:
     """The line as the JSON Powertools writes, for a logger whose keys are flowfn's own (and text
     appended to it), from its layout. None otherwise: the line is put together key by key."""
     if formatter.json_serializer is not _compact_json or (
@@ -235,6 +241,17 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: 
               for value in fields.values()]
     if None in values:  # a key left out
         return None
+    names = tuple(fields)
+    if exc is not None:  # exception_keys(exc), written as JSON from its frames' JSON
+        if not _EXCEPTION.isdisjoint(fields):
+            return None
+        values += (format_exception(exc, json=True), _string(type(exc).__name__))
+        notes = getattr(exc, "__notes__", None)
+        if notes:
+            values.append(_value(notes))
+            names += _EXCEPTION_KEYS
+        else:
+            names += _EXCEPTION_KEYS[:2]
     text = message if message[:1] not in _JSON_START else _message(message)
     if text is not None:
         text = ',"message":' + (_string(text) if type(text) is str else _compact_json(text))
@@ -263,14 +280,14 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], invocation: 
         stamp = f"{second[5]}{int((now - whole) * 1000):03d}{second[6]}"
     else:
         stamp = _timestamp(formatter, 2)
-    names = tuple(fields)
     return (layout.by_names.get(names) or layout.template(names)) % (
         _string(location), text or "", stamp, own, *values,
         ',"xray_trace_id":' + _string(trace.split(";")[0].replace("Root=", "")) if trace else "",
     )
 
 
-_EXCEPTION = frozenset({"exception", "exception_name", "exception_notes"})
+_EXCEPTION_KEYS = ("exception", "exception_name", "exception_notes")
+_EXCEPTION = frozenset(_EXCEPTION_KEYS)
 _TRACE_ENV = "_X_AMZN_TRACE_ID"  # Powertools' constants.XRAY_TRACE_ID_ENV
 #: os.environ's own mapping, keyed and valued as the platform encodes them (read directly: looking
 #: up a key that is missing through os.environ raises and catches two exceptions).

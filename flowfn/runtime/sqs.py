@@ -52,9 +52,10 @@ class _Failures:
 
     def fail(self, record: SqsRecord, reason: str, exc: BaseException | None, trace: bool = True) -> None:
         self.ids[record.message_id] = None
-        group = record.message_group_id
-        if self.fifo and group is not None:
-            self.stopped.setdefault(group, record.message_id)
+        if self.fifo:
+            group = record.message_group_id
+            if group is not None:
+                self.stopped.setdefault(group, record.message_id)
         self.report(record, reason, exc, trace and exc is not None)
 
     def response(self) -> dict[str, Any]:
@@ -145,18 +146,21 @@ def _run_batch(
 
 
 def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace: bool) -> None:
-    keys: dict[str, Any] = {"message_id": record.message_id, "reason": reason,
-                            "receive_count": record.receive_count}
-    if record.message_group_id is not None:
-        keys["message_group_id"] = record.message_group_id
-    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
+    message_id = record.message_id
+    keys: dict[str, Any] = {"message_id": message_id, "reason": reason, "receive_count": record.receive_count}
+    group = record.message_group_id
+    if group is not None:
+        keys["message_group_id"] = group
     errorlog = _errorlog[0] if _errorlog else _load_errorlog()
-    if exc is not None:
+    if exc is None:
+        trace = False
+    else:
         keys["error"] = errorlog.exception_text(exc)
-        if trace:
-            keys.update(errorlog.exception_keys(exc))
-            message += " (traceback under 'exception')"
-    errorlog.error(message, keys, sys._getframe())
+    errorlog.error(f"SQS message {message_id} failed: {reason}; it is reported for retry"
+                   f"{_TRACED if trace else ''}", keys, sys._getframe(), exc if trace else None)
+
+
+_TRACED = " (traceback under 'exception')"
 
 
 _errorlog: list[Any] = []

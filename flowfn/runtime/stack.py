@@ -13,6 +13,7 @@ go to ``traceback``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from json.encoder import encode_basestring as _string
 from typing import Any
 
 __all__ = ["exception_keys", "exception_text", "format_exception"]
@@ -21,11 +22,13 @@ _CAUSE = "\nThe above exception was the direct cause of the following exception:
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n"
 _CUTOFF = 3  # as ``traceback``: a line repeated more often than this is folded
 _OWN_TEXT = (SyntaxError, BaseExceptionGroup)  # formatted by ``traceback``
+_ESCAPED_NEWLINE = _string("\n")[1:-1]
 
-#: What a traceback shows for the frames of each code object whose file linecache has checked since it
-#: was made: id -> line number -> ((file, line, name), the frame's text). A code object's entry
-#: leaves when it is freed (a weak reference's callback, kept in _refs), before its id can be reused.
-_frames: dict[int, dict[int | None, tuple[tuple[str, int | None, str], str]]] = {}
+#: Each frame's text (as a line of the traceback, and as it is written inside a JSON string), for
+#: each code object whose file linecache has checked since it was made: id -> line number ->
+#: ((file, line, name), (text, JSON)). A code object's entry leaves when it is freed (a weak
+#: reference's callback, kept in _refs), before its id can be reused.
+_frames: dict[int, dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]]] = {}
 _refs: dict[int, object] = {}
 
 
@@ -47,39 +50,45 @@ def exception_text(exc: BaseException) -> str:
     return _text(exc, "exception")
 
 
-def format_exception(exc: BaseException) -> str:
-    """``exc`` with its traceback and the exceptions it was raised from, as Python prints them."""
+def format_exception(exc: BaseException, json: bool = False) -> str:
+    """``exc`` with its traceback and the exceptions it was raised from, as Python prints them.
+
+    With ``json=True``, that text as a JSON string (quoted; what ``json.dumps(text,
+    ensure_ascii=False)`` writes), put together from each frame's text escaped once.
+    """
+    form = 1 if json else 0
+    lines: list[str] = []
     if (exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
             and not isinstance(exc, _OWN_TEXT)):  # raised alone, as most are
-        alone: list[str] = []
-        _one(exc, alone)
-        return "\n".join(alone)
-    chain: list[tuple[BaseException, str]] = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    link = ""
-    while current is not None and id(current) not in seen:
-        if isinstance(current, _OWN_TEXT):
-            import traceback
+        _one(exc, lines, form)
+    else:
+        chain: list[tuple[BaseException, str]] = []
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        link = ""
+        while current is not None and id(current) not in seen:
+            if isinstance(current, _OWN_TEXT):
+                import traceback
 
-            return "".join(traceback.format_exception(exc)).rstrip("\n")
-        seen.add(id(current))
-        chain.append((current, link))
-        if current.__cause__ is not None:
-            current, link = current.__cause__, _CAUSE
-        elif current.__context__ is not None and not current.__suppress_context__:
-            current, link = current.__context__, _CONTEXT
-        else:
-            current = None
-    lines: list[str] = []
-    for item, item_link in reversed(chain):
-        _one(item, lines)
-        if item_link:
-            lines.append(item_link)
-    return "\n".join(lines)
+                text = "".join(traceback.format_exception(exc)).rstrip("\n")
+                return _string(text) if json else text
+            seen.add(id(current))
+            chain.append((current, link))
+            if current.__cause__ is not None:
+                current, link = current.__cause__, _CAUSE
+            elif current.__context__ is not None and not current.__suppress_context__:
+                current, link = current.__context__, _CONTEXT
+            else:
+                current = None
+        for item, item_link in reversed(chain):
+            _one(item, lines, form)
+            if item_link:
+                lines.append(_string(item_link)[1:-1] if json else item_link)
+    return '"' + _ESCAPED_NEWLINE.join(lines) + '"' if json else "\n".join(lines)
 
 
-def _one(exc: BaseException, lines: list[str]) -> None:
+def _one(exc: BaseException, lines: list[str], form: int) -> None:
+    # ``exc``'s own traceback and lines: as text (form 0), or escaped for a JSON string (form 1).
     tb = exc.__traceback__
     if tb is not None:
         lines.append("Traceback (most recent call last):")
@@ -102,17 +111,20 @@ def _one(exc: BaseException, lines: list[str]) -> None:
             last, count = where, 0
         count += 1
         if count <= _CUTOFF:
-            lines.append(shown[1])
-    _folded(count, lines)
-    lines.append(_exception_line(exc))
+            lines.append(shown[1][form])
+    if count > _CUTOFF:
+        _folded(count, lines)
+    own = [_exception_line(exc)]
     notes = getattr(exc, "__notes__", None)
-    if isinstance(notes, list | tuple):
-        lines.extend(_text(note, "note") for note in notes)
-    elif notes is not None:
-        lines.append(_text(notes, "__notes__", repr))
+    if notes is not None:
+        if isinstance(notes, (list, tuple)):
+            own.extend(_text(note, "note") for note in notes)
+        else:
+            own.append(_text(notes, "__notes__", repr))
+    lines.extend([_string(line)[1:-1] for line in own] if form else own)
 
 
-def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], str]]:
+def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]]:
     import linecache  # on a failure's path only (both loaded with logging anyway)
     import weakref
 
@@ -123,26 +135,27 @@ def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], str
         _refs.pop(key, None)
 
     linecache.checkcache(code.co_filename)
-    known: dict[int | None, tuple[tuple[str, int | None, str], str]] = {}
+    known: dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]] = {}
     _refs[key] = weakref.ref(code, forget)
     _frames[key] = known
     return known
 
 
-def _frame(code: Any, lineno: int | None) -> tuple[tuple[str, int | None, str], str]:
+def _frame(code: Any, lineno: int | None) -> tuple[tuple[str, int | None, str], tuple[str, str]]:
     # The frame's line of a traceback, and its source line under it when the file has one.
     import linecache
 
     filename, name = code.co_filename, code.co_name
     shown = f'  File "{filename}", line {lineno}, in {name}'
     source = linecache.getline(filename, lineno).strip() if lineno else ""
-    return (filename, lineno, name), f"{shown}\n    {source}" if source else shown
+    if source:
+        shown = f"{shown}\n    {source}"
+    return (filename, lineno, name), (shown, _string(shown)[1:-1])
 
 
-def _folded(count: int, lines: list[str]) -> None:
-    if count > _CUTOFF:
-        more = count - _CUTOFF
-        lines.append(f"  [Previous line repeated {more} more time{'s' if more > 1 else ''}]")
+def _folded(count: int, lines: list[str]) -> None:  # (the same text in JSON)
+    more = count - _CUTOFF
+    lines.append(f"  [Previous line repeated {more} more time{'s' if more > 1 else ''}]")
 
 
 def _exception_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ import pytest
 from flowfn import App, Queue, ScheduledEvent, SqsRecord
 from flowfn.runtime import dispatch, errorlog, log
 from flowfn.runtime.log import current
-from flowfn.runtime.stack import exception_keys
+from flowfn.runtime.stack import exception_keys, format_exception
 
 _names = itertools.count()
 
@@ -56,36 +56,53 @@ def _chained() -> None:
         raise error  # noqa: B904 - implicitly chained: "during handling of the above"
 
 
-def _sqs_fields(exc: BaseException, **more: Any) -> dict[str, Any]:
-    return {"message_id": "m-1", "reason": f"handler raised {type(exc).__name__}", "receive_count": 2,
-            **more, "error": "text", **exception_keys(exc)}
+def _sqs_fields(exc: BaseException | None = None, **more: Any) -> dict[str, Any]:
+    return {"message_id": "m-1", "reason": "handler raised", "receive_count": 2, **more,
+            "error": "text", **(exception_keys(exc) if exc is not None else {})}
 
 
-#: (id, message, fields, request id or None for no invocation, whether the line is laid out)
-CASES: list[tuple[str, str, Callable[[], dict[str, Any]], Any, bool]] = [
+def _unprintable() -> None:
+    raise Unprintable()
+
+
+def _odd_notes() -> None:
+    error = ValueError("odd notes")
+    error.__notes__ = "not a list"  # type: ignore[attr-defined]
+    raise error
+
+
+#: (id, message, fields, what raised the exception the line carries (or None), request id or None
+#: for no invocation, whether the line is laid out)
+CASES: list[tuple[str, str, Callable[[], dict[str, Any]], Callable[[], Any] | None, Any, bool]] = [
     ("sqs-failure", "SQS message m-1 failed: handler raised ValueError; it is reported for retry",
-     lambda: _sqs_fields(_raised(lambda: int("x"))), "r-1", True),
-    ("chained-with-notes", "SQS message m-1 failed",
-     lambda: _sqs_fields(_raised(_chained), message_group_id="g"), "r-1", True),
-    ("unprintable", "SQS message m-1 failed", lambda: _sqs_fields(_raised(lambda: _throw(Unprintable()))),
+     _sqs_fields, lambda: int("x"), "r-1", True),
+    ("chained-with-notes", "SQS message m-1 failed", lambda: _sqs_fields(message_group_id="g"), _chained,
      "r-1", True),
+    ("unprintable", "SQS message m-1 failed", _sqs_fields, _unprintable, "r-1", True),
+    ("notes-not-a-list", "SQS message m-1 failed", _sqs_fields, _odd_notes, "r-1", True),
+    ("exception-keys-in-fields", "SQS message m-1 failed", lambda: _sqs_fields(_raised(_chained)), None,
+     "r-1", True),
+    ("exception-keys-twice", "SQS message m-1 failed", lambda: _sqs_fields(_raised(_chained)), _chained,
+     "r-1", False),
     ("non-ascii-and-controls", "SQS message «m-1» failed: ü \u2028 \x00\x1f 🚀 \"q\" \\",
-     lambda: {"message_id": "«m»", "error": "\x7f\ud7ff\ue000 tab\t", "receive_count": 1}, "r-ü", True),
-    ("percent-signs", "SQS message %s failed: 100%", lambda: {"a%sb": "%d %%", "%(name)s": "%s"}, "%s", True),
-    ("json-message", '{"a": [1, 2.5, null], "b": "ü"}', lambda: {"message_id": "m"}, "r-1", True),
-    ("json-null-message", "null", lambda: {"message_id": "m"}, "r-1", True),
-    ("not-quite-json", "[m-1] failed", lambda: {"message_id": "m"}, "r-1", True),
+     lambda: {"message_id": "«m»", "error": "\x7f\ud7ff\ue000 tab\t", "receive_count": 1},
+     lambda: _throw(KeyError("«ü»\n\u2028\x00")), "r-ü", True),
+    ("percent-signs", "SQS message %s failed: 100%", lambda: {"a%sb": "%d %%", "%(name)s": "%s"},
+     lambda: _throw(ValueError("%s %d")), "%s", True),
+    ("json-message", '{"a": [1, 2.5, null], "b": "ü"}', lambda: {"message_id": "m"}, None, "r-1", True),
+    ("json-null-message", "null", lambda: {"message_id": "m"}, None, "r-1", True),
+    ("not-quite-json", "[m-1] failed", lambda: {"message_id": "m"}, None, "r-1", True),
     ("other-values", "SQS message m failed", lambda: {
         "yes": True, "no": False, "float": 1.5, "nan": float("nan"), "big": 10**30,
         "list": [1, "ü", None], "nested": {"k": [True]}, "when": datetime.datetime(2026, 11, 30, 1, 2, 3),
-        "rank": Level.HIGH, "text_subclass": enum.StrEnum("S", {"A": "a"}).A}, "r-1", True),
+        "rank": Level.HIGH, "text_subclass": enum.StrEnum("S", {"A": "a"}).A}, None, "r-1", True),
     ("a-value-left-out", "SQS message m failed", lambda: {"message_id": "m", "none": None, "after": 1},
-     "r-1", False),
-    ("no-invocation", "SQS message m failed", lambda: {"message_id": "m"}, None, True),
-    ("request-id-missing", "SQS message m failed", lambda: {"message_id": "m"}, "", True),
-    ("request-id-not-text", "SQS message m failed", lambda: {"message_id": "m"}, 12345, True),
+     None, "r-1", False),
+    ("no-invocation", "SQS message m failed", lambda: {"message_id": "m"}, None, None, True),
+    ("request-id-missing", "SQS message m failed", lambda: {"message_id": "m"}, None, "", True),
+    ("request-id-not-text", "SQS message m failed", lambda: {"message_id": "m"}, None, 12345, True),
     ("own-key-shares-the-loggers", "SQS message m failed", lambda: {"function": "its own", "service": 1},
-     "r-1", False),
+     None, "r-1", False),
 ]
 
 
@@ -111,11 +128,12 @@ def _invocation(request_id: Any) -> Any:
     return None if request_id is None else (app.handler(name), Ctx(request_id), True)
 
 
-def _both_ways(capsys: pytest.CaptureFixture[str], message: str, fields: dict[str, Any]) -> tuple[str, str]:
+def _both_ways(capsys: pytest.CaptureFixture[str], message: str, fields: dict[str, Any],
+               exc: BaseException | None = None) -> tuple[str, str]:
     # The line written directly, then through logging and Powertools' formatter (a filter added to
     # the handler sends it that way), from the same line of code.
     def write() -> None:
-        errorlog.error(message, fields, sys._getframe())
+        errorlog.error(message, fields, sys._getframe(), exc)
 
     found = current()
     assert errorlog._fast_handler(found) is not None
@@ -154,26 +172,29 @@ def test_lines_read_the_trace_id_from_os_environ_even_when_it_was_replaced(
     assert [json.loads(direct).get("xray_trace_id") for direct, _ in written] == ["1-aaaa", "1-bbbb", None]
 
 
-@pytest.mark.parametrize(("message", "fields", "request_id", "laid_out"),
+@pytest.mark.parametrize(("message", "fields", "raises", "request_id", "laid_out"),
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_lines_are_the_bytes_powertools_writes(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, message: str,
-    fields: Callable[[], dict[str, Any]], request_id: Any, laid_out: bool,
+    fields: Callable[[], dict[str, Any]], raises: Callable[[], Any] | None, request_id: Any, laid_out: bool,
 ) -> None:
     _lambda_root(monkeypatch)
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
-    given = fields()
+    given, exc = fields(), None if raises is None else _raised(raises)
     invocation = _invocation(request_id)
     token = log.invocation_var.set(invocation)
     try:
         formatter = current().registered_handler.formatter
-        assert (errorlog._laid_out(formatter, message, given, invocation, "here:1") is not None) is laid_out
-        direct, powertools = _both_ways(capsys, message, given)
+        laid = errorlog._laid_out(formatter, message, given, exc, invocation, "here:1") is not None
+        assert laid is laid_out
+        direct, powertools = _both_ways(capsys, message, given, exc)
     finally:
         log.invocation_var.reset(token)
     assert direct == powertools
     line = json.loads(direct)
     assert line["level"] == "ERROR" and line["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    if exc is not None:
+        assert line["exception"] == format_exception(exc) and line["exception_name"] == type(exc).__name__
 
 
 def test_lines_follow_keys_appended_to_the_logger_and_removed_again(
@@ -181,7 +202,7 @@ def test_lines_follow_keys_appended_to_the_logger_and_removed_again(
 ) -> None:
     _lambda_root(monkeypatch)
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
-    fields = _sqs_fields(_raised(_chained))
+    fields, exc = _sqs_fields(), _raised(_chained)
     token = log.invocation_var.set(_invocation("r-2"))
     found = current()
     formatter = found.registered_handler.formatter
@@ -199,9 +220,9 @@ def test_lines_follow_keys_appended_to_the_logger_and_removed_again(
     try:
         for change, laid_out in steps:
             change()
-            laid = errorlog._laid_out(formatter, "failed", fields, log.running(), "here:1") is not None
+            laid = errorlog._laid_out(formatter, "failed", fields, exc, log.running(), "here:1") is not None
             assert laid is laid_out
-            direct, powertools = _both_ways(capsys, "failed", fields)
+            direct, powertools = _both_ways(capsys, "failed", fields, exc)
             assert direct == powertools
     finally:  # the logger is this test's own; the thread-safe keys are every logger's
         found.thread_safe_clear_keys()

@@ -94,6 +94,25 @@ def test_syntax_errors_and_groups_are_pythons_own_text(fn: Callable[[], Any]) ->
     assert format_exception(exc) == python_text(exc, markers=True)
 
 
+def odd() -> None:
+    error = KeyError("«ü»\n\u2028\x00\x1f \"q\" \\")
+    error.__notes__ = "not a list"  # type: ignore[attr-defined]
+    raise error
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [plain, caused, during, suppressed, lambda: recurse(0), lambda: (_ for _ in ()).throw(Unprintable()),
+     lambda: exec("x = (", {}), group, odd],
+    ids=["plain", "cause", "context-and-notes", "suppressed", "recursion", "unprintable", "syntax", "group",
+         "escapes"],
+)
+def test_the_json_form_is_the_text_as_json_writes_it(fn: Callable[[], Any]) -> None:
+    exc = raised(fn)
+    for _ in range(2):  # the frames' text is kept after the first time
+        assert format_exception(exc, json=True) == json.dumps(format_exception(exc), ensure_ascii=False)
+
+
 def test_an_exception_never_raised_has_no_traceback() -> None:
     assert format_exception(Custom("alone")) == f"{__name__}.Custom: alone"
     assert format_exception(ValueError()) == "ValueError"
