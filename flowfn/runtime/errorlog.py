@@ -16,7 +16,17 @@ from json.encoder import encode_basestring as _string
 from typing import Any
 
 from flowfn.runtime.invocation import Invocation, invocation_var
-from flowfn.runtime.log import _JSON_START, _add_keys, _compact_json, _message_json, _Stdout, keys, logger_of
+from flowfn.runtime.log import (
+    _JSON_START,
+    _NUMBERS,
+    _add_keys,
+    _compact_json,
+    _loggers,
+    _message_json,
+    _Stdout,
+    keys,
+    logger_of,
+)
 from flowfn.runtime.stack import exception_keys, exception_text, format_exception
 
 __all__ = ["error", "exception_keys", "exception_text"]
@@ -45,7 +55,8 @@ def _fast_handler(found: Any) -> Any:
         return None
     handler = handlers[0]
     formatter = handler.formatter
-    if (not core.isEnabledFor(40) or core.filters or handler is not found.registered_handler
+    if (not core.isEnabledFor(40) or core.filters
+            or handler is not (getattr(found, "logger_handler", None) or found.registered_handler)
             or handler.filters != [_add_keys] or handler.level > 40 or found._buffer_config
             or type(formatter).__name__ != "LambdaPowertoolsFormatter" or formatter.datefmt is not None
             or formatter.use_rfc3339_iso8601 or formatter.json_deserializer is not _message_json
@@ -75,7 +86,14 @@ def error(message: str, fields: dict[str, Any], caller: Any, exc: BaseException 
     a handler or filter added, another formatter, goes through Powertools as before.
     """
     invocation = _running()
-    found = logger_of(invocation)
+    found = None
+    if invocation is not None:  # logger_of(invocation), for a logger made already at its level
+        settings = invocation[0].settings
+        found = _loggers.get(settings.name)
+        if found is not None and found._logger.level != _NUMBERS.get(settings.log_level):
+            found = None
+    if found is None:
+        found = logger_of(invocation)
     handler = _fast_handler(found)
     if handler is None:
         found.error(message, stacklevel=3, **_with_exception(fields, exc))

@@ -291,3 +291,21 @@ def test_a_frame_seen_before_shows_the_line_it_is_at_now() -> None:
     assert 'raise ValueError("first")' in first and 'raise KeyError("second")' in second
     assert 'raise ValueError("first")' not in second
 
+
+
+def test_a_failed_message_is_written_at_the_level_its_function_has_now(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"levels-{next(_names)}"
+    event = {"Records": [{"messageId": "m", "body": "b", "attributes": {}, "messageAttributes": {}}]}
+    written = []
+    for level in ("INFO", "CRITICAL", "ERROR", "CRITICAL"):  # one function name, its level changed
+        app = App("t")
+
+        @app.on_sqs(Queue("jobs"), name=name, log_level=level)
+        def failing(record: SqsRecord) -> None:
+            raise ValueError("no")
+
+        assert dispatch(app.handler(name), event, None) == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+        written.append(len(capsys.readouterr().out.splitlines()))
+    assert written == [1, 0, 1, 0]
