@@ -28,7 +28,12 @@ Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
 
 
 def _is_fifo(trigger: SqsTrigger, records: tuple[SqsRecord, ...]) -> bool:
-    return trigger.queue.fifo or (bool(records) and records[0].queue_arn.endswith(".fifo"))
+    if trigger.queue.fifo:
+        return True
+    if not records:
+        return False
+    arn = records[0]._source.get("eventSourceARN")  # its queue_arn, read directly when it is text
+    return (arn if type(arn) is str else records[0].queue_arn).endswith(".fifo")
 
 
 class _Failures:
@@ -95,9 +100,12 @@ def _process(handler: Handler, fn: Callable[[Any, object], Any], event: Mapping[
     for record in records:
         if stopped and failures.blocked(record):
             continue
-        item = record if model is None else _validate(model, record, failures)
-        if item is _INVALID:
-            continue
+        if model is None:
+            item: Any = record
+        else:
+            item = _validate(model, record, failures)
+            if item is _INVALID:
+                continue
         try:
             result = fn(item, context)
             if type(result) not in SETTLED:
