@@ -11,6 +11,7 @@ fails a message does not compile it on its cold start.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from json.encoder import encode_basestring as _string
 from typing import Any
@@ -117,8 +118,9 @@ def error(message: str, fields: dict[str, Any], caller: Any, exc: BaseException 
         return
     with handler.lock:
         try:
-            handler.stream.write(text + handler.terminator)
-            handler.stream.flush()
+            stream = sys.stdout  # where the handler's stream (a _Stdout) writes
+            stream.write(text + handler.terminator)
+            stream.flush()
         except Exception:
             _unwritten(handler, message)
 
