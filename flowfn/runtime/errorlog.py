@@ -173,10 +173,9 @@ def _message(message: str) -> Any:
 
 #: The keys a line's own keys cannot share for it to be laid out: their place is not the line's.
 _PLACED = frozenset({"message", "stack_trace", "xray_trace_id"})
-#: Keys the layout fills in, by the value Powertools' formatter has for them, and their text.
-_FILLED = {"level": ("%(levelname)s", ',"level":"ERROR"'),
-           "location": ("%(funcName)s:%(lineno)d", ',"location":%s'),
-           "message": (None, "%s"), "timestamp": ("%(asctime)s", ',"timestamp":%s')}
+#: Keys the layout fills in, by the value Powertools' formatter has for them.
+_FILLED = {"level": "%(levelname)s", "location": "%(funcName)s:%(lineno)d", "message": None,
+           "timestamp": "%(asctime)s"}
 #: The invocation's keys, as keys() gives them and as flowfn orders them: the layout keeps them together.
 _OWN = ("function", "request_id", "trigger", "cold_start")
 _SLOTS = ("level", "location", "message", "timestamp", "function")
@@ -184,9 +183,11 @@ _SLOTS = ("level", "location", "message", "timestamp", "function")
 
 class _Layout:
     """A formatter's lines laid out once, while its keys stay as they are: the text of every key but
-    the location, message, time, invocation's and the line's own, with a slot for each of those.
+    the location, message, time, invocation's and the line's own, around a slot for each of those.
 
-    ``head`` is None unless every key of the formatter is flowfn's own or text appended to it.
+    ``head`` is None unless every key of the formatter is flowfn's own or text appended to it; else
+    the text before the location's value, between it and the message (with its key), the time's
+    value, the invocation's keys and the line's own keys.
     """
 
     __slots__ = ("by_names", "formatter", "head", "keys", "order", "taken")
@@ -197,21 +198,21 @@ class _Layout:
         self.order = list(keys)
         self.taken = frozenset(keys) | _PLACED  # what a line's own keys must keep out of
         self.head = _head(list(keys.items()))
-        self.by_names: dict[tuple[Any, ...], str] = {}
+        self.by_names: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
-    def template(self, names: tuple[Any, ...]) -> str:
-        """The line's template, for a line whose own keys are ``names`` (a slot for each value)."""
+    def names(self, names: tuple[Any, ...]) -> tuple[str, ...]:
+        """Each of ``names`` (the line's own keys) as JSON, after a comma and before a colon."""
         found = self.by_names.get(names)
         if found is None:
-            own = "".join(",{}%s".format(_compact_json({name: 0})[1:-2].replace("%", "%%")) for name in names)
-            found = f"{self.head}{own}%s}}"
+            found = tuple(f",{_compact_json({name: 0})[1:-2]}" for name in names)
             if len(self.by_names) < 64:
                 self.by_names[names] = found
         return found
 
 
-def _head(items: list[tuple[str, Any]]) -> str | None:
-    parts: list[str] = []
+def _head(items: list[tuple[str, Any]]) -> tuple[str, ...] | None:
+    segments: list[str] = []
+    text: list[str] = []
     slots: list[str] = []
     position = 0
     while position < len(items):
@@ -220,23 +221,31 @@ def _head(items: list[tuple[str, Any]]) -> str | None:
         if type(key) is not str or not (value is None or type(value) is str):
             return None
         if key in _FILLED:
-            if value != _FILLED[key][0]:
+            if value != _FILLED[key]:
                 return None
-            parts.append(_FILLED[key][1])
             slots.append(key)
+            if key == "level":
+                text.append(',"level":"ERROR"')
+                continue
+            if key != "message":  # (the message's slot is filled in with its key, or nothing)
+                text.append(f",{_string(key)}:")
+            segments.append("".join(text))  # a slot: the text so far is one segment
+            text = []
         elif key == _OWN[0]:  # the invocation's keys, filled in together
             if items[position - 1:position + 3] != [(own, None) for own in _OWN]:
                 return None
-            parts.append("%s")
             slots.append(key)
+            segments.append("".join(text))
+            text = []
             position += 3
         elif key in _RESERVED or key in _OWN or key in _EXCEPTION or key in _PLACED:
             return None  # filled in by Powertools, by the line's own keys or by the line
         elif value is not None:
-            parts.append(f",{_string(key)}:{_string(value)}".replace("%", "%%"))
+            text.append(f",{_string(key)}:{_string(value)}")
     if tuple(slots) != _SLOTS:
         return None
-    return "{" + "".join(parts)[1:]
+    segments.append("".join(text))
+    return ("{" + segments[0][1:], *segments[1:])
 
 
 #: Formatter id -> its layout.
@@ -296,16 +305,20 @@ def _laid_out(formatter: Any, message: str, fields: dict[str, Any], exc: BaseExc
     now = time.time()  # _timestamp(formatter, 2), written out for the second it knows
     whole = int(now)
     second = _second[0]
-    if second[0] is formatter and second[2] == whole and second[1] == formatter.default_time_format:
-        stamp = f"{second[5]}{int((now - whole) * 1000):03d}{second[6]}"
+    if (second[0] is formatter and second[2] == whole and second[1] == formatter.default_time_format
+            and now >= 0):
+        stamp = f"{second[5]}{_MILLIS[int((now - whole) * 1000)]}{second[6]}"
     else:
         stamp = _timestamp(formatter, 2)
-    return (layout.by_names.get(names) or layout.template(names)) % (
-        _string(location), text or "", stamp, own, *values,
-        ',"xray_trace_id":' + _string(trace.split(";")[0].replace("Root=", "")) if trace else "",
-    )
+    before_location, before_message, before_time, before_own, before_fields = layout.head
+    return "".join([
+        before_location, _string(location), before_message, text or "", before_time, stamp, before_own, own,
+        before_fields, "".join(map(_joined, layout.by_names.get(names) or layout.names(names), values)),
+        ',"xray_trace_id":' + _string(trace.split(";")[0].replace("Root=", "")) if trace else "", "}",
+    ])
 
 
+_joined = str.__add__
 _EXCEPTION_KEYS = ("exception", "exception_name", "exception_notes")
 _EXCEPTION = frozenset(_EXCEPTION_KEYS)
 _TRACE_ENV = "_X_AMZN_TRACE_ID"  # Powertools' constants.XRAY_TRACE_ID_ENV
@@ -350,6 +363,8 @@ def _value(value: Any) -> Any:
 #: text before the milliseconds and after them, then both as they start and end a JSON string),
 #: replaced whole.
 _second: list[tuple[Any, str, int, str, str, str, str]] = [(None, "", -1, "", "", "", "")]
+#: Milliseconds as the timestamp writes them ("%03d", which costs more than the rest of the time).
+_MILLIS = [f"{millis:03d}" for millis in range(1000)]
 
 
 def _timestamp(formatter: Any, written: int = 0) -> str:
@@ -359,9 +374,9 @@ def _timestamp(formatter: Any, written: int = 0) -> str:
     whole = int(now)
     fmt = formatter.default_time_format
     cached = _second[0]
-    if cached[0] is not formatter or cached[1] != fmt or cached[2] != whole:
+    if cached[0] is not formatter or cached[1] != fmt or cached[2] != whole or now < 0:
         directive = formatter.custom_ms_time_directive
-        if fmt.count(directive) != 1:
+        if fmt.count(directive) != 1 or now < 0:
             text = time.strftime(fmt.replace(directive, f"{int((now - whole) * 1000):03d}"),
                                  formatter.converter(now))
             return _string(text) if written else text
@@ -370,7 +385,7 @@ def _timestamp(formatter: Any, written: int = 0) -> str:
         before, after = time.strftime(before, stamp), time.strftime(after, stamp)
         cached = (formatter, fmt, whole, before, after, _string(before)[:-1], _string(after)[1:])
         _second[0] = cached
-    return f"{cached[3 + written]}{int((now - whole) * 1000):03d}{cached[4 + written]}"
+    return f"{cached[3 + written]}{_MILLIS[int((now - whole) * 1000)]}{cached[4 + written]}"
 
 
 _context: list[Any] = []

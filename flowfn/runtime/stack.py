@@ -84,7 +84,11 @@ def format_exception(exc: BaseException, json: bool = False) -> str:
             _one(item, lines, form)
             if item_link:
                 lines.append(_string(item_link)[1:-1] if json else item_link)
-    return '"' + _ESCAPED_NEWLINE.join(lines) + '"' if json else "\n".join(lines)
+    if not json:
+        return "\n".join(lines)
+    lines[0] = '"' + lines[0]  # (a traceback has a line at least: the exception's)
+    lines[-1] += '"'
+    return _ESCAPED_NEWLINE.join(lines)
 
 
 def _one(exc: BaseException, lines: list[str], form: int) -> None:
@@ -114,13 +118,16 @@ def _one(exc: BaseException, lines: list[str], form: int) -> None:
             lines.append(shown[1][form])
     if count > _CUTOFF:
         _folded(count, lines)
-    own = [_exception_line(exc)]
+    line = _exception_line(exc)
     notes = getattr(exc, "__notes__", None)
-    if notes is not None:
-        if isinstance(notes, (list, tuple)):
-            own.extend(_text(note, "note") for note in notes)
-        else:
-            own.append(_text(notes, "__notes__", repr))
+    if notes is None:  # as most have
+        lines.append(_string(line)[1:-1] if form else line)
+        return
+    own = [line]
+    if isinstance(notes, (list, tuple)):
+        own.extend(_text(note, "note") for note in notes)
+    else:
+        own.append(_text(notes, "__notes__", repr))
     lines.extend([_string(line)[1:-1] for line in own] if form else own)
 
 

@@ -309,3 +309,18 @@ def test_a_failed_message_is_written_at_the_level_its_function_has_now(
         assert dispatch(app.handler(name), event, None) == {"batchItemFailures": [{"itemIdentifier": "m"}]}
         written.append(len(capsys.readouterr().out.splitlines()))
     assert written == [1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("now", [1_764_000_000.0004, 1_764_000_000.9996, 1_764_000_001.5, 0.25, -1.5])
+def test_the_time_is_written_as_powertools_writes_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, now: float
+) -> None:
+    monkeypatch.setattr(logging.root, "handlers", [])
+    token = log.invocation_var.set(_invocation("r-1"))
+    try:
+        for _ in range(2):  # the second line of a second reuses what the first worked out
+            monkeypatch.setattr(time, "time", lambda: now)
+            direct, powertools = _both_ways(capsys, "SQS message m failed", {"message_id": "m"})
+            assert direct == powertools
+    finally:
+        log.invocation_var.reset(token)
