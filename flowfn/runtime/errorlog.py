@@ -103,6 +103,9 @@ def error(message: str, fields: dict[str, Any], caller: Any, exc: BaseException 
     location = f"{caller.f_code.co_name}:{caller.f_lineno}"
     try:
         text = _laid_out(formatter, message, fields, exc, invocation, location)
+    except Exception:  # a value it cannot write: the line put together key by key reports it
+        text = None
+    try:
         if text is None:
             fields = _with_exception(fields, exc)
             line = _line(formatter, message, fields, invocation, location)
