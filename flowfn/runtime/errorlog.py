@@ -4,8 +4,11 @@ Each failed message of a batch gets one structured line (its id, the reason, the
 Through ``logging`` and Powertools' formatter a line costs several times what the rest of the
 batch does; :func:`error` writes the same line, byte for byte, straight to the function's
 Powertools handler whenever the logger is as flowfn set it up (keys appended to it or not), and
-hands the line to Powertools otherwise. Imported on the first failure: a function that never
-fails a message does not compile it on its cold start.
+hands the line to Powertools otherwise. For a logger whose keys are flowfn's own (and text
+appended to it) the line's text is laid out once, and each line joins it with its own values, its
+traceback's JSON made of each frame's, kept with the frame (:mod:`flowfn.runtime.stack`); else
+the line is put together key by key, as Powertools' formatter does. Imported on the first
+failure: a function that never fails a message does not compile it on its cold start.
 """
 
 from __future__ import annotations
