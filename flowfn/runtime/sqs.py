@@ -90,7 +90,7 @@ def process_batch(
 def _process(handler: Handler, fn: Callable[[Any, object], Any], event: Mapping[str, Any], context: object,
              report: Report) -> dict[str, Any]:
     trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
-    records = tuple(shape.each_record(shape.records("sqs", event), SqsRecord.from_raw))
+    records = SqsRecord.each(shape.records("sqs", event))
     failures = _Failures(_is_fifo(trigger, records), report)
     model = trigger.model
     if trigger.batch:
