@@ -97,15 +97,23 @@ def _process(handler: Handler, fn: Callable[[Any, object], Any], event: Mapping[
         _run_batch(handler, model, event, context, records, failures)
         return failures.response()
     stopped = failures.stopped
+    if model is None:  # the loop below without a model's checks, the common case
+        for record in records:
+            if stopped and failures.blocked(record):
+                continue
+            try:
+                result = fn(record, context)
+                if type(result) not in SETTLED:
+                    settle(result)
+            except Exception as exc:
+                failures.fail(record, f"handler raised {type(exc).__name__}", exc)
+        return failures.response()
     for record in records:
         if stopped and failures.blocked(record):
             continue
-        if model is None:
-            item: Any = record
-        else:
-            item = _validate(model, record, failures)
-            if item is _INVALID:
-                continue
+        item = _validate(model, record, failures)
+        if item is _INVALID:
+            continue
         try:
             result = fn(item, context)
             if type(result) not in SETTLED:
