@@ -25,10 +25,12 @@ _OWN_TEXT = (SyntaxError, BaseExceptionGroup)  # formatted by ``traceback``
 _ESCAPED_NEWLINE = _string("\n")[1:-1]
 
 #: Each frame's text (as a line of the traceback, and as it is written inside a JSON string), for
-#: each code object whose file linecache has checked since it was made: id -> line number ->
-#: ((file, line, name), (text, JSON)). A code object's entry leaves when it is freed (a weak
-#: reference's callback, kept in _refs), before its id can be reused.
-_frames: dict[int, dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]]] = {}
+#: each code object whose file linecache has checked since it was made: id -> the frame's last
+#: instruction -> ((file, line, name), (text, JSON)). Kept by instruction, which a traceback holds,
+#: rather than by line, which it works out from the code's line table on every read. A code
+#: object's entry leaves when it is freed (a weak reference's callback, kept in _refs), before its
+#: id can be reused.
+_frames: dict[int, dict[int, tuple[tuple[str, int | None, str], tuple[str, str]]]] = {}
 _refs: dict[int, object] = {}
 
 
@@ -100,14 +102,13 @@ def _one(exc: BaseException, lines: list[str], form: int) -> None:
     count = 0
     while tb is not None:
         code = tb.tb_frame.f_code
-        lineno = tb.tb_lineno
-        tb = tb.tb_next
         known = _frames.get(id(code))
         if known is None:  # code new to this process: its file may have changed
             known = _known(code)
-        shown = known.get(lineno)
+        shown = known.get(tb.tb_lasti)
         if shown is None:
-            shown = known[lineno] = _frame(code, lineno)
+            shown = known[tb.tb_lasti] = _frame(code, tb.tb_lineno)
+        tb = tb.tb_next
         where = shown[0]
         if where != last:
             if count > _CUTOFF:
@@ -131,7 +132,7 @@ def _one(exc: BaseException, lines: list[str], form: int) -> None:
     lines.extend([_string(line)[1:-1] for line in own] if form else own)
 
 
-def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]]:
+def _known(code: Any) -> dict[int, tuple[tuple[str, int | None, str], tuple[str, str]]]:
     import linecache  # on a failure's path only (both loaded with logging anyway)
     import weakref
 
@@ -142,7 +143,7 @@ def _known(code: Any) -> dict[int | None, tuple[tuple[str, int | None, str], tup
         _refs.pop(key, None)
 
     linecache.checkcache(code.co_filename)
-    known: dict[int | None, tuple[tuple[str, int | None, str], tuple[str, str]]] = {}
+    known: dict[int, tuple[tuple[str, int | None, str], tuple[str, str]]] = {}
     _refs[key] = weakref.ref(code, forget)
     _frames[key] = known
     return known

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import traceback
@@ -162,3 +163,17 @@ def test_code_loaded_again_from_an_edited_file_shows_its_new_lines(tmp_path: Any
     assert "raise ValueError('first')" in load_and_fail("def handle():\n    raise ValueError('first')\n")
     second = load_and_fail("def handle():\n    raise ValueError('second, longer')\n")
     assert "raise ValueError('second, longer')" in second and "'first'" not in second
+
+
+def test_frames_of_one_function_at_several_lines_show_each_line() -> None:
+    def fail(where: int) -> None:
+        if where == 1:
+            raise ValueError("first")
+        if where == 2:
+            raise KeyError("second")
+        int("third")
+
+    for _ in range(2):  # the second time, each frame's text is one kept from the first
+        for where in (1, 2, 3):
+            exc = raised(functools.partial(fail, where))
+            assert format_exception(exc) == python_text(exc)
