@@ -324,3 +324,51 @@ def test_the_time_is_written_as_powertools_writes_it(
             assert direct == powertools
     finally:
         log.invocation_var.reset(token)
+
+
+def test_concurrent_batches_report_failures_with_their_own_request_ids(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    app = App("t")
+    name = f"parallel-{next(_names)}"
+    barrier = threading.Barrier(2, timeout=10)
+
+    @app.on_sqs(Queue("jobs"), name=name)
+    def work(record: SqsRecord) -> None:
+        if record.body == "wait":
+            barrier.wait()  # both batches are inside at once
+        raise ValueError(f"bad {record.body}")
+
+    def batch(request_id: str) -> None:
+        event = {"Records": [{"messageId": f"{request_id}-{body}", "body": body, "attributes": {},
+                              "messageAttributes": {}} for body in ("wait", "after")]}
+        dispatch(app.handler(name), event, Ctx(request_id))
+
+    threads = [threading.Thread(target=batch, args=(f"r-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    by_request: dict[str, list[str]] = {}
+    for line in (json.loads(text) for text in capsys.readouterr().out.splitlines()):
+        assert line["message_id"].startswith(line["request_id"])
+        assert line["exception"].endswith(f"ValueError: bad {line['message_id'].split('-')[-1]}")
+        by_request.setdefault(line["request_id"], []).append(line["message_id"])
+    assert by_request == {"r-0": ["r-0-wait", "r-0-after"], "r-1": ["r-1-wait", "r-1-after"]}
+
+
+def test_an_async_handlers_failure_is_reported_with_its_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    app = App("t")
+    name = f"async-{next(_names)}"
+
+    @app.on_sqs(Queue("jobs"), name=name)
+    async def work(record: SqsRecord) -> None:
+        raise KeyError(record.body)
+
+    event = {"Records": [{"messageId": "m", "body": "b", "attributes": {}, "messageAttributes": {}}]}
+    assert dispatch(app.handler(name), event, Ctx("r")) == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (line["request_id"], line["exception_name"], line["error"]) == ("r", "KeyError", "'b'")
+    assert line["exception"].endswith("raise KeyError(record.body)\nKeyError: 'b'")
