@@ -14,12 +14,12 @@ shape is an EventError naming the trigger kind and the field, when it is built o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowfn.errors import EventError
-from flowfn.runtime.shape import UNSET, Value, as_dict, mapping, parse_time, text, whole_number
+from flowfn.runtime.shape import UNSET, Value, as_dict, each_record, mapping, parse_time, text, whole_number
 
 if TYPE_CHECKING:
     from flowfn.runtime.s3 import S3Event, S3Record, decode_s3_key
@@ -91,6 +91,34 @@ class SqsRecord(Value):
         self._json = _NO_JSON
         self._sent = UNSET
         return self
+
+    @classmethod
+    def each(cls, records: Sequence[Any]) -> tuple[SqsRecord, ...]:
+        """``from_raw`` of each of an event's ``Records``; an EventError names a malformed one."""
+        built = []
+        new = _new
+        for record in records:  # from_raw, written out: a call per record costs a sixth more
+            try:
+                message_id = record["messageId"]
+                body = record["body"]
+                attributes = record["attributes"]
+                message_attributes = record["messageAttributes"]
+            except (KeyError, TypeError):
+                break
+            if (type(record) is not dict or type(attributes) is not dict
+                    or type(message_attributes) is not dict or type(message_id) is not str
+                    or type(body) is not str):
+                break
+            self = new(cls)
+            self.message_id = message_id
+            self.body = body
+            self.raw = self._source = record
+            self._json = _NO_JSON
+            self._sent = UNSET
+            built.append(self)
+        else:
+            return tuple(built)
+        return tuple(each_record(records, cls.from_raw))  # one of another shape: built one by one
 
     @classmethod
     def _from_other(cls, record: Mapping[str, Any]) -> SqsRecord:

@@ -98,11 +98,12 @@ def _options() -> dict[str, Any]:
     """Powertools' options: its own key order and JSON handling, with less work per line."""
     options: dict[str, Any] = {"json_deserializer": _message_json, "log_record_order": _ORDER}
     if not os.environ.get("POWERTOOLS_DEV"):  # otherwise Powertools indents, and warns so
-        # What Powertools calls each line, json.dumps with these options, without an encoder per call.
-        options["json_serializer"] = json.JSONEncoder(
-            default=str, separators=(",", ":"), ensure_ascii=False
-        ).encode
+        options["json_serializer"] = _compact_json
     return options
+
+
+#: What Powertools calls each line, json.dumps with its options, without an encoder per call.
+_compact_json = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False).encode
 
 
 _NUMBERS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}

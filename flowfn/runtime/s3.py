@@ -33,7 +33,9 @@ def decode_s3_key(key: str) -> str:
     S3 writes spaces as ``+`` and percent-encodes other special characters (``+`` itself becomes
     ``%2B``); slashes stay as they are (some emulators send ``%2F``, which decodes the same).
     """
-    return unquote_plus(key)
+    if "%" in key:
+        return unquote_plus(key)
+    return key.replace("+", " ") if "+" in key else key  # what unquote_plus gives without a %
 
 
 class S3Record(Value):
@@ -75,8 +77,10 @@ class S3Record(Value):
         if (type(record) is not dict or type(object_key) is not str or type(bucket_name) is not str
                 or type(event_name) is not str or type(obj) is not dict):
             return cls._from_other(record)
-        if "%" in object_key or "+" in object_key:  # else decoding changes nothing
+        if "%" in object_key:  # decode_s3_key, written out
             object_key = unquote_plus(object_key)
+        elif "+" in object_key:
+            object_key = object_key.replace("+", " ")
         self = _new(cls)
         self.bucket_name = bucket_name
         self.object_key = object_key
@@ -202,8 +206,10 @@ def prepare_s3(handler: Handler) -> Runner:
         except (KeyError, TypeError):
             fast = False
         if fast:
-            if "%" in object_key or "+" in object_key:  # else decoding changes nothing
+            if "%" in object_key:  # decode_s3_key, written out
                 object_key = unquote_plus(object_key)
+            elif "+" in object_key:
+                object_key = object_key.replace("+", " ")
             built = _new(S3Record)
             built.bucket_name = bucket_name
             built.object_key = object_key

@@ -70,6 +70,10 @@ def records(kind: str, event: Mapping[str, Any]) -> Sequence[Any]:
 
 def each_record(raw: Sequence[Any], build: Callable[[Any], T]) -> list[T]:
     """``build(record)`` for each record, an EventError naming the record's index when one is malformed."""
+    try:
+        return [build(record) for record in raw]
+    except EventError:
+        pass  # built again one by one below, to name the malformed record (building has no side effects)
     built: list[T] = []
     for index, record in enumerate(raw):
         try:

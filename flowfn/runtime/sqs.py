@@ -18,7 +18,7 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.runtime import shape
 from flowfn.runtime.events import SqsBatch, SqsRecord
-from flowfn.runtime.invoke import Runner, call, each_event
+from flowfn.runtime.invoke import SETTLED, Runner, call, caller, not_an_event, settle
 from flowfn.triggers.sqs import SqsTrigger
 
 __all__ = ["prepare_sqs", "process_batch", "run_sqs"]
@@ -28,7 +28,12 @@ Report = Callable[[SqsRecord, str, BaseException | None, bool], None]
 
 
 def _is_fifo(trigger: SqsTrigger, records: tuple[SqsRecord, ...]) -> bool:
-    return trigger.queue.fifo or (bool(records) and records[0].queue_arn.endswith(".fifo"))
+    if trigger.queue.fifo:
+        return True
+    if not records:
+        return False
+    arn = records[0]._source.get("eventSourceARN")  # its queue_arn, read directly when it is text
+    return (arn if type(arn) is str else records[0].queue_arn).endswith(".fifo")
 
 
 class _Failures:
@@ -52,9 +57,10 @@ class _Failures:
 
     def fail(self, record: SqsRecord, reason: str, exc: BaseException | None, trace: bool = True) -> None:
         self.ids[record.message_id] = None
-        group = record.message_group_id
-        if self.fifo and group is not None:
-            self.stopped.setdefault(group, record.message_id)
+        if self.fifo:
+            group = record.message_group_id
+            if group is not None:
+                self.stopped.setdefault(group, record.message_id)
         self.report(record, reason, exc, trace and exc is not None)
 
     def response(self) -> dict[str, Any]:
@@ -78,22 +84,40 @@ def process_batch(
     handler: Handler, event: Mapping[str, Any], context: object, report: Report
 ) -> dict[str, Any]:
     """Run ``handler`` (an SQS trigger's) over an SQS event and return Lambda's partial batch response."""
+    return _process(handler, caller(handler), event, context, report)
+
+
+def _process(handler: Handler, fn: Callable[[Any, object], Any], event: Mapping[str, Any], context: object,
+             report: Report) -> dict[str, Any]:
     trigger: SqsTrigger = handler.trigger  # type: ignore[assignment]  # an SQS handler's
-    records = tuple(shape.each_record(shape.records("sqs", event), SqsRecord.from_raw))
+    records = SqsRecord.each(shape.records("sqs", event))
     failures = _Failures(_is_fifo(trigger, records), report)
     model = trigger.model
     if trigger.batch:
         _run_batch(handler, model, event, context, records, failures)
         return failures.response()
     stopped = failures.stopped
+    if model is None:  # the loop below without a model's checks, the common case
+        for record in records:
+            if stopped and failures.blocked(record):
+                continue
+            try:
+                result = fn(record, context)
+                if type(result) not in SETTLED:
+                    settle(result)
+            except Exception as exc:
+                failures.fail(record, f"handler raised {type(exc).__name__}", exc)
+        return failures.response()
     for record in records:
         if stopped and failures.blocked(record):
             continue
-        item = record if model is None else _validate(model, record, failures)
+        item = _validate(model, record, failures)
         if item is _INVALID:
             continue
         try:
-            call(handler, item, context)
+            result = fn(item, context)
+            if type(result) not in SETTLED:
+                settle(result)
         except Exception as exc:
             failures.fail(record, f"handler raised {type(exc).__name__}", exc)
     return failures.response()
@@ -138,19 +162,32 @@ def _run_batch(
 
 
 def _report_sqs(record: SqsRecord, reason: str, exc: BaseException | None, trace: bool) -> None:
-    keys: dict[str, Any] = {"message_id": record.message_id, "reason": reason,
-                            "receive_count": record.receive_count}
-    if record.message_group_id is not None:
-        keys["message_group_id"] = record.message_group_id
-    message = f"SQS message {record.message_id} failed: {reason}; it is reported for retry"
-    from flowfn.runtime import errorlog  # on the first failure, not on every cold start
+    message_id = record.message_id
+    keys: dict[str, Any] = {"message_id": message_id, "reason": reason, "receive_count": record.receive_count}
+    group = record.message_group_id
+    if group is not None:
+        keys["message_group_id"] = group
+    errorlog = _errorlog[0] if _errorlog else _load_errorlog()
+    if exc is None:
+        trace = False
+    else:
+        keys["error"] = errorlog.exception_text(exc)
+    errorlog.error(f"SQS message {message_id} failed: {reason}; it is reported for retry"
+                   f"{_TRACED if trace else ''}", keys, sys._getframe(), exc if trace else None)
 
-    if exc is not None:
-        keys["error"] = str(exc)
-        if trace:
-            keys.update(errorlog.exception_keys(exc))
-            message += " (traceback under 'exception')"
-    errorlog.error(message, keys, sys._getframe())
+
+_TRACED = " (traceback under 'exception')"
+
+
+_errorlog: list[Any] = []
+
+
+def _load_errorlog() -> Any:
+    # On a batch's first failure, not on every cold start.
+    from flowfn.runtime import errorlog
+
+    _errorlog[:] = [errorlog]
+    return errorlog
 
 
 def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
@@ -160,4 +197,10 @@ def run_sqs(handler: Handler, event: Mapping[str, Any], context: object) -> Any:
 
 def prepare_sqs(handler: Handler) -> Runner:
     """The sqs adapter: what runs each event of ``handler``."""
-    return each_event(run_sqs, handler)
+    fn = caller(handler)
+
+    def run(event: Mapping[str, Any], context: object) -> Any:
+        if type(event) is not dict:
+            not_an_event("sqs", event)
+        return _process(handler, fn, event, context, _report_sqs)
+    return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 from hypothesis import given
@@ -65,6 +65,19 @@ def test_key_decoding_inverts_s3_encoding(key: str) -> None:
     # S3 encodes keys as form data, keeping slashes; some emulators encode slashes too.
     assert decode_s3_key(quote_plus(key, safe="/")) == key
     assert decode_s3_key(quote_plus(key)) == key
+
+
+@given(st.text(st.sampled_from("a+% 2BF/é"), max_size=12))
+def test_any_key_decodes_as_unquote_plus_decodes_it(text: str) -> None:
+    seen: list[str] = []
+    handler = handler_for(lambda record: seen.append(record.object_key))
+    for event in ({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"},
+                                                                          "object": {"key": text}}}]},
+                  {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"},
+                                                                          "object": {"key": text}}}] * 2}):
+        dispatch(handler, event, None)
+    assert decode_s3_key(text) == unquote_plus(text)
+    assert seen == [unquote_plus(text)] * 3
 
 
 @given(st.lists(s3_keys, min_size=1, max_size=8))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import traceback
@@ -94,6 +95,25 @@ def test_syntax_errors_and_groups_are_pythons_own_text(fn: Callable[[], Any]) ->
     assert format_exception(exc) == python_text(exc, markers=True)
 
 
+def odd() -> None:
+    error = KeyError("«ü»\n\u2028\x00\x1f \"q\" \\")
+    error.__notes__ = "not a list"  # type: ignore[attr-defined]
+    raise error
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [plain, caused, during, suppressed, lambda: recurse(0), lambda: (_ for _ in ()).throw(Unprintable()),
+     lambda: exec("x = (", {}), group, odd],
+    ids=["plain", "cause", "context-and-notes", "suppressed", "recursion", "unprintable", "syntax", "group",
+         "escapes"],
+)
+def test_the_json_form_is_the_text_as_json_writes_it(fn: Callable[[], Any]) -> None:
+    exc = raised(fn)
+    for _ in range(2):  # the frames' text is kept after the first time
+        assert format_exception(exc, json=True) == json.dumps(format_exception(exc), ensure_ascii=False)
+
+
 def test_an_exception_never_raised_has_no_traceback() -> None:
     assert format_exception(Custom("alone")) == f"{__name__}.Custom: alone"
     assert format_exception(ValueError()) == "ValueError"
@@ -143,3 +163,17 @@ def test_code_loaded_again_from_an_edited_file_shows_its_new_lines(tmp_path: Any
     assert "raise ValueError('first')" in load_and_fail("def handle():\n    raise ValueError('first')\n")
     second = load_and_fail("def handle():\n    raise ValueError('second, longer')\n")
     assert "raise ValueError('second, longer')" in second and "'first'" not in second
+
+
+def test_frames_of_one_function_at_several_lines_show_each_line() -> None:
+    def fail(where: int) -> None:
+        if where == 1:
+            raise ValueError("first")
+        if where == 2:
+            raise KeyError("second")
+        int("third")
+
+    for _ in range(2):  # the second time, each frame's text is one kept from the first
+        for where in (1, 2, 3):
+            exc = raised(functools.partial(fail, where))
+            assert format_exception(exc) == python_text(exc)
