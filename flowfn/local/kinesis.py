@@ -12,7 +12,13 @@ from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
 from flowfn.local.shards import Raw, stamp_ms
 from flowfn.local.tumbling import windowed_sample
-from flowfn.triggers.kinesis import KinesisTrigger, aws_sequence_number, kinesis_event, kinesis_record
+from flowfn.triggers.kinesis import (
+    KinesisTrigger,
+    aws_sequence_number,
+    kinesis_event,
+    kinesis_record,
+    kinesis_records,
+)
 
 __all__ = ["KinesisReader", "kinesis_sample", "kinesis_sample_for"]
 
@@ -64,16 +70,12 @@ class KinesisReader:
         if not items:
             return [], nxt, None
         shard = _shard_of(iterator)
-        number = _shard_number(shard)
-        arn, region, role = self.source_arn, self.region, self.role_arn
-        out = []
-        for item in items:
-            raw_seq, key = item["SequenceNumber"], item["PartitionKey"]
-            arrival = item["ApproximateArrivalTimestamp"]
-            seq = aws_sequence_number(raw_seq, number)
-            event = kinesis_record(data=item["Data"], partition_key=key, sequence_number=seq, arrival=arrival,
-                                   shard_id=shard, stream_arn=arn, region=region, role_arn=role)
-            out.append(Raw(raw_seq, seq, arrival, key, event, None))
+        entries = [(i["SequenceNumber"], i["Data"], i["PartitionKey"], i["ApproximateArrivalTimestamp"])
+                   for i in items]
+        events = kinesis_records(entries, shard_id=shard, stream_arn=self.source_arn, region=self.region,
+                                 role_arn=self.role_arn, shard=_shard_number(shard))
+        out = [Raw(raw, event["kinesis"]["sequenceNumber"], arrival, key, event, None)
+               for (raw, _, key, arrival), event in zip(entries, events, strict=True)]
         return out, nxt, items[-1]["SequenceNumber"]
 
     def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -396,12 +396,16 @@ class ShardPoller(Source):
     def _done(self, shard: str, done: list[Raw]) -> None:
         if not done:
             return
-        gone = {r.seq for r in done}
         with self._lock:
             buffer = self._buffers[shard]
-            buffer[:] = [r for r in buffer if r.seq not in gone]
+            if len(buffer) >= len(done) and all(a is b for a, b in zip(done, buffer, strict=False)):
+                del buffer[:len(done)]  # the usual case: the batch was the buffer's head, all done
+                last = done[-1]  # a shard's records are in order
+            else:
+                gone = {r.seq for r in done}
+                buffer[:] = [r for r in buffer if r.seq not in gone]
+                last = max(done, key=lambda r: int(r.raw_seq))
         # The checkpoint: just before the first record still due, else the last one done.
-        last = max(done, key=lambda r: int(r.raw_seq))
         remaining = self._buffers[shard]
         if not remaining or int(remaining[0].raw_seq) > int(last.raw_seq):
             self._checkpoint(shard, last.raw_seq)

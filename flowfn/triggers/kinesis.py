@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
@@ -61,22 +62,38 @@ def kinesis_record(
 ) -> dict[str, Any]:
     """One Lambda Kinesis record (``data``: the record's bytes in base64, as Kinesis answers and
     Lambda delivers them)."""
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": partition_key,
-            "sequenceNumber": sequence_number,
-            "data": data,
-            "approximateArrivalTimestamp": round(arrival, 3),
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{sequence_number}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": role_arn,
-        "awsRegion": region,
-        "eventSourceARN": stream_arn,
-    }
+    return kinesis_records([(sequence_number, data, partition_key, arrival)], shard_id=shard_id,
+                           stream_arn=stream_arn, region=region, role_arn=role_arn)[0]
+
+
+def kinesis_records(
+    entries: Iterable[tuple[str, str, str, float]], *, shard_id: str, stream_arn: str, region: str,
+    role_arn: str, shard: int = 0,
+) -> list[dict[str, Any]]:
+    """Lambda Kinesis records of one shard, from (sequence number, data in base64, partition key,
+    arrival) entries; a sequence number as :func:`aws_sequence_number` writes it (``shard``: the
+    shard's number)."""
+    prefix = "49" + str(shard).rjust(6, "0")
+    out = []
+    for raw, data, key, arrival in entries:
+        sequence_number = raw if len(raw) >= 20 else prefix + raw.rjust(48, "0")
+        out.append({
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": key,
+                "sequenceNumber": sequence_number,
+                "data": data,
+                "approximateArrivalTimestamp": round(arrival, 3),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard_id}:{sequence_number}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": role_arn,
+            "awsRegion": region,
+            "eventSourceARN": stream_arn,
+        })
+    return out
 
 
 def kinesis_event(records: list[dict[str, Any]]) -> dict[str, Any]:
