@@ -145,7 +145,7 @@ class DevServer:
         self._mirror_wanted = mirror
         options = Options(endpoint_url=endpoint_url, region=region, http_port=http_port,
                           wall_clock_start=clock_start, listeners=[on_invocation] if on_invocation else [],
-                          state_dir=state_dir)
+                          state_dir=state_dir, keep_records=False)
         self.local = LocalApp(target, options)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -242,7 +242,7 @@ class DevServer:
         file = self._queues_file(local)
         try:
             arns = {arn: local.bindings.queue_urls[name] for name, arn in local.bindings.queue_arns.items()}
-            held = queuestate.unsettled(local.invoker.records, arns)
+            held = queuestate.unsettled(local.invoker.unsettled(), arns)
             saved = queuestate.save(local.target.client("sqs"), self._held_queues(local), held, file)
         except Exception as exc:
             self.report(f"could not save the queued messages ({type(exc).__name__}: {exc}): they are lost")

@@ -85,6 +85,11 @@ class Options:
     permissions: str = "enforce"
     #: Where stream pollers keep their checkpoints, under the app's name (None: in memory only).
     state_dir: Path | None = None
+    #: Keep every finished invocation's record and every AWS call a handler made (``flowfn.testing``
+    #: reads them). A long run (run-local) keeps no records, only the SQS messages whose last
+    #: invocation failed (:meth:`Invoker.unsettled`), and each distinct call once: otherwise both
+    #: would grow with every event it handles.
+    keep_records: bool = True
 
 
 S = TypeVar("S", bound=Source)
@@ -180,7 +185,8 @@ class LocalApp:
             self.emulator.start()
             self._stack.callback(self.emulator.stop)
             self._target = AwsTarget(self.emulator.endpoint_url, region=self.options.region)
-            self._invoker = Invoker(App("loading"), Bindings(self._target), self.options.listeners)
+            self._invoker = Invoker(App("loading"), Bindings(self._target), self.options.listeners,
+                                    keep_records=self.options.keep_records)
             delays = (0.0, 0.0) if self.options.retry_now else (60.0, 120.0)
             self._invoker.async_retry_delays = tuple(
                 delays[min(i, len(delays) - 1)] for i in range(self.options.async_retries))
@@ -251,7 +257,8 @@ class LocalApp:
 
         mode = self.options.permissions
         if self.invoker.guard is None:
-            self.invoker.guard = Guard(app, self.bindings, mode)  # type: ignore[arg-type]
+            self.invoker.guard = Guard(app, self.bindings, mode,  # type: ignore[arg-type]
+                                       distinct=not self.options.keep_records)
         else:
             self.invoker.guard.rebind(app, self.bindings)
 

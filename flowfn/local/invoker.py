@@ -90,10 +90,15 @@ class Invoker:
     """Runs invocations of an app's handlers and keeps a record of each."""
 
     def __init__(self, app: App, bindings: Bindings,
-                 listeners: list[Callable[[Invocation], None]] | None = None) -> None:
+                 listeners: list[Callable[[Invocation], None]] | None = None, *,
+                 keep_records: bool = True) -> None:
         self.app = app
         self.bindings = bindings
         self.listeners = list(listeners or [])
+        #: Whether :attr:`records` keeps every finished invocation (else it stays empty).
+        self.keep_records = keep_records
+        #: SQS messages whose last invocation failed: message id -> (queue ARN, receipt handle).
+        self._unsettled: dict[str, tuple[str, str]] = {}
         self._cond = threading.Condition()
         self._state = _State()
         self._slots: dict[str, _Slots] = {}
@@ -177,6 +182,12 @@ class Invoker:
         """Every finished invocation, in the order they ended."""
         with self._cond:
             return list(self._state.records)
+
+    def unsettled(self) -> dict[str, tuple[str, str]]:
+        """The SQS messages whose last invocation failed (so a stop may find them in flight):
+        message id -> (queue ARN, receipt handle)."""
+        with self._cond:
+            return dict(self._unsettled)
 
     def clear_records(self) -> None:
         with self._cond:
@@ -339,8 +350,18 @@ class Invoker:
         self._finish(record)
 
     def _finish(self, record: Invocation) -> None:
+        failed = set(record.failed_ids) if record.trigger == "sqs" else set()
         with self._cond:
-            self._state.records.append(record)
+            if self.keep_records:
+                self._state.records.append(record)
+            if record.trigger == "sqs":
+                for item in record.event.get("Records", ()):
+                    message = item.get("messageId")
+                    if message in failed:
+                        self._unsettled[message] = (item.get("eventSourceARN", ""),
+                                                    item.get("receiptHandle", ""))
+                    else:
+                        self._unsettled.pop(message, None)
             self._cond.notify_all()
         for listener in self.listeners:
             listener(record)

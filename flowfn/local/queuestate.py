@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,23 +66,16 @@ class Restored:
         return sum(self.counts.values())
 
 
-def unsettled(records: Iterable[Any], queue_urls: dict[str, str]) -> dict[str, list[str]]:
+def unsettled(messages: dict[str, tuple[str, str]], queue_urls: dict[str, str]) -> dict[str, list[str]]:
     """Receipt handles, per queue URL, of the messages whose last invocation failed.
 
-    ``records`` are the invoker's invocation records, ``queue_urls`` maps queue ARNs to URLs.
+    ``messages`` are the invoker's (:meth:`~flowfn.local.invoker.Invoker.unsettled`: message id ->
+    queue ARN and receipt handle), ``queue_urls`` maps queue ARNs to URLs.
     """
-    last: dict[str, tuple[str, str, bool]] = {}
-    for record in records:
-        if record.trigger != "sqs":
-            continue
-        failed = set(record.failed_ids)
-        for item in record.event.get("Records", []):
-            url = queue_urls.get(item.get("eventSourceARN", ""))
-            if url is not None:
-                last[item["messageId"]] = (url, item["receiptHandle"], item["messageId"] in failed)
     handles: dict[str, list[str]] = {}
-    for url, handle, was_failed in last.values():
-        if was_failed:
+    for arn, handle in messages.values():
+        url = queue_urls.get(arn)
+        if url is not None:
             handles.setdefault(url, []).append(handle)
     return handles
 

@@ -77,6 +77,10 @@ class Guard:
     bindings: Bindings
     mode: Mode = "enforce"
     calls: list[Call] = field(default_factory=list)
+    #: Record each distinct call once (a long run: the report needs no more, and a list of every
+    #: call would grow with every event handled).
+    distinct: bool = False
+    _seen: set[Call] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -145,6 +149,10 @@ class Guard:
 
     def record(self, call: Call) -> None:
         with self._lock:
+            if self.distinct:
+                if call in self._seen:
+                    return
+                self._seen.add(call)
             self.calls.append(call)
 
 
