@@ -76,7 +76,10 @@ def _run(test: ModuleType, *, waves: int | None, end_windows: bool, in_process: 
         docs = [json.loads(harness.download("aggregates", key)) for key in harness.keys("aggregates")]
         counted = Counter(eid for doc in docs for eid in doc["event_ids"])
         if set(counted) != set(good) or max(counted.values()) != 1:
-            raise RuntimeError("the good events were not each counted once")
+            missing = set(good) - set(counted)
+            twice = sorted(e for e, n in counted.items() if n > 1)
+            raise RuntimeError(f"the good events were not each counted once: {len(missing)} missing "
+                               f"({sorted(missing)[:5]}), {len(twice)} counted more than once ({twice[:5]})")
         if Counter(harness.messages("events-dlq")) != Counter([*bad, json.dumps({"not": "an event"})]):
             raise RuntimeError("the dead-letter queue does not hold exactly the bad events")
     return elapsed
