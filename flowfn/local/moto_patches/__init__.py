@@ -150,6 +150,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("SQSBackend.delete_message_batch", "SQSBackend", "delete_message_batch", sqs.delete_message_batch,
           *_MOTO_5_2),
     Patch("generate_receipt_handle", "", "generate_receipt_handle", sqs.generate_receipt_handle, *_MOTO_5_2),
+    Patch("SQSBackend.change_message_visibility", "SQSBackend", "change_message_visibility",
+          sqs.change_message_visibility, *_MOTO_5_2),
     Patch("DomainDispatcherApplication.get_backend_for_host", "DomainDispatcherApplication",
           "get_backend_for_host", get_backend_for_host, *_MOTO_5_2),
     Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),

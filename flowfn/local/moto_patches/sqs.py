@@ -237,7 +237,8 @@ def _available(queue: Any) -> Iterator[Any]:
 
 def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int,
                     visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Any]:
-    """``SQSBackend.receive_message`` that stops looking once it has ``count`` messages.
+    """``SQSBackend.receive_message`` that stops looking once it has ``count`` messages, and
+    takes them while no other call changes the queue.
 
     moto listed every visible message of the queue (``queue.messages``, a full pass with two
     clock reads per message) before taking the first ``count``, and checked each one's
@@ -246,11 +247,23 @@ def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout
     in the same order, with the same FIFO group locking, dead-letter moves and receive counts;
     and it reads the retention period directly. A message moved to the dead-letter queue leaves
     through a new list, not in place.
+
+    moto's server answers requests on many threads, and moto took messages with nothing held:
+    two receives at once could both find a message visible and both hand it out (a standard
+    queue gave some messages to two consumers at once; SQS hides a received message from every
+    other receive), and a FIFO receive could fail reading the set of groups in flight while
+    another changed it. The queue's lock is held while messages are taken (and let go while a
+    long poll waits), as by the other calls that change its messages here.
     """
-    sqs = _sqs()
-    if message_attribute_names is None:
-        message_attribute_names = []
     queue = self.get_queue(queue_name)
+    with queue._messages_lock:
+        return _receive(self, queue, queue_name, count, wait_seconds_timeout, visibility_timeout,
+                        message_attribute_names or [])
+
+
+def _receive(self: Any, queue: Any, queue_name: str, count: int, wait_seconds_timeout: int,
+             visibility_timeout: int, message_attribute_names: list[str]) -> list[Any]:
+    sqs = _sqs()
     result: list[Any] = []
     previous_result_count = len(result)
     polling_end = sqs.unix_time() + wait_seconds_timeout
@@ -287,7 +300,7 @@ def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout
                 remaining = list(current)
                 remaining.remove(message)
                 _replace_messages(queue, current, remaining, [message])
-            queue.dead_letter_queue.add_message(message)
+            queue.dead_letter_queue.add_message(message)  # its lock is taken while this one is held
         if previous_result_count == len(result):
             if wait_seconds_timeout == 0:
                 break
@@ -350,16 +363,17 @@ def delete_message(self: Any, receipt_handle: str) -> None:
     pass over the old list elsewhere is undisturbed), leaves the pending set, and all its
     handles count as deleted. Unknown handles raise ``ReceiptHandleIsInvalid`` as before.
     """
-    if receipt_handle in self.deleted_messages:
-        return
-    messages = self._messages
-    index = _holder(messages, receipt_handle)
-    if index is None:
-        raise _sqs().ReceiptHandleIsInvalid()
-    message = messages[index]
-    self.pending_messages.discard(message)
-    self.deleted_messages.update(message.all_receipt_handles)
-    _remove(self, [(index, message)])
+    with self._messages_lock:
+        if receipt_handle in self.deleted_messages:
+            return
+        messages = self._messages
+        index = _holder(messages, receipt_handle)
+        if index is None:
+            raise _sqs().ReceiptHandleIsInvalid()
+        message = messages[index]
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        _remove(self, [(index, message)])
 
 
 def delete_message_batch(self: Any, queue_name: str,
@@ -372,6 +386,11 @@ def delete_message_batch(self: Any, queue_name: str,
     pending set with all its handles counted as deleted.
     """
     queue = self.get_queue(queue_name)
+    with queue._messages_lock:
+        return _delete_batch(queue, receipts)
+
+
+def _delete_batch(queue: Any, receipts: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
     messages = queue._messages
     success: list[str] = []
     errors: list[dict[str, str]] = []
@@ -426,3 +445,14 @@ def generate_receipt_handle() -> str:
         tops = mock_random.getrandbits(32 * need).to_bytes(4 * need, "little")[3::4]
         handle += tops.translate(_LETTER_OF_TOP_BYTE, _REJECTED).decode("ascii")
     return handle
+
+
+def change_message_visibility(self: Any, queue_name: str, receipt_handle: str,
+                              visibility_timeout: int) -> None:
+    """``SQSBackend.change_message_visibility``, moto's own, while no other call changes the
+    queue (see ``receive_message``): it takes a message out of the set of those in flight, which
+    a FIFO receive reads."""
+    queue = self.get_queue(queue_name)
+    with queue._messages_lock:
+        original = ORIGINALS["SQSBackend.change_message_visibility"]
+        original(self, queue_name, receipt_handle, visibility_timeout)
