@@ -318,10 +318,16 @@ def handler_session() -> Any:
     Its credentials are the dummy ones; its region and endpoint come from each function's
     environment. It is created and warmed once per process, so a handler's first client is fast.
     """
+    from flowfn.local import environ
+
     with _session_lock:
         found = _sessions.get("handlers")
         if found is None:
-            found = _session(aws_access_key_id="testing", aws_secret_access_key="testing")
+            # botocore reads its settings from the os.environ it finds when the session is made:
+            # made within the layered view, it sees the running function's variables, whenever
+            # it is first asked for (before any run too).
+            with environ.installed():
+                found = _session(aws_access_key_id="testing", aws_secret_access_key="testing")
             for service in ("s3", "sqs"):
                 found.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
             _sessions["handlers"] = found

@@ -58,3 +58,27 @@ def test_layers_are_per_thread_of_control() -> None:
             thread.join()
         assert os.environ.get("WHO") is None
     assert seen == {"a": "a", "b": "b"}
+
+
+def test_the_handlers_session_made_before_any_run_reads_each_functions_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore reads settings from the os.environ it found when its session was made: one made
+    # outside a run must still see the running function's region and endpoint.
+    from flowfn import App, Queue
+    from flowfn.local import emulator
+    from flowfn.testing import run_app
+
+    monkeypatch.delitem(emulator._sessions, "handlers", raising=False)
+    emulator.handler_session()
+    app = App("early-session")
+    jobs = Queue("jobs")
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[jobs.send()])
+    def send() -> None:
+        import boto3
+
+        boto3.client("sqs").send_message(QueueUrl=jobs.url, MessageBody="hello")
+
+    with run_app(app) as harness:
+        assert harness.fire("send").ok
+        assert harness.messages("jobs") == ["hello"]
