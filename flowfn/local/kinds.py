@@ -8,6 +8,7 @@ handlers (none, for a kind the app does not use), so every kind's source is made
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from flowfn.local.kinesis import KinesisReader, kinesis_sample_for
 from flowfn.local.provision import Bindings
 from flowfn.local.s3 import ObjectChange, S3Source, s3_sample_for
 from flowfn.local.schedule import ScheduleSource, schedule_sample_for
-from flowfn.local.shards import Checkpoints, ShardPoller, checkpoint_file, failure_sender
+from flowfn.local.shards import Checkpoints, ShardPoller, checkpoint_file
 from flowfn.local.sns import sns_sample_for, sns_sources
 from flowfn.local.source import Source
 from flowfn.local.sqs import SqsPoller, sqs_sample_for
@@ -155,3 +156,17 @@ TABLE: dict[type[Trigger], LocalKind] = {
 def kind_of(trigger: Trigger) -> LocalKind:
     """The local pieces of ``trigger``'s kind; KeyError when run-local does not know it."""
     return TABLE[type(trigger)]
+
+
+def failure_sender(invoker: Invoker, trigger: Any) -> Callable[[dict[str, Any]], None] | None:
+    """What sends a given-up batch's metadata to the trigger's on-failure queue (None: none)."""
+    if trigger.on_failure is None:
+        return None
+    bindings = invoker.bindings
+    url = bindings.queue_urls[trigger.on_failure.logical_name]
+    sqs = bindings.target.client("sqs")
+
+    def send(message: dict[str, Any]) -> None:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+
+    return send

@@ -23,7 +23,6 @@ holds nothing more of (:meth:`ShardPoller.gathering`). Run-local's windows run i
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 import uuid
@@ -492,17 +491,3 @@ def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -
             return 0
         found.append(positions[ident])
     return min(found)
-
-
-def failure_sender(invoker: Invoker, trigger: Any) -> Callable[[dict[str, Any]], None] | None:
-    """What sends a given-up batch's metadata to the trigger's on-failure queue (None: none)."""
-    if trigger.on_failure is None:
-        return None
-    bindings = invoker.bindings
-    url = bindings.queue_urls[trigger.on_failure.logical_name]
-    sqs = bindings.target.client("sqs")
-
-    def send(message: dict[str, Any]) -> None:
-        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
-
-    return send
