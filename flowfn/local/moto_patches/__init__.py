@@ -17,7 +17,8 @@ why the replacement is equivalent. Each is guarded by the moto versions it was w
 shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`, Kinesis shards' in
 :mod:`flowfn.local.moto_patches.kinesis`, the response serializer's in
 :mod:`flowfn.local.moto_patches.serialize`, S3's conditional writes' in
-:mod:`flowfn.local.moto_patches.s3`; the clock and the server's fix are here.
+:mod:`flowfn.local.moto_patches.s3`, DynamoDB Streams' numbering in
+:mod:`flowfn.local.moto_patches.dynamodb`; the clock and the server's fix are here.
 :func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
 
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flowfn.local.moto_patches import kinesis, s3, serialize, sqs
+from flowfn.local.moto_patches import dynamodb, kinesis, s3, serialize, sqs
 from flowfn.local.moto_patches._moto import ORIGINALS
 from flowfn.local.moto_patches._moto import sqs_models as _sqs
 
@@ -161,6 +162,8 @@ PATCHES: tuple[Patch, ...] = (
           serialize.attribute_picker_call, *_MOTO_5_2),
     *(Patch(f"s3.S3Response.{name}", "moto.s3.responses:S3Response", name, s3.serialized(name), *_MOTO_5_2)
       for name in s3.WRITES),
+    Patch("dynamodb.StreamShard.add", "moto.dynamodb.models.table:StreamShard", "add", dynamodb.add,
+          *_MOTO_5_2),
 )
 
 _lock = threading.Lock()

@@ -4,6 +4,7 @@ functions while the fixes replace them."""
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 #: moto's functions the installed fixes replaced, by fix name.
@@ -17,4 +18,16 @@ def sqs_models() -> Any:
     found = _modules.get("sqs")
     if found is None:
         found = _modules["sqs"] = importlib.import_module("moto.sqs.models")
+    return found
+
+
+_locks_lock = threading.Lock()
+
+
+def lock_of(owner: Any) -> threading.RLock:
+    """The lock kept on ``owner`` (a shard of moto's), made on first use."""
+    found: threading.RLock | None = owner.__dict__.get("_flowfn_lock")
+    if found is None:
+        with _locks_lock:
+            found = owner.__dict__.setdefault("_flowfn_lock", threading.RLock())
     return found

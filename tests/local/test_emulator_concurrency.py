@@ -1,5 +1,6 @@
-"""Receives at once on the embedded emulator's queues behave as SQS's: a received message goes to
-one consumer only, and a FIFO group has one batch in flight at a time."""
+"""Calls at once on the embedded emulator behave as AWS's: a received message goes to one consumer
+only, a FIFO group has one batch in flight at a time, every Kinesis record and every change to a
+table gets its own sequence number."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from flowfn import App, Queue
+from flowfn import App, Queue, Stream, Table
 from flowfn.testing import Harness, run_app
 
 RECEIVERS = 8
@@ -21,8 +22,9 @@ RECEIVERS = 8
 def harness() -> Iterator[Harness]:
     app = App("receivers")
     jobs, ordered = Queue("jobs"), Queue("ordered.fifo")
+    events, items = Stream("events"), Table("items", key="pk", stream=True)
 
-    @app.on_schedule("rate(1 day)", enabled=False, uses=[jobs.send(), ordered.send()])
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[jobs.send(), ordered.send(), events.put(), items.write()])
     def idle() -> None: ...
 
     interval = sys.getswitchinterval()
@@ -85,3 +87,37 @@ def test_a_fifo_group_is_in_one_receivers_hands_at_a_time(harness: Harness) -> N
     assert sorted(Counter(groups)) == sorted(f"g{n}" for n in range(30))
     per_group_batches = Counter(g for b in batches for g in {m["Attributes"]["MessageGroupId"] for m in b})
     assert set(per_group_batches.values()) == {1}
+
+
+def _at_once(work: Any, writers: int = 8) -> None:
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_kinesis_records_put_at_once_each_get_their_own_sequence_number(harness: Harness) -> None:
+    kinesis, name = harness.client("kinesis"), harness.stream_name("events")
+    _at_once(lambda n: [kinesis.put_record(StreamName=name, Data=f"{n}-{i}".encode(), PartitionKey=str(i))
+                        for i in range(100)])
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
+    assert sorted(r["Data"] for r in records) == sorted(f"{n}-{i}".encode() for n in range(8) for i in range(100))
+    numbers = [int(r["SequenceNumber"]) for r in records]
+    assert numbers == sorted(set(numbers))
+
+
+def test_changes_made_at_once_each_get_their_own_stream_sequence_number(harness: Harness) -> None:
+    ddb, streams, table = harness.client("dynamodb"), harness.client("dynamodbstreams"), harness.table_name("items")
+    _at_once(lambda n: [ddb.put_item(TableName=table, Item={"pk": {"S": f"{n}-{i}"}}) for i in range(60)])
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    assert len(records) == 480
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert numbers == sorted(set(numbers))
