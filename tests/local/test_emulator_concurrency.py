@@ -121,3 +121,26 @@ def test_changes_made_at_once_each_get_their_own_stream_sequence_number(harness:
     assert len(records) == 480
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert numbers == sorted(set(numbers))
+
+
+def test_a_conditional_put_and_an_add_are_atomic(harness: Harness) -> None:
+    from botocore.exceptions import ClientError
+
+    ddb, table = harness.client("dynamodb"), harness.table_name("items")
+    created: list[str] = []
+
+    def create_and_count(n: int) -> None:
+        for k in range(20):
+            try:
+                ddb.put_item(TableName=table, Item={"pk": {"S": f"k{k}"}, "by": {"N": str(n)}},
+                             ConditionExpression="attribute_not_exists(pk)")
+                created.append(f"k{k}")
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            ddb.update_item(TableName=table, Key={"pk": {"S": "counter"}}, UpdateExpression="ADD c :one",
+                            ExpressionAttributeValues={":one": {"N": "1"}})
+
+    _at_once(create_and_count)
+    assert sorted(created) == sorted(f"k{k}" for k in range(20))  # each key created once
+    counter = ddb.get_item(TableName=table, Key={"pk": {"S": "counter"}})["Item"]["c"]["N"]
+    assert counter == str(8 * 20)

@@ -17,7 +17,7 @@ why the replacement is equivalent. Each is guarded by the moto versions it was w
 shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`, Kinesis shards' in
 :mod:`flowfn.local.moto_patches.kinesis`, the response serializer's in
 :mod:`flowfn.local.moto_patches.serialize`, S3's conditional writes' in
-:mod:`flowfn.local.moto_patches.s3`, DynamoDB Streams' numbering in
+:mod:`flowfn.local.moto_patches.s3`, DynamoDB's item writes and stream numbering in
 :mod:`flowfn.local.moto_patches.dynamodb`; the clock and the server's fix are here.
 :func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
@@ -164,6 +164,8 @@ PATCHES: tuple[Patch, ...] = (
       for name in s3.WRITES),
     Patch("dynamodb.StreamShard.add", "moto.dynamodb.models.table:StreamShard", "add", dynamodb.add,
           *_MOTO_5_2),
+    *(Patch(f"dynamodb.DynamoDBBackend.{name}", "moto.dynamodb.models:DynamoDBBackend", name,
+            dynamodb.serialized(name), *_MOTO_5_2) for name in dynamodb.WRITES),
 )
 
 _lock = threading.Lock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 #: moto's functions the installed fixes replaced, by fix name.
@@ -31,3 +32,15 @@ def lock_of(owner: Any) -> threading.RLock:
         with _locks_lock:
             found = owner.__dict__.setdefault("_flowfn_lock", threading.RLock())
     return found
+
+
+def one_at_a_time(fix: str, method: str, lock: threading.RLock) -> Callable[..., Any]:
+    """A replacement for moto's ``method`` that runs the original (``ORIGINALS[fix]``) holding ``lock``."""
+
+    def serialized(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return ORIGINALS[fix](self, *args, **kwargs)
+
+    serialized.__name__ = serialized.__qualname__ = method
+    serialized.__doc__ = f"moto's ``{method}``, while no other call holding the same lock runs."
+    return serialized

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flowfn.local.moto_patches._moto import ORIGINALS
+from flowfn.local.moto_patches._moto import one_at_a_time
 
 __all__ = ["WRITES", "serialized"]
 
@@ -32,11 +32,4 @@ _writes = threading.RLock()
 
 def serialized(name: str) -> Callable[..., Any]:
     """``S3Response.<name>``, run while no other object write runs."""
-
-    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _writes:
-            return ORIGINALS[f"s3.S3Response.{name}"](self, *args, **kwargs)
-
-    write.__name__ = write.__qualname__ = name
-    write.__doc__ = f"``S3Response.{name}``, one object write at a time (see the module's docstring)."
-    return write
+    return one_at_a_time(f"s3.S3Response.{name}", name, _writes)
