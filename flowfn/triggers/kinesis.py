@@ -73,10 +73,9 @@ def kinesis_records(
     """Lambda Kinesis records of one shard, from (sequence number, data in base64, partition key,
     arrival) entries; a sequence number as :func:`aws_sequence_number` writes it (``shard``: the
     shard's number)."""
-    prefix = "49" + str(shard).rjust(6, "0")
     out = []
     for raw, data, key, arrival in entries:
-        sequence_number = raw if len(raw) >= 20 else prefix + raw.rjust(48, "0")
+        sequence_number = aws_sequence_number(raw, shard)
         out.append({
             "kinesis": {
                 "kinesisSchemaVersion": "1.0",
