@@ -350,21 +350,24 @@ class Invoker:
         self._finish(record)
 
     def _finish(self, record: Invocation) -> None:
-        failed = set(record.failed_ids) if record.trigger == "sqs" else set()
         with self._cond:
             if self.keep_records:
                 self._state.records.append(record)
             if record.trigger == "sqs":
-                for item in record.event.get("Records", ()):
-                    message = item.get("messageId")
-                    if message in failed:
-                        self._unsettled[message] = (item.get("eventSourceARN", ""),
-                                                    item.get("receiptHandle", ""))
-                    else:
-                        self._unsettled.pop(message, None)
+                self._settle(record)
             self._cond.notify_all()
         for listener in self.listeners:
             listener(record)
+
+    def _settle(self, record: Invocation) -> None:
+        """Note which of an SQS invocation's messages it failed (the caller holds ``_cond``)."""
+        failed = set(record.failed_ids)
+        for item in record.event.get("Records", ()):
+            message = item.get("messageId")
+            if message in failed:
+                self._unsettled[message] = (item.get("eventSourceARN", ""), item.get("receiptHandle", ""))
+            else:
+                self._unsettled.pop(message, None)
 
     def _run(self, handler: Handler, event: dict[str, Any], source: str, kind: str) -> Invocation:
         from flowfn.runtime import dispatch
