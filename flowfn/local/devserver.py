@@ -145,7 +145,7 @@ class DevServer:
         self._mirror_wanted = mirror
         options = Options(endpoint_url=endpoint_url, region=region, http_port=http_port,
                           wall_clock_start=clock_start, listeners=[on_invocation] if on_invocation else [],
-                          state_dir=state_dir, keep_records=False)
+                          state_dir=state_dir, keep_records=False, freeze_heap=True)
         self.local = LocalApp(target, options)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None

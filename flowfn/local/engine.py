@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from flowfn.app import App
 from flowfn.errors import FlowfnError
 from flowfn.function import Handler
-from flowfn.local import environ
+from flowfn.local import environ, heap
 from flowfn.local.emulator import (
     AwsTarget,
     EmbeddedMoto,
@@ -90,6 +90,11 @@ class Options:
     #: invocation failed (:meth:`Invoker.unsettled`), and each distinct call once: otherwise both
     #: would grow with every event it handles.
     keep_records: bool = True
+    #: Leave what exists once the app is loaded (modules, service models, the emulator) out of the
+    #: garbage collector's full passes while it runs (:mod:`flowfn.local.heap`), as a long run
+    #: (run-local) does; a reload collects the old code's garbage and freezes again. Off by
+    #: default: a test process's collector is its own.
+    freeze_heap: bool = False
 
 
 S = TypeVar("S", bound=Source)
@@ -115,6 +120,7 @@ class LocalApp:
         self._sqs: Any = None
         self._clock_offset: timedelta | None = None
         self._token = secrets.token_hex(4)
+        self._frozen = False
 
     # -- what is running ------------------------------------------------------------------------
 
@@ -245,12 +251,20 @@ class LocalApp:
             self._server.router = self.router
         if not self.options.sources:
             return
+        if self.options.freeze_heap and not self._frozen:
+            heap.freeze()  # before the hooks: what they write is the run's data, not start-up's
+            self._frozen = True
+            self._stack.callback(self._thaw)
         for hook in self.options.on_ready:
             hook(self)
         sources = [source for made in self._made.values() for source in made]
         for source in sources:
             source.start()
         self._sources = sources
+
+    def _thaw(self) -> None:
+        self._frozen = False
+        heap.thaw()
 
     def _guard(self, app: App) -> None:
         from flowfn.permissions import Guard
@@ -326,6 +340,8 @@ class LocalApp:
         app = self._import()
         self._stop_sources()
         self._load(app)
+        if self._frozen:
+            heap.refreeze()  # the old code is garbage now: collected, not kept frozen
         return app
 
     # -- idleness -------------------------------------------------------------------------------
