@@ -1,13 +1,14 @@
 """Warm dispatch: what the runtime adds to each event over calling the plain function.
 
-For each event kind, three things handle the same event in one process: a plain function that
-does the work on the raw event dict with no framework (the baseline), flowfn's runtime
-(``flowfn.runtime.dispatch``) and Chalice's wrapper. Overhead is each framework's time per event
-minus the baseline's; the target is flowfn's overhead no more than Chalice's. SQS batches are
-also run through Powertools' ``BatchProcessor``, what a user would otherwise reach for. Most real
-handlers log: one more row times an S3 event whose handler writes one INFO line, through flowfn's
-logger (one JSON line with the invocation's keys) and through Chalice's ``app.log`` (a line of text).
-"""
+For each event kind, three things handle the same event in one process: a plain function that does
+the work on the raw event dict with no framework (the baseline), flowfn's Lambda entry point
+(``flowfn.runtime.handler``, with ``FLOWFN_APP`` and ``FLOWFN_FUNCTION`` set as a deployed function
+has them) and Chalice's wrapper, each called as Lambda calls it. Overhead is each framework's time
+per event minus the baseline's; the target is flowfn's overhead no more than Chalice's. SQS batches
+are also run through Powertools' ``BatchProcessor``, what a user would otherwise reach for. Most
+real handlers log: one more row times an S3 event whose handler writes one INFO line, through
+flowfn's logger (one JSON line with the invocation's keys) and through Chalice's ``app.log`` (a line
+of text)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ sys.path[:0] = [str(HERE / "apps")]
 import events  # noqa: E402
 
 import flowfn.runtime  # noqa: E402
-from flowfn.loader import load_app  # noqa: E402
 
 
 def _plain_s3(event: dict[str, Any], context: Any) -> Any:
@@ -86,10 +86,17 @@ def _side_by_side(plain: Callable[[], Any], ours: Callable[[], Any], theirs: Cal
     return best[0], best[1], best[2]
 
 
+def _entry(module: str) -> Callable[[dict[str, Any], Any], Any]:
+    """flowfn's Lambda entry point, the environment naming the handler ``handle`` of ``module``
+    (a module of ``apps/``), as a deployed function's does."""
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    os.environ["FLOWFN_APP"], os.environ["FLOWFN_FUNCTION"] = module, "handle"
+    return flowfn.runtime.handler
+
+
 def measure(kind: str, number: int = 2000) -> tuple[float, float, float]:
     """Seconds per event: (plain, flowfn, chalice)."""
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    handler = load_app(str(HERE / "apps" / f"flowfn_{kind}.py")).handler("handle")
+    entry = _entry(f"flowfn_{kind}")
     chalice_module = importlib.import_module(f"chalice_{kind}")
     chalice_entry = chalice_module.app if kind == "http" else chalice_module.handle
     if kind == "sqs":  # partial-failure reporting at work: one record of ten fails
@@ -97,39 +104,35 @@ def measure(kind: str, number: int = 2000) -> tuple[float, float, float]:
     else:
         ours, theirs = events.FLOWFN_EVENTS[kind](), events.CHALICE_EVENTS[kind]()
     context = events.Context()
-    plain, dispatch = PLAIN[kind], flowfn.runtime.dispatch  # each side's entry point a local name
+    plain = PLAIN[kind]
     # Both frameworks write their logs to stdout, as in Lambda; here the stream is discarded.
     with contextlib.redirect_stdout(io.StringIO()):
-        return _side_by_side(lambda: plain(ours, context), lambda: dispatch(handler, ours, context),
+        return _side_by_side(lambda: plain(ours, context), lambda: entry(ours, context),
                              lambda: chalice_entry(theirs, context), number)
 
 
 def measure_batch(failing: int, number: int = 2000) -> tuple[float, float, float]:
     """Seconds per SQS batch of ten with ``failing`` failed records: (plain, flowfn, Powertools'
     ``BatchProcessor``). flowfn logs each failed record as an ERROR line; Powertools logs nothing."""
-    os.environ.setdefault("AWS_REGION", "us-east-1")
+    entry = _entry("flowfn_sqs")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
-    handler = load_app(str(HERE / "apps" / "flowfn_sqs.py")).handler("handle")
     theirs = importlib.import_module("powertools_sqs").handle
     event, context = events.sqs(failing=failing), events.Context()
-    dispatch = flowfn.runtime.dispatch
     with contextlib.redirect_stdout(io.StringIO()):
-        return _side_by_side(lambda: _plain_sqs(event, context), lambda: dispatch(handler, event, context),
+        return _side_by_side(lambda: _plain_sqs(event, context), lambda: entry(event, context),
                              lambda: theirs(event, context), number)
 
 
 def measure_logged(number: int = 2000) -> tuple[float, float, float]:
     """Seconds per S3 event whose handler writes one INFO line: (plain, flowfn, chalice)."""
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    handler = load_app(str(HERE / "apps" / "flowfn_s3_log.py")).handler("handle")
+    entry = _entry("flowfn_s3_log")
     chalice_module = importlib.import_module("chalice_s3_log")
     chalice_entry = chalice_module.handle
     ours, theirs, context = events.FLOWFN_EVENTS["s3"](), events.CHALICE_EVENTS["s3"](), events.Context()
-    dispatch = flowfn.runtime.dispatch
     with contextlib.redirect_stdout(io.StringIO()) as sink:
         for stream_handler in chalice_module.app.log.handlers:  # made with the sys.stdout of its import
             stream_handler.setStream(sink)
-        results = _side_by_side(lambda: _plain_s3(ours, context), lambda: dispatch(handler, ours, context),
+        results = _side_by_side(lambda: _plain_s3(ours, context), lambda: entry(ours, context),
                                 lambda: chalice_entry(theirs, context), number)
         written = sink.getvalue()
         if '"function":"handle"' not in written or "resized incoming/" not in written:

@@ -75,6 +75,14 @@ LOG_LEVEL_ENV = "FLOWFN_LOG_LEVEL"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _loaded: dict[tuple[str, str], Handler] = {}
+#: The table behind ``os.environ`` (CPython keeps the encoded variables in it; {} where it has no
+#: such table). Two lookups in it tell whether FLOWFN_APP and FLOWFN_FUNCTION are still the ones
+#: last resolved, for a tenth of what ``os.environ.get`` costs: in AWS they never change, but a
+#: test may point the entry point at another function.
+_raw_environ: dict[Any, Any] = getattr(os.environ, "_data", None) or {}
+_APP_KEY, _FUNCTION_KEY = os.environ.encodekey(APP_ENV), os.environ.encodekey(FUNCTION_ENV)
+#: (FLOWFN_APP's raw value, FLOWFN_FUNCTION's, the handler they named), once resolved.
+_last: tuple[object, object, Handler] | None = None
 
 
 def _target() -> Handler:
@@ -109,6 +117,26 @@ def _target() -> Handler:
     return found
 
 
+def _resolve() -> Handler:
+    """The handler the environment names, kept with the raw values that named it."""
+    global _last
+    found = _target()
+    app, function = _raw_environ.get(_APP_KEY), _raw_environ.get(_FUNCTION_KEY)
+    if app is not None and function is not None:
+        _last = (app, function, found)
+    return found
+
+
+def _forget() -> None:
+    """Resolve FLOWFN_APP and FLOWFN_FUNCTION again on the next event, as a new cold start would."""
+    global _last
+    _last = None
+    _loaded.clear()
+
+
 def handler(event: dict[str, Any], context: Any) -> Any:
     """The Lambda entry point of every flowfn function (``Handler: flowfn.runtime.handler``)."""
-    return dispatch(_target(), event, context)
+    last, raw = _last, _raw_environ
+    if last is not None and raw.get(_APP_KEY) is last[0] and raw.get(_FUNCTION_KEY) is last[1]:
+        return dispatch(last[2], event, context)
+    return dispatch(_resolve(), event, context)

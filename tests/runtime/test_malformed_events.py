@@ -100,7 +100,7 @@ def entry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("FLOWFN_APP", APP_NAME)
         yield
     sys.modules.pop(APP_NAME, None)
-    flowfn.runtime._loaded.clear()
+    flowfn.runtime._forget()
 
 
 def invoke(function: str, event: Any) -> Any:
