@@ -121,6 +121,7 @@ class ShardPoller(Source):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._iterators: dict[str, str] = {}
+        self._read_to: dict[str, str] = {}  # shard -> the emulator's number of the last record read
         self._buffers: dict[str, list[Raw]] = {}
         self._caught_up: dict[str, bool] = {}  # shard -> its last read found nothing new
         self._gathering: dict[str, threading.Event] = {}  # shard -> its batch's window was ended
@@ -225,14 +226,23 @@ class ShardPoller(Source):
 
     def _fill(self, shard: str, want: int) -> None:
         buffer = self._buffers[shard]
+        renewed = False
         while len(buffer) < want:
-            records, nxt, last = self.reader.read(self._iterators[shard], _READ)
+            try:
+                records, nxt, last = self.reader.read(self._iterators[shard], _READ)
+            except Exception as exc:
+                if renewed or not _iterator_expired(exc):
+                    raise
+                self._renew(shard)  # its iterator aged out while the shard was blocked
+                renewed = True
+                continue
             if last is None:
                 if not self._caught_up.get(shard, False):
                     self._caught_up[shard] = True
                     self.invoker.nudge()  # a drain need not wait for its next look to see it
                 return
             self._caught_up[shard] = False
+            self._read_to[shard] = last
             filters = self.trigger.filters
             kept = [r for r in records if matches(filters, self.reader.doc(r))] if filters else records
             with self._lock:
@@ -240,6 +250,16 @@ class ShardPoller(Source):
                 self._iterators[shard] = nxt
             if not buffer:
                 self._checkpoint(shard, last)  # all filtered out: passed over
+
+    def _renew(self, shard: str) -> None:
+        """A new iterator for ``shard``, just after the last record read (else where the poller
+        started): DynamoDB Streams honours an iterator for 15 minutes, and a blocked shard is not
+        read while its failing batch is retried."""
+        after = self._read_to.get(shard) or self.checkpoints.get(shard)
+        iterator = self.reader.iterator(shard, after, self.trigger.starting_position,
+                                        self.trigger.starting_timestamp)
+        with self._lock:
+            self._iterators[shard] = iterator
 
     def _collect(self, shard: str, size: int) -> list[Raw]:
         self._fill(shard, size)
@@ -467,6 +487,12 @@ class ShardPoller(Source):
         """The function's ARN in the emulator's account and region."""
         target = self.invoker.bindings.target
         return f"arn:aws:lambda:{target.region}:{target.account}:function:{self.handler.settings.name}"
+
+
+def _iterator_expired(exc: Exception) -> bool:
+    """Whether ``exc`` is the emulator saying a shard iterator has expired."""
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ExpiredIteratorException"
 
 
 def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -> int | None:

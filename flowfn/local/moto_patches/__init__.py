@@ -18,7 +18,8 @@ shipped. The SQS fixes are in :mod:`flowfn.local.moto_patches.sqs`, Kinesis shar
 :mod:`flowfn.local.moto_patches.kinesis`, the response serializer's in
 :mod:`flowfn.local.moto_patches.serialize`, S3's conditional writes' in
 :mod:`flowfn.local.moto_patches.s3`, DynamoDB's item writes and stream numbering in
-:mod:`flowfn.local.moto_patches.dynamodb`, the instances moto kept alive in
+:mod:`flowfn.local.moto_patches.dynamodb`, DynamoDB Streams' iterators' expiry in
+:mod:`flowfn.local.moto_patches.streamiterators`, the instances moto kept alive in
 :mod:`flowfn.local.moto_patches.tracking`; the clock and the server's fix are here.
 :func:`install` applies them when the first embedded server starts and
 :func:`uninstall` restores moto's own functions when the last one stops.
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flowfn.local.moto_patches import dynamodb, kinesis, s3, serialize, sqs, tracking
+from flowfn.local.moto_patches import dynamodb, kinesis, s3, serialize, sqs, streamiterators, tracking
 from flowfn.local.moto_patches._moto import ORIGINALS
 from flowfn.local.moto_patches._moto import sqs_models as _sqs
 
@@ -167,6 +168,9 @@ PATCHES: tuple[Patch, ...] = (
           *_MOTO_5_2),
     *(Patch(f"dynamodb.DynamoDBBackend.{name}", "moto.dynamodb.models:DynamoDBBackend", name,
             dynamodb.serialized(name), *_MOTO_5_2) for name in dynamodb.WRITES),
+    *(Patch(f"dynamodbstreams.DynamoDBStreamsBackend.{name}",
+            "moto.dynamodbstreams.models:DynamoDBStreamsBackend", name, getattr(streamiterators, name),
+            *_MOTO_5_2) for name in ("get_shard_iterator", "get_records")),
     # The key's __del__ first: a key the weak lists let go of closes its buffer quietly.
     Patch("tracking.FakeKey.__del__", "moto.s3.models:FakeKey", "__del__", tracking.fake_key_del, *_MOTO_5_2),
     Patch("tracking.BaseModel.__new__", "moto.core.common_models:BaseModel", "__new__",
