@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from flowfn.permissions.requests import Request
 
-__all__ = ["Decision", "evaluate"]
+__all__ = ["Decision", "evaluate", "granted_by"]
 
 Decision = Literal["allowed", "denied", "explicitly-denied"]
 
@@ -73,6 +73,15 @@ def evaluate(document: Mapping[str, Any], request: Request) -> Decision:
         if statement.get("Effect") == "Allow":
             allowed = True
     return "allowed" if allowed else "denied"
+
+
+def granted_by(document: Mapping[str, Any], request: Request) -> str | None:
+    """The resource, as an Allow statement of ``document`` that applies to ``request`` names it
+    (``arn:aws:s3:::notes/in/*`` for an object under ``in/``), or None when none does."""
+    for statement in _listed_statements(document):
+        if statement.get("Effect") == "Allow" and _applies(statement, request):
+            return next(r for r in _listed(statement.get("Resource", [])) if matches(r, request.resource))
+    return None
 
 
 def _listed_statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from flowfn.app import App
 from flowfn.function import Handler
 from flowfn.local.provision import Bindings
-from flowfn.permissions.evaluate import evaluate
+from flowfn.permissions.evaluate import evaluate, granted_by
 from flowfn.permissions.explain import fix_for
 from flowfn.permissions.requests import Request, requests_for
 
@@ -77,8 +77,9 @@ class Guard:
     bindings: Bindings
     mode: Mode = "enforce"
     calls: list[Call] = field(default_factory=list)
-    #: Record each distinct call once (a long run: the report needs no more, and a list of every
-    #: call would grow with every event handled).
+    #: Record each distinct call once, and an allowed one by the resource as the grant that allowed
+    #: it names it (a long run: the report needs no more, and a list of every call, or of every
+    #: object key a handler wrote, would grow with every event handled).
     distinct: bool = False
     _seen: set[Call] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -173,7 +174,10 @@ def _check(client: Any, params: Any, model: Any, **_: Any) -> None:
     for request in found:
         decision = evaluate(scope.document(), request)
         allowed = decision == "allowed"
-        guard.record(Call(handler.name, f"{service}:{operation}", request.action, request.resource,
+        resource = request.resource
+        if allowed and guard.distinct:
+            resource = granted_by(scope.document(), request) or resource
+        guard.record(Call(handler.name, f"{service}:{operation}", request.action, resource,
                           "allowed" if allowed else "denied"))
         if allowed:
             continue

@@ -95,3 +95,33 @@ def test_a_policy_is_built_on_the_first_checked_call_only(monkeypatch: pytest.Mo
             harness.fire("calls_s3")
             assert built == (["calls_s3"] if mode == "enforce" else [])
         built.clear()
+
+
+def test_a_long_run_records_object_writes_by_the_grant_that_allowed_them() -> None:
+    # run-local keeps each distinct call once; an object key in each would grow with every event.
+    import boto3
+
+    from flowfn import App, Bucket
+    from flowfn.local.engine import LocalApp, Options
+    from flowfn.permissions.report import usage
+
+    app = App("keys")
+    notes = Bucket("notes")
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[notes.write(prefix="in/")])
+    def write_many() -> None:
+        s3 = boto3.client("s3")
+        for n in range(30):
+            s3.put_object(Bucket=notes.name, Key=f"in/{n}.txt", Body=b"x")
+        s3.put_object(Bucket=notes.name, Key="other/x.txt", Body=b"x")
+
+    with LocalApp(app, Options(keep_records=False)) as local:
+        record = local.invoker.invoke(local.app.handler("write_many"), {}, source="test")
+        guard = local.invoker.guard
+        assert guard is not None
+        report = usage(guard)["write_many"]
+    assert record.outcome == "error" and "AccessDenied" in str(record.error)
+    bucket = local.bindings.buckets["notes"]
+    assert report.used == (("s3:PutObject", f"arn:aws:s3:::{bucket}/in/*"),)
+    assert report.denied == (("s3:PutObject", f"arn:aws:s3:::{bucket}/other/x.txt"),)
+    assert len(guard.calls) == 2
