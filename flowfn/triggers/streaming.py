@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from flowfn.errors import ConfigError
 from flowfn.resources import Resource
 from flowfn.triggers.base import Invocation, Trigger, first_annotation
+from flowfn.triggers.patterns import check_filter_pattern
 
 MAX_BATCH = 10_000
 MAX_BATCHING_WINDOW_S = 300
@@ -140,6 +141,7 @@ def check_filters(
         if unknown:
             raise ConfigError(subject, "filters", f"the pattern selects on {unknown}, which the records "
                               "do not have", f"select on {', '.join(sorted(keys))}")
+        check_filter_pattern(pattern, subject)
         try:
             text = json.dumps(pattern, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError) as exc:

@@ -424,3 +424,21 @@ def test_a_dynamodb_poison_change_is_isolated_given_a_retry_to_start_from(retrie
         assert handled == ["k0", "k1"]  # k3-k5 given up with k2, never handled
         assert info["batchSize"] == 4
     assert info["startSequenceNumber"] == calls[0].event["Records"][2]["dynamodb"]["SequenceNumber"]
+
+
+def test_filters_match_case_insensitively_and_on_null_as_lambda_does() -> None:
+    app = App("filtered")
+    clicks = Stream("clicks")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, filters=[
+        {"data": {"kind": [{"equals-ignore-case": "click"}]}}, {"data": {"kind": [None]}}])
+    def kept(batch: KinesisBatch) -> None:
+        pass
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"kind": "CLICK", "n": 0}, {"kind": "view", "n": 1}, {"kind": None, "n": 2},
+                               {"kind": "Click", "n": 3}])
+        h.drain()
+        calls = h.invocations("kept")
+    delivered = [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for c in calls for r in c.event["Records"]]
+    assert delivered == [0, 2, 3]

@@ -124,6 +124,10 @@ def test_the_graph_shows_streams_tables_and_failure_queues() -> None:
     ({"on_failure": Queue("x.fifo")}, "on_failure"),
     ({"filters": [{"nope": 1}]}, "filters"),
     ({"filters": [{"data": {"n": [i]}} for i in range(6)]}, "filters"),
+    ({"filters": [{"partitionKey": "a"}]}, "filters"),  # a value, not a list of them
+    ({"filters": [{"data": {"n": [{"numerik": [">", 1]}]}}]}, "filters"),
+    ({"filters": [{"data": {"$or": [{"n": [1]}, {"m": [2]}]}}]}, "filters"),
+    ({"filters": [{"data": {"n": [{"anything-but": {"prefix": "a"}}]}}]}, "filters"),
 ])
 def test_kinesis_settings_outside_what_aws_accepts_are_refused(kwargs: dict[str, Any], argument: str) -> None:
     app = App("bad")
