@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
@@ -20,8 +21,9 @@ class DynamoDbStreamTrigger(StreamSettings):
     default the handler gets one :class:`~flowfn.runtime.dynamodb.DynamoDbRecord` at a time and a
     record whose handler raises is reported failed (with it, every later record of its shard is
     retried); ``batch=True`` passes the whole batch. With ``model=`` each record's new image (as
-    plain Python values) is validated into that pydantic model first. The mapping's settings are
-    :class:`StreamSettings`'.
+    plain Python values) is validated into that pydantic model first; a REMOVE has none, so
+    ``filters=`` must keep removals out (``[{"eventName": ["INSERT", "MODIFY"]}]``). The mapping's
+    settings are :class:`StreamSettings`'.
     """
 
     kind: ClassVar[str] = "dynamodb"
@@ -59,7 +61,22 @@ def make_dynamodb_trigger(
                           f"the table's stream carries no new image ({table.stream_view})",
                           "declare the table with stream='new_image' or 'new_and_old_images', or drop model=")
     patterns = check_filters(subject, filters, FILTER_KEYS)
+    if checked["model"] is not None and not _removals_filtered(filters):
+        raise ConfigError(subject, "model",
+                          "a REMOVE record carries no new image to validate, so every deletion from the "
+                          "table would fail validation and block its shard",
+                          "add filters=[{'eventName': ['INSERT', 'MODIFY']}] so that removals never reach "
+                          "the handler, or drop model= and read record.new_image")
     return DynamoDbStreamTrigger(source=table, filters=patterns, **checked)
+
+
+def _removals_filtered(filters: Any) -> bool:
+    """Whether every filter pattern (there is at least one) lets INSERT and MODIFY records through only."""
+    if not filters:
+        return False
+    patterns = [filters] if isinstance(filters, Mapping) else list(filters)
+    return all(isinstance(names := pattern.get("eventName"), list) and names
+               and all(name in ("INSERT", "MODIFY") for name in names) for pattern in patterns)
 
 
 # -- AWS-exact events: what a DynamoDB Streams event-source mapping sends Lambda -----------------

@@ -442,3 +442,29 @@ def test_filters_match_case_insensitively_and_on_null_as_lambda_does() -> None:
         calls = h.invocations("kept")
     delivered = [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for c in calls for r in c.event["Records"]]
     assert delivered == [0, 2, 3]
+
+
+def test_a_dynamodb_model_with_removals_filtered_out_sees_inserts_and_modifies_and_no_deletion_blocks() -> None:
+    from pydantic import BaseModel
+
+    class Order(BaseModel):
+        pk: str
+        total: int
+
+    app = App("modelled")
+    orders = Table("orders", key="pk", stream=True)
+    got: list[Order] = []
+
+    @app.on_dynamodb_stream(orders, model=Order, starting_position="trim_horizon",
+                            filters=[{"eventName": ["INSERT", "MODIFY"]}])
+    def on_order(order: Order) -> None:
+        got.append(order)
+
+    with run_app(app) as h:
+        h.put_item(orders, {"pk": "a", "total": 1})
+        h.client("dynamodb").delete_item(TableName=h.table_name(orders), Key={"pk": {"S": "a"}})
+        h.put_item(orders, {"pk": "b", "total": 2})
+        h.put_item(orders, {"pk": "b", "total": 3})
+        h.drain()
+        assert not h.failures()
+    assert got == [Order(pk="a", total=1), Order(pk="b", total=2), Order(pk="b", total=3)]

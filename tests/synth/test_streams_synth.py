@@ -145,6 +145,11 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
                                starting_position="at_timestamp")(lambda record: None)
     with pytest.raises(ConfigError, match="no new image"):
         app.on_dynamodb_stream(Table("keys", key="pk", stream="keys_only"), model=Item)(lambda record: None)
+    with pytest.raises(ConfigError, match=r"REMOVE record carries no new image.*Fix: add filters=\[\{'eventName'"):
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item)(lambda record: None)
+    with pytest.raises(ConfigError, match="REMOVE record"):  # one pattern of two lets removals through
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item, filters=[
+            {"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}])(lambda record: None)
     with pytest.raises(ConfigError, match="exact ARN"):
         app.on_dynamodb_stream(Table("ext", existing="their-table", stream=True))(lambda record: None)
     with pytest.raises(ConfigError, match="partition key"):
