@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -9,6 +10,8 @@ from flowfn.errors import ConfigError
 from flowfn.resources import Table
 from flowfn.triggers.streaming import StreamSettings, check_filters, stream_settings
 
+#: The event names of DynamoDB Streams records.
+EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 #: What a DynamoDB Streams filter pattern may select on.
 FILTER_KEYS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
                "userIdentity"}
@@ -61,7 +64,9 @@ def make_dynamodb_trigger(
                           f"the table's stream carries no new image ({table.stream_view})",
                           "declare the table with stream='new_image' or 'new_and_old_images', or drop model=")
     patterns = check_filters(subject, filters, FILTER_KEYS)
-    if checked["model"] is not None and not _removals_filtered(filters):
+    parsed = [json.loads(text) for text in patterns]
+    _check_event_names(subject, parsed)
+    if checked["model"] is not None and not _removals_filtered(parsed):
         raise ConfigError(subject, "model",
                           "a REMOVE record carries no new image to validate, so every deletion from the "
                           "table would fail validation and block its shard",
@@ -70,12 +75,19 @@ def make_dynamodb_trigger(
     return DynamoDbStreamTrigger(source=table, filters=patterns, **checked)
 
 
-def _removals_filtered(filters: Any) -> bool:
+def _check_event_names(subject: str, patterns: list[Mapping[str, Any]]) -> None:
+    for pattern in patterns:
+        names = pattern.get("eventName")
+        for name in names if isinstance(names, list) else ():
+            if isinstance(name, str) and name not in EVENT_NAMES:
+                raise ConfigError(subject, "filters", f"eventName {name!r} is not a change DynamoDB "
+                                  "Streams records, so the pattern matches nothing there",
+                                  f"use {', '.join(repr(n) for n in EVENT_NAMES)} (upper case)")
+
+
+def _removals_filtered(patterns: list[Mapping[str, Any]]) -> bool:
     """Whether every filter pattern (there is at least one) lets INSERT and MODIFY records through only."""
-    if not filters:
-        return False
-    patterns = [filters] if isinstance(filters, Mapping) else list(filters)
-    return all(isinstance(names := pattern.get("eventName"), list) and names
+    return bool(patterns) and all(isinstance(names := pattern.get("eventName"), list) and names
                and all(name in ("INSERT", "MODIFY") for name in names) for pattern in patterns)
 
 

@@ -132,6 +132,9 @@ def check_filters(
         return ()
     if isinstance(filters, Mapping):
         filters = [filters]
+    if isinstance(filters, str | bytes) or not isinstance(filters, Iterable):
+        raise ConfigError(subject, "filters", f"{filters!r} is not a list of filter patterns",
+                          "pass a list of dicts such as [{'data': {'kind': ['click']}}]")
     out: list[str] = []
     for pattern in filters:
         if not isinstance(pattern, Mapping) or not pattern:

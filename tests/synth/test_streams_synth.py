@@ -150,6 +150,11 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
     with pytest.raises(ConfigError, match="REMOVE record"):  # one pattern of two lets removals through
         app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item, filters=[
             {"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}])(lambda record: None)
+    with pytest.raises(ConfigError, match=r"'data' is not a list of filter patterns"):
+        app.on_kinesis(Stream("s"), filters="data")(lambda record: None)
+    with pytest.raises(ConfigError, match=r"eventName 'insert' is not a change.*Fix: use 'INSERT', 'MODIFY'"):
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True),
+                               filters=[{"eventName": ["insert"]}])(lambda record: None)
     with pytest.raises(ConfigError, match="exact ARN"):
         app.on_dynamodb_stream(Table("ext", existing="their-table", stream=True))(lambda record: None)
     with pytest.raises(ConfigError, match="partition key"):
