@@ -406,6 +406,16 @@ class Harness:
         try:
             self.local.drain(timeout)
         except DrainTimeout as exc:
+            blocked = [
+                f"handler {source.handler.name!r} keeps failing on {source.label} {shard} ({attempts} "
+                "attempts so far)" for source in self.local.sources() if isinstance(source, ShardPoller)
+                for shard, attempts in sorted(source.blocked.items())]
+            if blocked:
+                raise DrainTimeout(f"{exc} Blocked shards: {'; '.join(blocked)}: a failing batch is retried "
+                                   "until max_retries or max_record_age_s, which are unlimited unless set, "
+                                   "so the shard waits for it as in Lambda. Fix: the error app.failures() "
+                                   "shows, or set max_retries= (or max_record_age_s=) on the trigger."
+                                   ) from None
             open_windows = [
                 line for source in self.local.sources()
                 if isinstance(source, ShardPoller) and source.windows is not None

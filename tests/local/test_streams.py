@@ -468,3 +468,22 @@ def test_a_dynamodb_model_with_removals_filtered_out_sees_inserts_and_modifies_a
         h.drain()
         assert not h.failures()
     assert got == [Order(pk="a", total=1), Order(pk="b", total=2), Order(pk="b", total=3)]
+
+
+def test_a_drain_that_times_out_on_a_blocked_shard_says_so_and_how_to_unblock_it() -> None:
+    from flowfn.local.engine import DrainTimeout
+
+    app = App("blocked")
+    clicks = Stream("clicks")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon")
+    def always_fails(record: KinesisRecord) -> None:
+        raise ValueError("bad record")
+
+    with run_app(app) as h:
+        h.put_record(clicks, {"n": 1})
+        with pytest.raises(DrainTimeout) as caught:
+            h.drain(timeout=2)
+    message = str(caught.value)
+    assert "handler 'always_fails' keeps failing on clicks shardId-000000000000" in message
+    assert "Fix: the error app.failures() shows, or set max_retries= (or max_record_age_s=)" in message
