@@ -41,6 +41,14 @@ def _bucket_and_key(resource: str) -> tuple[str, str]:
 def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) -> str:
     """One ``Fix:`` sentence naming the handler and the grant that would allow ``request``."""
     method = _GRANT_OF.get(request.action.lower())
+    if request.action.lower() == "sqs:getqueueurl":
+        queue = request.resource.rsplit(":", 1)[-1]
+        logical = next((lg for lg, url in bindings.queue_urls.items()
+                        if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)
+        where = f"{logical}.url" if logical is not None else f"Queue({queue!r}, ...).url"
+        return (f"Fix: read the queue's URL from the declared object ({where}), which flowfn sets in "
+                f"the environment of handler {handler.name!r} once it is in its uses=[...], instead of "
+                "asking SQS for it.")
     if method is None:
         return (f"Fix: flowfn grants no {request.action}; call an operation a grant allows (see the "
                 f"grants of Bucket, Queue, Table, Stream, Topic and EventBus) from handler {handler.name!r}.")

@@ -5,17 +5,22 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from flowfn import App, EventBus, Stream, Topic
+from flowfn import App, EventBus, Queue, Stream, Topic
 from flowfn.testing import run_app
 
 
 def _app() -> App:
     app = App("hints")
-    clicks, alerts, orders = Stream("clicks"), Topic("alerts"), EventBus("orders")
+    clicks, alerts, orders, jobs = Stream("clicks"), Topic("alerts"), EventBus("orders"), Queue("jobs")
 
-    @app.on_schedule("rate(1 day)", enabled=False, uses=[clicks.put(), alerts.publish(), orders.put_events()])
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[clicks.put(), alerts.publish(), orders.put_events(),
+                                                         jobs.send()])
     def granted() -> None:
         pass
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[jobs.send()])
+    def queue_url() -> None:
+        boto3.client("sqs").get_queue_url(QueueName="jobs")
 
     @app.on_schedule("rate(1 day)", enabled=False)
     def publish() -> None:
@@ -45,7 +50,7 @@ def _app() -> App:
 def denials() -> dict[str, str]:
     with run_app(_app()) as h:
         return {name: str(h.fire(name).error) for name in
-                ("publish", "put_record", "describe", "put_events", "undeclared")}
+                ("publish", "put_record", "describe", "put_events", "undeclared", "queue_url")}
 
 
 @pytest.mark.parametrize(("function", "fix"), [
@@ -53,6 +58,8 @@ def denials() -> dict[str, str]:
     ("put_record", "Fix: add uses=[clicks.put()] to handler 'put_record'."),
     ("describe", "Fix: add uses=[clicks.read()] to handler 'describe'."),
     ("put_events", "Fix: add uses=[orders.put_events()] to handler 'put_events'."),
+    ("queue_url", "Fix: read the queue's URL from the declared object (jobs.url), which flowfn sets in the "
+                  "environment of handler 'queue_url' once it is in its uses=[...], instead of asking SQS for it."),
     ("undeclared", "Fix: topic 'elsewhere' is not declared: declare it (Topic('elsewhere', existing='elsewhere') "
                    "for a topic made elsewhere) and add it to uses=[...] of handler 'undeclared'"),
 ])
