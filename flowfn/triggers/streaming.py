@@ -118,7 +118,10 @@ class StreamSettings(Trigger):
 
 
 def _whole(subject: str, argument: str, value: object, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(subject, argument, f"{value!r} is not a whole number",
+                          f"pass an int in {low}-{high}")
+    if not low <= value <= high:
         raise ConfigError(subject, argument, f"{value!r} is outside {low}-{high}, the range Lambda "
                           f"accepts for {what}", f"choose {low}-{high}")
     return value

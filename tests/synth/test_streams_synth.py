@@ -150,6 +150,10 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
     with pytest.raises(ConfigError, match="REMOVE record"):  # one pattern of two lets removals through
         app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item, filters=[
             {"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}])(lambda record: None)
+    with pytest.raises(ConfigError, match=r"'10' is not a whole number\. Fix: pass an int in 1-10000"):
+        app.on_kinesis(Stream("s"), batch_size="10")(lambda record: None)
+    with pytest.raises(ConfigError, match=r"1\.5 is not a whole number"):
+        app.on_kinesis(Stream("s"), batch=True, tumbling_window_s=1.5)(lambda batch: None)
     with pytest.raises(ConfigError, match=r"'data' is not a list of filter patterns"):
         app.on_kinesis(Stream("s"), filters="data")(lambda record: None)
     with pytest.raises(ConfigError, match=r"eventName 'insert' is not a change.*Fix: use 'INSERT', 'MODIFY'"):
