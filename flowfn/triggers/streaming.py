@@ -176,9 +176,12 @@ def stream_settings(
         raise ConfigError(subject, "starting_position", f"{starting_position!r} is not a starting position "
                           "of this source", f"choose {' or '.join(repr(p) for p in positions)}")
     if starting_position == "at_timestamp":
-        if isinstance(starting_timestamp, bool) or not isinstance(starting_timestamp, int | float):
+        if starting_timestamp is None:
             raise ConfigError(subject, "starting_timestamp", "starting_position='at_timestamp' needs "
                               "the time to start at", "pass starting_timestamp= (Unix seconds)")
+        if isinstance(starting_timestamp, bool) or not isinstance(starting_timestamp, int | float):
+            raise ConfigError(subject, "starting_timestamp", f"{starting_timestamp!r} is not a time in "
+                              "Unix seconds", "pass a number, such as datetime(...).timestamp()")
         starting_timestamp = float(starting_timestamp)
     elif starting_timestamp is not None:
         raise ConfigError(subject, "starting_timestamp", "a timestamp is read only at 'at_timestamp'",

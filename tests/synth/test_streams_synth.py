@@ -154,6 +154,9 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
         app.on_kinesis(Stream("s"), batch_size="10")(lambda record: None)
     with pytest.raises(ConfigError, match=r"1\.5 is not a whole number"):
         app.on_kinesis(Stream("s"), batch=True, tumbling_window_s=1.5)(lambda batch: None)
+    with pytest.raises(ConfigError, match=r"'2024-01-01' is not a time in Unix seconds\. Fix: pass a number"):
+        app.on_kinesis(Stream("s"), starting_position="at_timestamp",
+                       starting_timestamp="2024-01-01")(lambda record: None)
     with pytest.raises(ConfigError, match=r"'data' is not a list of filter patterns"):
         app.on_kinesis(Stream("s"), filters="data")(lambda record: None)
     with pytest.raises(ConfigError, match=r"eventName 'insert' is not a change.*Fix: use 'INSERT', 'MODIFY'"):
