@@ -360,12 +360,12 @@ class Harness:
             self.client("kinesis").put_records(StreamName=name, Records=entries)
 
     def put_item(self, table: str | Table, item: dict[str, Any]) -> None:
-        """Write an item (plain Python values) to a DynamoDB table."""
+        """Write an item (plain Python values, a float as the number it prints as) to a DynamoDB table."""
         from boto3.dynamodb.types import TypeSerializer
 
         ser = TypeSerializer()
         self.client("dynamodb").put_item(TableName=self.table_name(table),
-                                         Item={k: ser.serialize(v) for k, v in item.items()})
+                                         Item={k: ser.serialize(_decimals(v)) for k, v in item.items()})
 
     def get_item(self, table: str | Table, key: dict[str, Any]) -> dict[str, Any] | None:
         """An item of a DynamoDB table as plain Python values (numbers as Decimal), or None."""
@@ -373,7 +373,7 @@ class Harness:
 
         ser, des = TypeSerializer(), TypeDeserializer()
         got = self.client("dynamodb").get_item(TableName=self.table_name(table),
-                                               Key={k: ser.serialize(v) for k, v in key.items()})
+                                               Key={k: ser.serialize(_decimals(v)) for k, v in key.items()})
         item = got.get("Item")
         return None if item is None else {k: des.deserialize(v) for k, v in item.items()}
 
@@ -491,3 +491,16 @@ def run_app(
         yield Harness(local)
     finally:
         local.stop()
+
+
+def _decimals(value: Any) -> Any:
+    """``value`` with each float as a Decimal, the type DynamoDB's numbers take in boto3."""
+    from decimal import Decimal
+
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return {_decimals(v) for v in value}
+    return [_decimals(v) for v in value] if isinstance(value, list | tuple) else value

@@ -203,3 +203,20 @@ def test_transactions_on_a_table_with_a_stream_are_applied_and_reach_its_trigger
     assert placed.ok, placed.error
     assert placed.result == "cancelled"
     assert changes == [("INSERT", "a"), ("INSERT", "b"), ("MODIFY", "a"), ("INSERT", "d")]
+
+
+def test_the_harness_writes_floats_as_the_numbers_they_print_as() -> None:
+    from decimal import Decimal
+
+    app = App("floats")
+    prices = Table("prices", key=("at", "N"))
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[prices.read()])
+    def idle() -> None:
+        pass
+
+    with run_app(app) as h:
+        h.put_item(prices, {"at": 1.5, "price": 9.99, "history": [0.1, {"low": 2.5}], "sizes": {0.5, 1}})
+        item = h.get_item(prices, {"at": 1.5})
+    assert item == {"at": Decimal("1.5"), "price": Decimal("9.99"),
+                    "history": [Decimal("0.1"), {"low": Decimal("2.5")}], "sizes": {Decimal("0.5"), Decimal(1)}}
