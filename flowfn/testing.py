@@ -24,17 +24,18 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
 
 - ``upload(bucket, key, data)``, ``download(bucket, key)``, ``keys(bucket, prefix="")``,
   ``delete(bucket, key)``: objects; an upload fires the bucket's ``@on_s3`` handlers.
-- ``send(queue, body, attributes=None, group_id=None)``: a message (dicts and lists are sent as
-  JSON); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
+- ``send(queue, body, attributes=None, group_id=None, dedup_id=None, delay_s=0)``: a message (dicts
+  and lists are sent as JSON; a FIFO queue needs ``group_id``, and ``dedup_id`` unless it
+  deduplicates by content); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
 - ``put_record(stream, data, partition_key=...)``, ``put_records(stream, items, partition_key=...)``:
   Kinesis records (dicts and lists as JSON); ``put_item(table, item)``, ``get_item(table, key)``:
   DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
   ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``, and move the
   stream pollers' clock on, past the end of a tumbling window. Stream records are read shard by
   shard, with Lambda's checkpoints, retries, bisecting, tumbling windows and on-failure queue.
-- ``publish(topic, message, subject=None, attributes=None, group_id=None)``: an SNS publish that
-  reaches every subscriber it matches; ``put_event(source, detail_type, detail, bus="default")``:
-  an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
+- ``publish(topic, message, subject=None, attributes=None, group_id=None, deduplication_id=None)``:
+  an SNS publish that reaches every subscriber it matches; ``put_event(source, detail_type, detail,
+  bus="default")``: an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
 - ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
   an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
   ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
