@@ -181,3 +181,14 @@ def test_several_functions_may_read_one_stream_each_with_its_own_mapping() -> No
     synth = synthesize(app, SynthOptions(python="3.11"), code_asset=CODE, layers=LAYERS)
     template = json.loads(render(synth.template))
     assert len(_by_type(template, "AWS::Lambda::EventSourceMapping")) == 2
+
+
+def test_a_kinesis_handler_that_puts_into_its_own_stream_is_refused_unless_filters_keep_them_apart() -> None:
+    app = App("looping")
+    clicks = Stream("clicks")
+    with pytest.raises(ConfigError, match=r"argument 'uses': it may put records into stream 'clicks', whose "
+                       r"every record invokes it.*Fix: put into another stream, or pass filters="):
+        app.on_kinesis(clicks, uses=[clicks.put()], name="loop")(lambda record: None)
+    app.on_kinesis(clicks, uses=[clicks.put()], filters=[{"data": {"kind": ["raw"]}}], name="enrich")(
+        lambda record: None)
+    app.on_kinesis(clicks, uses=[Stream("other").put()], name="forward")(lambda record: None)
