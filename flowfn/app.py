@@ -202,6 +202,7 @@ class App:
         if not callable(fn):
             raise ConfigError(subject, "fn", f"{fn!r} is not callable", "decorate a function")
         arity = call_arity(fn, trigger, subject)
+        trigger.check_kind(fn, subject)
         trigger.check_handler(fn, subject)
         trigger.check(subject, settings)
         existing = self._handlers.get(settings.name)

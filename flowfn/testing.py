@@ -24,17 +24,18 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
 
 - ``upload(bucket, key, data)``, ``download(bucket, key)``, ``keys(bucket, prefix="")``,
   ``delete(bucket, key)``: objects; an upload fires the bucket's ``@on_s3`` handlers.
-- ``send(queue, body, attributes=None, group_id=None)``: a message (dicts and lists are sent as
-  JSON); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
+- ``send(queue, body, attributes=None, group_id=None, dedup_id=None, delay_s=0)``: a message (dicts
+  and lists are sent as JSON; a FIFO queue needs ``group_id``, and ``dedup_id`` unless it
+  deduplicates by content); ``messages(queue)``: bodies waiting in a queue (a DLQ, say), left in place.
 - ``put_record(stream, data, partition_key=...)``, ``put_records(stream, items, partition_key=...)``:
   Kinesis records (dicts and lists as JSON); ``put_item(table, item)``, ``get_item(table, key)``:
   DynamoDB items as plain Python values; ``stream_name``, ``table_name``: their physical names;
   ``age_streams(seconds)``: make stream records older, for ``max_record_age_s``, and move the
   stream pollers' clock on, past the end of a tumbling window. Stream records are read shard by
   shard, with Lambda's checkpoints, retries, bisecting, tumbling windows and on-failure queue.
-- ``publish(topic, message, subject=None, attributes=None, group_id=None)``: an SNS publish that
-  reaches every subscriber it matches; ``put_event(source, detail_type, detail, bus="default")``:
-  an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
+- ``publish(topic, message, subject=None, attributes=None, group_id=None, deduplication_id=None)``:
+  an SNS publish that reaches every subscriber it matches; ``put_event(source, detail_type, detail,
+  bus="default")``: an EventBridge event that reaches every rule it matches; ``topic_arn(logical)``.
 - ``request(method, path, json=None, body=b"", headers=None)``, ``get(path)``, ``post(path, ...)``:
   an HTTP API call, answered as an :class:`HttpResult` (``status``, ``headers``, ``body``,
   ``json()``, ``text``, ``header(name)``). ``http=True`` also serves the API on a free
@@ -360,12 +361,12 @@ class Harness:
             self.client("kinesis").put_records(StreamName=name, Records=entries)
 
     def put_item(self, table: str | Table, item: dict[str, Any]) -> None:
-        """Write an item (plain Python values) to a DynamoDB table."""
+        """Write an item (plain Python values, a float as the number it prints as) to a DynamoDB table."""
         from boto3.dynamodb.types import TypeSerializer
 
         ser = TypeSerializer()
         self.client("dynamodb").put_item(TableName=self.table_name(table),
-                                         Item={k: ser.serialize(v) for k, v in item.items()})
+                                         Item={k: ser.serialize(_decimals(v)) for k, v in item.items()})
 
     def get_item(self, table: str | Table, key: dict[str, Any]) -> dict[str, Any] | None:
         """An item of a DynamoDB table as plain Python values (numbers as Decimal), or None."""
@@ -373,7 +374,7 @@ class Harness:
 
         ser, des = TypeSerializer(), TypeDeserializer()
         got = self.client("dynamodb").get_item(TableName=self.table_name(table),
-                                               Key={k: ser.serialize(v) for k, v in key.items()})
+                                               Key={k: ser.serialize(_decimals(v)) for k, v in key.items()})
         item = got.get("Item")
         return None if item is None else {k: des.deserialize(v) for k, v in item.items()}
 
@@ -406,6 +407,16 @@ class Harness:
         try:
             self.local.drain(timeout)
         except DrainTimeout as exc:
+            blocked = [
+                f"handler {source.handler.name!r} keeps failing on {source.label} {shard} ({attempts} "
+                "attempts so far)" for source in self.local.sources() if isinstance(source, ShardPoller)
+                for shard, attempts in sorted(source.blocked.items())]
+            if blocked:
+                raise DrainTimeout(f"{exc} Blocked shards: {'; '.join(blocked)}: a failing batch is retried "
+                                   "until max_retries or max_record_age_s, which are unlimited unless set, "
+                                   "so the shard waits for it as in Lambda. Fix: the error app.failures() "
+                                   "shows, or set max_retries= (or max_record_age_s=) on the trigger."
+                                   ) from None
             open_windows = [
                 line for source in self.local.sources()
                 if isinstance(source, ShardPoller) and source.windows is not None
@@ -481,3 +492,16 @@ def run_app(
         yield Harness(local)
     finally:
         local.stop()
+
+
+def _decimals(value: Any) -> Any:
+    """``value`` with each float as a Decimal, the type DynamoDB's numbers take in boto3."""
+    from decimal import Decimal
+
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return {_decimals(v) for v in value}
+    return [_decimals(v) for v in value] if isinstance(value, list | tuple) else value

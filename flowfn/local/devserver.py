@@ -259,26 +259,26 @@ class DevServer:
             return
         file = self.app_dir(local.app.name or "app") / streamstate.FILE
         try:
-            count = streamstate.restore(local, file)
+            records, items = streamstate.restore(local, file)
         except Exception as exc:
             self.report(f"could not restore the stream records saved in {file} ({type(exc).__name__}: "
                         f"{exc}); they stay in that file")
             return
-        if count:
-            self.report(f"restored {count} stream records saved at the last stop")
+        if records or items:
+            self.report(f"restored {_records_and_items(records, items)} saved at the last stop")
 
     def _save_streams(self, local: LocalApp) -> None:
         if not local.emulator.embedded:
             return
         file = self.app_dir(local.app.name or "app") / streamstate.FILE
         try:
-            count = streamstate.save(local, file)
+            records, items = streamstate.save(local, file)
         except Exception as exc:
             self.report(f"could not save the stream records ({type(exc).__name__}: {exc}): they are lost")
             return
-        if count:
-            self.report(f"saved {count} stream records to {file}; the next run-local of this app "
-                        "restores them and resumes from each shard's checkpoint")
+        if records or items:
+            self.report(f"saved {_records_and_items(records, items)} to {file}; the next run-local of "
+                        "this app restores them and resumes from each shard's checkpoint")
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""
@@ -366,3 +366,10 @@ class DevServer:
             "schedules": local.schedules.next_fires(),
             "routes": [h.trigger.describe() for h in local.router.routes],
         }
+
+
+def _records_and_items(records: int, items: int) -> str:
+    """``3 stream records and 2 table items``, leaving out a kind there is none of."""
+    parts = [f"{records} stream record{'s' * (records != 1)}" if records else "",
+             f"{items} table item{'s' * (items != 1)}" if items else ""]
+    return " and ".join(part for part in parts if part)

@@ -165,14 +165,14 @@ def dynamodb_sample(table: str, changes: list[tuple[str, dict[str, Any], dict[st
 
 
 def dynamodb_sample_for(handler: Handler, names: Mapping[str, str], region: str) -> dict[str, Any]:
-    """The sample event of ``flowfn invoke`` for a DynamoDB Streams handler: one INSERT."""
+    """The sample event of ``flowfn invoke`` for a DynamoDB Streams handler: one INSERT, keyed as the
+    table is (partition and sort key)."""
     trigger = handler.trigger
     assert isinstance(trigger, DynamoDbStreamTrigger)
     table = names.get(trigger.table.logical_name, trigger.table.logical_name)
-    key = trigger.table.key or ("pk", "S")
-    keys = {key[0]: {key[1]: "sample" if key[1] == "S" else "1"}}
-    if key[1] == "B":
-        keys = {key[0]: {"B": "c2FtcGxl"}}
+    parts = [trigger.table.key or ("pk", "S"), *([trigger.table.sort_key] if trigger.table.sort_key else [])]
+    values = {"S": "sample", "N": "1", "B": "c2FtcGxl"}
+    keys = {name: {kind: values[kind]} for name, kind in parts}
     sample = dynamodb_sample(table, [("INSERT", keys, {**keys, "sample": {"BOOL": True}}, None)],
                              region=region, view=trigger.table.stream_view or "NEW_AND_OLD_IMAGES")
     return windowed_sample(sample, trigger, "shardId-00000000000000000000-00000000")

@@ -138,7 +138,11 @@ def banner(app: str, target: str, info: dict[str, Any], now: datetime, *, state_
         lines.append("  with the AWS CLI (pip install awscli):")
     if queues:
         queue, url = queues[0]
-        lines.append(f"  {env} \\\n    aws sqs send-message --queue-url {url} --message-body '{{}}'"
+        # A FIFO queue refuses a message without a group, and one without a deduplication id unless
+        # it deduplicates by content.
+        fifo = ' --message-group-id demo --message-deduplication-id "$(date +%s)"' if queue.endswith(
+            ".fifo") else ""
+        lines.append(f"  {env} \\\n    aws sqs send-message --queue-url {url} --message-body '{{}}'{fifo}"
                      f"   send to {queue}")
     if info["buckets"]:
         bucket = next(iter(info["buckets"].values()))

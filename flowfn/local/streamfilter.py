@@ -1,7 +1,8 @@
 """Lambda's filter criteria for stream records: which records a mapping's ``filters`` let through.
 
-Patterns as Lambda takes them: exact values, ``prefix``, ``suffix``, ``anything-but``, ``numeric``
-and ``exists``, nested by field; a record passes when any filter matches it.
+Patterns as Lambda takes them: exact values (``null`` too), ``prefix``, ``suffix``, ``anything-but``,
+``numeric``, ``exists`` and ``equals-ignore-case``, nested by field; a record passes when any filter
+matches it. The trigger refuses anything else when it is declared.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def _match_one(rule: Any, value: Any) -> bool:
         if "anything-but" in rule:
             banned = rule["anything-but"]
             return value not in (banned if isinstance(banned, list) else [banned])
+        if "equals-ignore-case" in rule:
+            return isinstance(value, str) and value.lower() == str(rule["equals-ignore-case"]).lower()
         if "numeric" in rule:
             return isinstance(value, int | float) and _numeric(rule["numeric"], value)
         return False

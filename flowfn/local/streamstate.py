@@ -57,13 +57,13 @@ def _shard_records(kinesis: Any, name: str) -> list[dict[str, Any]]:
     return out
 
 
-def save(local: LocalApp, file: Path) -> int:
+def save(local: LocalApp, file: Path) -> tuple[int, int]:
     """Write the streams' records, the tables' items and the records of tables' streams not yet
-    handled by every mapping to ``file``; how many records and items."""
+    handled by every mapping to ``file``; how many stream records, and how many items."""
     kinesis = local.target.client("kinesis")
     ddb = local.target.client("dynamodb")
     state: dict[str, Any] = {"streams": {}, "tables": {}, "table_streams": {}}
-    count = 0
+    count = items_count = 0
     for (kind, logical), name in local.bindings.names.items():
         if kind == "stream":
             records = _shard_records(kinesis, name)
@@ -74,29 +74,29 @@ def save(local: LocalApp, file: Path) -> int:
             for page in ddb.get_paginator("scan").paginate(TableName=name):
                 items.extend(page["Items"])
             state["tables"][logical] = items
-            count += len(items)
+            items_count += len(items)
             stream = _save_stream(local, logical, name)
             if stream is not None:
                 state["table_streams"][logical] = stream
                 count += len(stream["records"])
-    if count or state["table_streams"]:
+    if count or items_count or state["table_streams"]:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(file)
     elif file.exists():
         file.unlink()
-    return count
+    return count, items_count
 
 
-def restore(local: LocalApp, file: Path) -> int:
+def restore(local: LocalApp, file: Path) -> tuple[int, int]:
     """Put back what ``file`` holds into streams and tables the app still declares and that are
-    empty; how many records and items."""
+    empty; how many stream records, and how many items."""
     state = json.loads(file.read_text()) if file.is_file() else {}
     names = local.bindings.names
     streams = state.get("streams", {})
     kinesis: Any = local.target.client("kinesis") if streams else None  # none saved: no client
-    count = 0
+    count = items_count = 0
     for logical, records in streams.items():
         name = names.get(("stream", logical))
         if name is None or _shard_records(kinesis, name):
@@ -110,12 +110,12 @@ def restore(local: LocalApp, file: Path) -> int:
     for logical, items in state.get("tables", {}).items():
         name = names.get(("table", logical))
         if name is not None and items:
-            count += _put_quietly(local, name, items)
+            items_count += _put_quietly(local, name, items)
     saved = state.get("table_streams", {})
     for (kind, logical), name in names.items():
         if kind == "table":  # with no saved stream, still past the checkpoints' numbers
             count += _restore_stream(local, logical, name, saved.get(logical, {}))
-    return count
+    return count, items_count
 
 
 def _arrived(local: LocalApp, name: str, put: dict[str, Any], arrival: float) -> None:

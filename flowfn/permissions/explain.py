@@ -21,7 +21,15 @@ _GRANT_OF = {
                      "dynamodb:batchwriteitem"), "write"),
     **dict.fromkeys(("dynamodb:describestream", "dynamodb:getrecords", "dynamodb:getsharditerator"),
                     "read_stream"),
+    "kinesis:putrecord": "put", "kinesis:putrecords": "put",
+    **dict.fromkeys(("kinesis:describestream", "kinesis:describestreamsummary", "kinesis:getrecords",
+                     "kinesis:getsharditerator", "kinesis:listshards"), "read"),
+    "sns:publish": "publish", "events:putevents": "put_events",
 }
+
+#: The kinds named by ARN: (binding kind, class, name of the ARN's last part, what a handler reads).
+_BY_ARN = {"kinesis": ("stream", "Stream", "stream", "name"), "sns": ("topic", "Topic", "topic", "arn"),
+           "events": ("eventbus", "EventBus", "bus", "name")}
 
 
 def _bucket_and_key(resource: str) -> tuple[str, str]:
@@ -33,10 +41,28 @@ def _bucket_and_key(resource: str) -> tuple[str, str]:
 def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) -> str:
     """One ``Fix:`` sentence naming the handler and the grant that would allow ``request``."""
     method = _GRANT_OF.get(request.action.lower())
+    if request.action.lower() == "sqs:getqueueurl":
+        queue = request.resource.rsplit(":", 1)[-1]
+        logical = next((lg for lg, url in bindings.queue_urls.items()
+                        if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)
+        where = f"{logical}.url" if logical is not None else f"Queue({queue!r}, ...).url"
+        return (f"Fix: read the queue's URL from the declared object ({where}), which flowfn sets in "
+                f"the environment of handler {handler.name!r} once it is in its uses=[...], instead of "
+                "asking SQS for it.")
     if method is None:
-        return (f"Fix: flowfn grants no {request.action}; call an operation flowfn grants "
-                f"(read/write/delete/list on a Bucket, send/consume on a Queue) from handler "
-                f"{handler.name!r}.")
+        return (f"Fix: flowfn grants no {request.action}; call an operation a grant allows (see the "
+                f"grants of Bucket, Queue, Table, Stream, Topic and EventBus) from handler {handler.name!r}.")
+    service = request.action.split(":", 1)[0]
+    if service in _BY_ARN:
+        kind, cls, what, attribute = _BY_ARN[service]
+        logical = next((lg for (k, lg), arn in bindings.arns.items()
+                        if k == kind and arn == request.resource), None)
+        if logical is None:
+            name = request.resource.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            return (f"Fix: {what} {name!r} is not declared: declare it ({cls}({name!r}, existing={name!r}) "
+                    f"for a {what} made elsewhere) and add it to uses=[...] of handler {handler.name!r}, "
+                    f"reading its {attribute} from the declared object.")
+        return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
     if request.action.startswith("s3:"):
         bucket, key = _bucket_and_key(request.resource)
         logical = next((lg for lg, name in bindings.buckets.items() if name == bucket), None)

@@ -7,6 +7,8 @@ builds it: ``Bucket`` and ``Key`` for S3, the queue's name from ``QueueUrl`` for
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,11 +74,36 @@ def _table_or_index(p: Mapping[str, Any], w: Where) -> str:
 def _stream(p: Mapping[str, Any], w: Where) -> str:
     if p.get("StreamARN"):
         return str(p["StreamARN"])
-    return w.arn("kinesis", f"stream/{p.get('StreamName', '')}")
+    name = p.get("StreamName") or _iterator_stream(p.get("ShardIterator"))
+    return w.arn("kinesis", f"stream/{name or ''}")
+
+
+def _iterator_stream(iterator: Any) -> str:
+    """The stream a Kinesis ``GetRecords`` reads, from its shard iterator (AWS reads it from there;
+    the emulator's iterator is ``stream:shard:sequence`` in base64). Empty when it cannot tell."""
+    if not isinstance(iterator, str):
+        return ""
+    try:
+        text = base64.b64decode(iterator.encode(), validate=False).decode()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    name, found, _ = text.partition(":")
+    return name if found and _STREAM_NAME.fullmatch(name) else ""
+
+
+_STREAM_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
 def _table_stream(p: Mapping[str, Any], w: Where) -> str:
-    return str(p.get("StreamArn") or w.arn("dynamodb", "table/*/stream/*"))
+    if p.get("StreamArn"):
+        return str(p["StreamArn"])
+    # A GetRecords names its stream through its shard iterator: the emulator's begins with the
+    # stream's ARN, then "|".
+    iterator = str(p.get("ShardIterator") or "")
+    arn = iterator.partition("|")[0]
+    if "|" in iterator and arn.startswith("arn:") and "/stream/" in arn:
+        return arn
+    return w.arn("dynamodb", "table/*/stream/*")
 
 
 def _topic(p: Mapping[str, Any], w: Where) -> str:

@@ -72,5 +72,7 @@ def topic_target_arn(build: Build, res: Resource, target: Target) -> Json:
 
 
 def topic_graph(res: Resource, rid: ResourceId, text: str) -> tuple[list[str], list[str]]:
-    """A hexagon: one publish fans out from it."""
-    return [f"  {rid(res)}{{{{{label(text)}}}}}"], []
+    """A hexagon: one publish fans out from it, into the queues subscribed to it too."""
+    assert isinstance(res, Topic)
+    edges = [f"  {rid(res)} -->|{label('subscribed')}| {rid(queue)}" for queue in res.queues]
+    return [f"  {rid(res)}{{{{{label(text)}}}}}"], edges

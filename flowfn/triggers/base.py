@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 Invocation = Literal["sync", "async", "poll"]
 
 
+#: Each trigger kind's decorator.
+DECORATORS = {"s3": "@on_s3", "sqs": "@on_sqs", "schedule": "@on_schedule", "http": "@on_http",
+              "sns": "@on_sns", "eventbridge": "@on_event", "kinesis": "@on_kinesis",
+              "dynamodb": "@on_dynamodb_stream"}
+#: The event types flowfn passes handlers, by class name: the trigger kind that passes each.
+EVENT_TYPES = {"S3Record": "s3", "S3Event": "s3", "SqsRecord": "sqs", "SqsBatch": "sqs",
+               "ScheduledEvent": "schedule", "Request": "http", "SnsRecord": "sns",
+               "EventBridgeEvent": "eventbridge", "KinesisRecord": "kinesis", "KinesisBatch": "kinesis",
+               "DynamoDbRecord": "dynamodb", "DynamoDbBatch": "dynamodb"}
+
+
 class Trigger(Frozen):
     """Base class of the frozen, typed spec each trigger kind records."""
 
@@ -64,6 +75,18 @@ class Trigger(Frozen):
     def check_handler(self, fn: Callable[..., Any], subject: str) -> None:
         """Validate the handler itself (beyond its arity) against this trigger; raise ConfigError."""
 
+    def check_kind(self, fn: Callable[..., Any], subject: str) -> None:
+        """Refuse a handler whose first parameter is annotated with another trigger kind's event type
+        (``record: DynamoDbRecord`` on a Kinesis trigger): it would get this kind's instead."""
+        found = first_annotation(fn)
+        other = EVENT_TYPES.get(found[1]) if found is not None else None
+        if found is None or other is None or other == self.kind or not _flowfns(fn, found[1]):
+            return
+        ours = " or ".join(name for name, kind in EVENT_TYPES.items() if kind == self.kind)
+        raise ConfigError(subject, "fn", f"its parameter {found[0]!r} is annotated {found[1]}, what "
+                          f"{DECORATORS[other]} passes, but {DECORATORS[self.kind]} passes {ours}",
+                          f"annotate it {ours}, or use the {DECORATORS[other]} trigger it was written for")
+
 
 def first_annotation(fn: Callable[..., Any]) -> tuple[str, str] | None:
     """The name of ``fn``'s first positional parameter and its annotation's bare class name
@@ -79,6 +102,17 @@ def first_annotation(fn: Callable[..., Any]) -> tuple[str, str] | None:
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
     bare = str(text).split("|")[0].strip().strip("'\"").rsplit(".", 1)[-1]
     return (name, bare) if bare else None
+
+
+def _flowfns(fn: Callable[..., Any], name: str) -> bool:
+    """Whether the class ``name`` of ``fn``'s first annotation is flowfn's (not an app's own model)."""
+    annotation = fn.__annotations__.get(fn.__code__.co_varnames[0])
+    if isinstance(annotation, str):
+        text = annotation.split("|")[0].strip().strip("'\"")
+        if "." in text:
+            return text.startswith("flowfn.")
+        annotation = getattr(fn, "__globals__", {}).get(name)
+    return isinstance(annotation, type) and annotation.__module__.startswith("flowfn.")
 
 
 class _Shape:

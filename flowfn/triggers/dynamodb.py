@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Table
 from flowfn.triggers.streaming import StreamSettings, check_filters, stream_settings
 
+#: The event names of DynamoDB Streams records.
+EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 #: What a DynamoDB Streams filter pattern may select on.
 FILTER_KEYS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
                "userIdentity"}
@@ -20,8 +24,9 @@ class DynamoDbStreamTrigger(StreamSettings):
     default the handler gets one :class:`~flowfn.runtime.dynamodb.DynamoDbRecord` at a time and a
     record whose handler raises is reported failed (with it, every later record of its shard is
     retried); ``batch=True`` passes the whole batch. With ``model=`` each record's new image (as
-    plain Python values) is validated into that pydantic model first. The mapping's settings are
-    :class:`StreamSettings`'.
+    plain Python values) is validated into that pydantic model first; a REMOVE has none, so
+    ``filters=`` must keep removals out (``[{"eventName": ["INSERT", "MODIFY"]}]``). The mapping's
+    settings are :class:`StreamSettings`'.
     """
 
     kind: ClassVar[str] = "dynamodb"
@@ -59,7 +64,31 @@ def make_dynamodb_trigger(
                           f"the table's stream carries no new image ({table.stream_view})",
                           "declare the table with stream='new_image' or 'new_and_old_images', or drop model=")
     patterns = check_filters(subject, filters, FILTER_KEYS)
+    parsed = [json.loads(text) for text in patterns]
+    _check_event_names(subject, parsed)
+    if checked["model"] is not None and not _removals_filtered(parsed):
+        raise ConfigError(subject, "model",
+                          "a REMOVE record carries no new image to validate, so every deletion from the "
+                          "table would fail validation and block its shard",
+                          "add filters=[{'eventName': ['INSERT', 'MODIFY']}] so that removals never reach "
+                          "the handler, or drop model= and read record.new_image")
     return DynamoDbStreamTrigger(source=table, filters=patterns, **checked)
+
+
+def _check_event_names(subject: str, patterns: list[Mapping[str, Any]]) -> None:
+    for pattern in patterns:
+        names = pattern.get("eventName")
+        for name in names if isinstance(names, list) else ():
+            if isinstance(name, str) and name not in EVENT_NAMES:
+                raise ConfigError(subject, "filters", f"eventName {name!r} is not a change DynamoDB "
+                                  "Streams records, so the pattern matches nothing there",
+                                  f"use {', '.join(repr(n) for n in EVENT_NAMES)} (upper case)")
+
+
+def _removals_filtered(patterns: list[Mapping[str, Any]]) -> bool:
+    """Whether every filter pattern (there is at least one) lets INSERT and MODIFY records through only."""
+    return bool(patterns) and all(isinstance(names := pattern.get("eventName"), list) and names
+               and all(name in ("INSERT", "MODIFY") for name in names) for pattern in patterns)
 
 
 # -- AWS-exact events: what a DynamoDB Streams event-source mapping sends Lambda -----------------

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from flowfn.errors import ConfigError
-from flowfn.resources import Stream
+from flowfn.resources import Access, Stream
 from flowfn.triggers.streaming import StreamSettings, check_filters, stream_settings
 
 #: What a Kinesis filter pattern may select on.
@@ -33,6 +33,19 @@ class KinesisTrigger(StreamSettings):
 
     def describe(self) -> str:
         return f"kinesis {self.stream.logical_name} ({self.settings_text()})"
+
+    def check(self, subject: str, settings: Any) -> None:
+        if self.filters:  # the filters may keep what the handler puts away from it
+            return
+        for grant in settings.uses:
+            if grant.access is Access.PUT and isinstance(grant.resource, Stream) \
+                    and grant.resource.logical_name == self.stream.logical_name:
+                raise ConfigError(
+                    subject, "uses",
+                    f"it may put records into stream {self.stream.logical_name!r}, whose every record "
+                    "invokes it: each record it puts would invoke it again, without end",
+                    "put into another stream, or pass filters= that keep the records it puts from it",
+                )
 
 
 def make_kinesis_trigger(

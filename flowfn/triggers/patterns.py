@@ -1,4 +1,5 @@
-"""SNS filter policies and EventBridge event patterns: validated as AWS validates them (pure).
+"""SNS filter policies, EventBridge event patterns and Lambda's filter criteria for stream records:
+validated as AWS validates them (pure).
 
 Both are JSON objects whose leaves are lists of conditions: a string, a number (or, in an
 EventBridge pattern, null) matches that value; an object is an operator. AWS refuses unknown
@@ -18,6 +19,9 @@ from flowfn.errors import ConfigError
 SNS_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case"})
 EVENT_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case",
                              "cidr", "wildcard"})
+#: Lambda's filter criteria on stream records: equals (true, false and null too), ``anything-but`` a
+#: value or values, numeric, exists, prefix, suffix, equals-ignore-case; a list of values is its "or".
+FILTER_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case"})
 #: SNS: at most 5 keys and 150 combinations per policy, 256 KB in all.
 SNS_MAX_KEYS, SNS_MAX_COMBINATIONS = 5, 150
 #: EventBridge: a rule's pattern is at most 4096 characters.
@@ -28,9 +32,9 @@ _NUMERIC_LIMIT = 1e9
 
 class _Checker:
     def __init__(self, subject: str, argument: str, operators: frozenset[str], what: str,
-                 nulls: bool) -> None:
-        self.subject, self.argument, self.operators, self.what, self.nulls = (
-            subject, argument, operators, what, nulls)
+                 nulls: bool, bools: bool = False) -> None:
+        self.subject, self.argument, self.operators, self.what, self.nulls, self.bools = (
+            subject, argument, operators, what, nulls, bools)
         self.leaves: list[int] = []  # the number of conditions of each leaf key
 
     def fail(self, path: str, problem: str, fix: str) -> ConfigError:
@@ -46,6 +50,10 @@ class _Checker:
                 raise self.fail(path, f"key {key!r} is not a string", "use string keys")
             where = f"{path}.{key}" if path else key
             if key == "$or":
+                if "$or" not in self.operators:
+                    raise self.fail(where, f"a {self.what} has no '$or'",
+                                    "pass each alternative as a pattern of its own in the list: a record "
+                                    "passes when any pattern matches it")
                 self.either(inner, where)
             elif isinstance(inner, Mapping):
                 self.obj(inner, where)
@@ -65,7 +73,7 @@ class _Checker:
         if not conditions:
             raise self.fail(path, "an empty list matches nothing", "list at least one value or operator")
         for condition in conditions:
-            if isinstance(condition, bool) or (condition is None and not self.nulls):
+            if (isinstance(condition, bool) and not self.bools) or (condition is None and not self.nulls):
                 raise self.fail(path, f"{condition!r} is not a value a {self.what} matches",
                                 'match strings or numbers, or use {"exists": true|false}')
             if condition is None or isinstance(condition, (str, int, float)):
@@ -112,6 +120,9 @@ class _Checker:
 
     def anything_but(self, arg: Any, path: str) -> None:
         if isinstance(arg, Mapping):
+            if self.what == "filter pattern":  # Lambda's filters take values only
+                raise self.fail(path, f'{{"anything-but": {json.dumps(arg)}}} is not a filter Lambda takes',
+                                'write {"anything-but": "x"} or {"anything-but": ["x", "y"]}')
             if len(arg) == 1 and next(iter(arg)) in ("prefix", "suffix", "equals-ignore-case") \
                     and isinstance(next(iter(arg.values())), (str, list)):
                 return
@@ -205,3 +216,9 @@ def check_event_pattern(pattern: Any, subject: str) -> str:
         raise checker.fail("", f"it is {len(text)} characters; a rule's pattern may have "
                            f"{EVENT_PATTERN_MAX}", "match on fewer values, and check the rest in the handler")
     return text
+
+
+def check_filter_pattern(pattern: Any, subject: str) -> None:
+    """Validate one of a stream trigger's ``filters`` (Lambda's filter criteria)."""
+    checker = _Checker(subject, "filters", FILTER_OPERATORS, "filter pattern", nulls=True, bools=True)
+    checker.obj(pattern, "")

@@ -114,6 +114,12 @@ def make_sqs_trigger(
                           "declare it with Queue('name') and pass that object")
     limit = MAX_BATCH_FIFO if queue.fifo else MAX_BATCH_STANDARD
     kind = "a FIFO" if queue.fifo else "a standard"
+    for argument, value, low, high in (("batch_size", batch_size, 1, limit),
+                                       ("batching_window_s", batching_window_s, 0, MAX_BATCHING_WINDOW_S),
+                                       ("max_concurrency", max_concurrency, 2, 1000)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(subject, argument, f"{value!r} is not a whole number",
+                              f"pass an int in {low}-{high}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= limit:
         raise ConfigError(subject, "batch_size", f"{batch_size!r} is outside 1-{limit}, the range "
                           f"Lambda accepts for {kind} queue", f"choose 1-{limit}")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from flowfn.errors import ConfigError
 from flowfn.resources import Resource
 from flowfn.triggers.base import Invocation, Trigger, first_annotation
+from flowfn.triggers.patterns import check_filter_pattern
 
 MAX_BATCH = 10_000
 MAX_BATCHING_WINDOW_S = 300
@@ -117,7 +118,10 @@ class StreamSettings(Trigger):
 
 
 def _whole(subject: str, argument: str, value: object, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(subject, argument, f"{value!r} is not a whole number",
+                          f"pass an int in {low}-{high}")
+    if not low <= value <= high:
         raise ConfigError(subject, argument, f"{value!r} is outside {low}-{high}, the range Lambda "
                           f"accepts for {what}", f"choose {low}-{high}")
     return value
@@ -131,6 +135,9 @@ def check_filters(
         return ()
     if isinstance(filters, Mapping):
         filters = [filters]
+    if isinstance(filters, str | bytes) or not isinstance(filters, Iterable):
+        raise ConfigError(subject, "filters", f"{filters!r} is not a list of filter patterns",
+                          "pass a list of dicts such as [{'data': {'kind': ['click']}}]")
     out: list[str] = []
     for pattern in filters:
         if not isinstance(pattern, Mapping) or not pattern:
@@ -140,6 +147,7 @@ def check_filters(
         if unknown:
             raise ConfigError(subject, "filters", f"the pattern selects on {unknown}, which the records "
                               "do not have", f"select on {', '.join(sorted(keys))}")
+        check_filter_pattern(pattern, subject)
         try:
             text = json.dumps(pattern, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
@@ -168,9 +176,12 @@ def stream_settings(
         raise ConfigError(subject, "starting_position", f"{starting_position!r} is not a starting position "
                           "of this source", f"choose {' or '.join(repr(p) for p in positions)}")
     if starting_position == "at_timestamp":
-        if isinstance(starting_timestamp, bool) or not isinstance(starting_timestamp, int | float):
+        if starting_timestamp is None:
             raise ConfigError(subject, "starting_timestamp", "starting_position='at_timestamp' needs "
                               "the time to start at", "pass starting_timestamp= (Unix seconds)")
+        if isinstance(starting_timestamp, bool) or not isinstance(starting_timestamp, int | float):
+            raise ConfigError(subject, "starting_timestamp", f"{starting_timestamp!r} is not a time in "
+                              "Unix seconds", "pass a number, such as datetime(...).timestamp()")
         starting_timestamp = float(starting_timestamp)
     elif starting_timestamp is not None:
         raise ConfigError(subject, "starting_timestamp", "a timestamp is read only at 'at_timestamp'",

@@ -121,6 +121,9 @@ BAD: list[tuple[str, Callable[[], Any], tuple[str, ...]]] = [
      ("'batching_window_s'", "FIFO")),
     ("sqs model not pydantic", lambda: register_sqs(model=dict), ("'model'", "pydantic")),
     ("sqs max concurrency 1", lambda: register_sqs(max_concurrency=1), ("'max_concurrency'",)),
+    ("sqs batch a string", lambda: register_sqs(batch_size="10"), ("'batch_size'", "'10' is not a whole number")),
+    ("sqs window a fraction", lambda: register_sqs(batching_window_s=1.5),
+     ("'batching_window_s'", "1.5 is not a whole number", "0-300")),
     ("sqs not a queue", lambda: App("t").on_sqs(Bucket("abc"))(handler), ("'queue'",)),  # type: ignore[arg-type]
     ("visibility shorter than timeout", lambda: register_sqs(Queue("v", visibility_timeout_s=10), timeout_s=30),
      ("handler 'handler'", "'timeout_s'", "visibility_timeout_s")),

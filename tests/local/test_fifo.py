@@ -221,3 +221,17 @@ def test_group_order_stops_waiting_for_a_message_that_left_the_queue() -> None:
     # c3 comes while c2 waits; c2 is gone (purged, say), so c3 need not wait for it.
     fresh, back = order.admit([message("c3", "c")], set(), lambda m: m["MessageId"] != "c2")
     assert (ids(fresh), ids(back)) == (["c3"], [])
+
+
+@pytest.mark.slow
+def test_the_banners_send_command_for_a_fifo_queue_names_a_group_and_a_deduplication_id(
+        run_local: tuple[subprocess.Popen[str], Path, Path]) -> None:
+    proc, _, _ = run_local
+    assert proc.stderr is not None
+    banner: list[str] = []
+    for line in iter(proc.stderr.readline, ""):
+        banner.append(line)
+        if line.startswith("Ctrl-C stops."):
+            break
+    (line,) = [line for line in banner if "aws sqs send-message" in line]
+    assert "/orders.fifo --message-body '{}' --message-group-id demo --message-deduplication-id" in line

@@ -424,3 +424,66 @@ def test_a_dynamodb_poison_change_is_isolated_given_a_retry_to_start_from(retrie
         assert handled == ["k0", "k1"]  # k3-k5 given up with k2, never handled
         assert info["batchSize"] == 4
     assert info["startSequenceNumber"] == calls[0].event["Records"][2]["dynamodb"]["SequenceNumber"]
+
+
+def test_filters_match_case_insensitively_and_on_null_as_lambda_does() -> None:
+    app = App("filtered")
+    clicks = Stream("clicks")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, filters=[
+        {"data": {"kind": [{"equals-ignore-case": "click"}]}}, {"data": {"kind": [None]}}])
+    def kept(batch: KinesisBatch) -> None:
+        pass
+
+    with run_app(app) as h:
+        h.put_records(clicks, [{"kind": "CLICK", "n": 0}, {"kind": "view", "n": 1}, {"kind": None, "n": 2},
+                               {"kind": "Click", "n": 3}])
+        h.drain()
+        calls = h.invocations("kept")
+    delivered = [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for c in calls for r in c.event["Records"]]
+    assert delivered == [0, 2, 3]
+
+
+def test_a_dynamodb_model_with_removals_filtered_out_sees_inserts_and_modifies_and_no_deletion_blocks() -> None:
+    from pydantic import BaseModel
+
+    class Order(BaseModel):
+        pk: str
+        total: int
+
+    app = App("modelled")
+    orders = Table("orders", key="pk", stream=True)
+    got: list[Order] = []
+
+    @app.on_dynamodb_stream(orders, model=Order, starting_position="trim_horizon",
+                            filters=[{"eventName": ["INSERT", "MODIFY"]}])
+    def on_order(order: Order) -> None:
+        got.append(order)
+
+    with run_app(app) as h:
+        h.put_item(orders, {"pk": "a", "total": 1})
+        h.client("dynamodb").delete_item(TableName=h.table_name(orders), Key={"pk": {"S": "a"}})
+        h.put_item(orders, {"pk": "b", "total": 2})
+        h.put_item(orders, {"pk": "b", "total": 3})
+        h.drain()
+        assert not h.failures()
+    assert got == [Order(pk="a", total=1), Order(pk="b", total=2), Order(pk="b", total=3)]
+
+
+def test_a_drain_that_times_out_on_a_blocked_shard_says_so_and_how_to_unblock_it() -> None:
+    from flowfn.local.engine import DrainTimeout
+
+    app = App("blocked")
+    clicks = Stream("clicks")
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon")
+    def always_fails(record: KinesisRecord) -> None:
+        raise ValueError("bad record")
+
+    with run_app(app) as h:
+        h.put_record(clicks, {"n": 1})
+        with pytest.raises(DrainTimeout) as caught:
+            h.drain(timeout=2)
+    message = str(caught.value)
+    assert "handler 'always_fails' keeps failing on clicks shardId-000000000000" in message
+    assert "Fix: the error app.failures() shows, or set max_retries= (or max_record_age_s=)" in message

@@ -58,3 +58,25 @@ def test_invoke_runs_a_stream_handler_with_its_sample(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["invoke", str(EXAMPLE), "alert", "--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert '"batchItemFailures": []' in result.stdout
+
+
+SORTED = """
+from flowfn import App, DynamoDbRecord, Table
+
+app = App("sorted")
+orders = Table("orders", key="pk", sort_key=("at", "N"), stream=True)
+
+
+@app.on_dynamodb_stream(orders)
+def on_change(record: DynamoDbRecord) -> None:
+    assert record.keys == {"pk": "sample", "at": 1}, record.keys
+"""
+
+
+@pytest.mark.slow
+def test_invokes_sample_change_has_the_tables_partition_and_sort_key(tmp_path: Path) -> None:
+    module = tmp_path / "sorted_app.py"
+    module.write_text(SORTED)
+    result = runner.invoke(cli, ["invoke", str(module), "on_change", "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == 0, result.output
+    assert '"batchItemFailures": []' in result.stdout

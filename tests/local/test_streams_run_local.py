@@ -58,7 +58,7 @@ def test_a_restarted_run_local_resumes_from_its_checkpoint(stopapp: Any, tmp_pat
     lines = [s for s in run.seen if s["function"] == "count"]
     assert lines and all(s["trigger"] == "kinesis" and s["outcome"] == "ok" for s in lines)
     assert lines[0]["source"].startswith("events shardId-000000000000 (")
-    assert any("saved 3 stream records" in line for line in run.err), run.err
+    assert any("saved 3 stream records to" in line for line in run.err), run.err
     checkpoint = json.loads((tmp_path / "state" / "resume" / "checkpoints" / "count.json").read_text())
     assert checkpoint == {"shardId-000000000000": "3"}
 
@@ -66,7 +66,7 @@ def test_a_restarted_run_local_resumes_from_its_checkpoint(stopapp: Any, tmp_pat
     _put(again, ["r3", "r4"])
     wait_for(lambda: len(_seen(seen)) >= 5, 30, "the two new records")
     assert again.stop() == 0
-    assert any("restored 3 stream records" in line for line in again.err), again.err
+    assert any("restored 3 stream records saved" in line for line in again.err), again.err
     assert _seen(seen) == ["r0", "r1", "r2", "r3", "r4"]  # nothing before the checkpoint again
 
 

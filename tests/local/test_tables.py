@@ -160,3 +160,63 @@ def test_a_stream_declared_while_running_is_turned_on_at_reload(tmp_path: Path) 
         h.drain()
         keys = [r["dynamodb"]["Keys"] for inv in h.invocations("on_change") for r in inv.event["Records"]]
     assert keys == [{"pk": {"S": "after"}}]
+
+
+def _transacted_app() -> App:
+    app = App("transacted")
+    orders = Table("orders", key="pk", sort_key=("at", "N"), stream=True)
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[orders.write()])
+    def place() -> str:
+        ddb = boto3.client("dynamodb")
+        ddb.put_item(TableName=orders.name, Item={"pk": {"S": "a"}, "at": {"N": "1"}})
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": orders.name, "Item": {"pk": {"S": "b"}, "at": {"N": "1"}}}},
+            {"Update": {"TableName": orders.name, "Key": {"pk": {"S": "a"}, "at": {"N": "1"}},
+                        "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "2"}}}},
+        ])
+        try:  # a cancelled transaction is rolled back, and the table keeps working
+            ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": orders.name, "Item": {"pk": {"S": "c"}, "at": {"N": "1"}}}},
+                {"ConditionCheck": {"TableName": orders.name, "Key": {"pk": {"S": "a"}, "at": {"N": "1"}},
+                                    "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        except ddb.exceptions.TransactionCanceledException:
+            return "cancelled"
+        return "applied"
+
+    @app.on_dynamodb_stream(orders, starting_position="trim_horizon")
+    def on_change(record: DynamoDbRecord) -> None:
+        pass
+
+    return app
+
+
+def test_transactions_on_a_table_with_a_stream_are_applied_and_reach_its_trigger() -> None:
+    with run_app(_transacted_app()) as h:
+        placed = h.fire("place")
+        h.put_item("orders", {"pk": "d", "at": 1})
+        h.drain()
+        changes = [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"])
+                   for inv in h.invocations("on_change") for r in inv.event["Records"]]
+        assert h.get_item("orders", {"pk": "c", "at": 1}) is None
+    assert placed.ok, placed.error
+    assert placed.result == "cancelled"
+    assert changes == [("INSERT", "a"), ("INSERT", "b"), ("MODIFY", "a"), ("INSERT", "d")]
+
+
+def test_the_harness_writes_floats_as_the_numbers_they_print_as() -> None:
+    from decimal import Decimal
+
+    app = App("floats")
+    prices = Table("prices", key=("at", "N"))
+
+    @app.on_schedule("rate(1 day)", enabled=False, uses=[prices.read()])
+    def idle() -> None:
+        pass
+
+    with run_app(app) as h:
+        h.put_item(prices, {"at": 1.5, "price": 9.99, "history": [0.1, {"low": 2.5}], "sizes": {0.5, 1}})
+        item = h.get_item(prices, {"at": 1.5})
+    assert item == {"at": Decimal("1.5"), "price": Decimal("9.99"),
+                    "history": [Decimal("0.1"), {"low": Decimal("2.5")}], "sizes": {Decimal("0.5"), Decimal(1)}}

@@ -187,7 +187,8 @@ def test_a_dynamodb_model_validates_the_new_image() -> None:
     app = App("d")
     got: list[Order] = []
 
-    @app.on_dynamodb_stream(Table("orders", key="pk", stream=True), model=Order, batch=True)
+    @app.on_dynamodb_stream(Table("orders", key="pk", stream=True), model=Order, batch=True,
+                            filters=[{"eventName": ["INSERT", "MODIFY"]}])
     def on_batch(batch: DynamoDbBatch) -> None:
         assert batch.models is not None
         got.extend(batch.models)

@@ -118,3 +118,31 @@ def test_synth_refuses_a_declared_secret_and_notes_what_it_left_out(tmp_path: Pa
     assert f"left out config/linked.json: a symlink to {tmp_path / 'elsewhere.json'}" in forced.output
     assert ("files inside the app's packages that no [tool.flowfn] include names do not ship: "
             "beaconlib/templates/page.html") in forced.output
+
+
+SUBSCRIBED = """
+from flowfn import App, Queue, Topic
+
+app = App("subscribed")
+ledger = Queue("ledger.fifo")
+entries = Topic("entries.fifo", queues=[ledger])
+
+
+@app.on_schedule("rate(1 hour)", uses=[entries.publish()])
+def publish():
+    pass
+
+
+@app.on_sqs(ledger)
+def book(record):
+    pass
+"""
+
+
+def test_graph_draws_a_topic_into_the_queues_subscribed_to_it(tmp_path: Path) -> None:
+    module = tmp_path / "subscribed.py"
+    module.write_text(SUBSCRIBED)
+    result = CliRunner().invoke(cli, ["graph", str(module)])
+    assert result.exit_code == 0, result.output
+    assert 'topic_EntriesFifo -->|"subscribed"| queue_LedgerFifo' in result.output
+    assert 'queue_LedgerFifo -->|"batch 10"| fn_Book' in result.output

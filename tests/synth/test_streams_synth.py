@@ -124,6 +124,10 @@ def test_the_graph_shows_streams_tables_and_failure_queues() -> None:
     ({"on_failure": Queue("x.fifo")}, "on_failure"),
     ({"filters": [{"nope": 1}]}, "filters"),
     ({"filters": [{"data": {"n": [i]}} for i in range(6)]}, "filters"),
+    ({"filters": [{"partitionKey": "a"}]}, "filters"),  # a value, not a list of them
+    ({"filters": [{"data": {"n": [{"numerik": [">", 1]}]}}]}, "filters"),
+    ({"filters": [{"data": {"$or": [{"n": [1]}, {"m": [2]}]}}]}, "filters"),
+    ({"filters": [{"data": {"n": [{"anything-but": {"prefix": "a"}}]}}]}, "filters"),
 ])
 def test_kinesis_settings_outside_what_aws_accepts_are_refused(kwargs: dict[str, Any], argument: str) -> None:
     app = App("bad")
@@ -141,6 +145,23 @@ def test_dynamodb_stream_mistakes_are_refused_with_a_fix() -> None:
                                starting_position="at_timestamp")(lambda record: None)
     with pytest.raises(ConfigError, match="no new image"):
         app.on_dynamodb_stream(Table("keys", key="pk", stream="keys_only"), model=Item)(lambda record: None)
+    with pytest.raises(ConfigError, match=r"REMOVE record carries no new image.*Fix: add filters=\[\{'eventName'"):
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item)(lambda record: None)
+    with pytest.raises(ConfigError, match="REMOVE record"):  # one pattern of two lets removals through
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True), model=Item, filters=[
+            {"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}])(lambda record: None)
+    with pytest.raises(ConfigError, match=r"'10' is not a whole number\. Fix: pass an int in 1-10000"):
+        app.on_kinesis(Stream("s"), batch_size="10")(lambda record: None)
+    with pytest.raises(ConfigError, match=r"1\.5 is not a whole number"):
+        app.on_kinesis(Stream("s"), batch=True, tumbling_window_s=1.5)(lambda batch: None)
+    with pytest.raises(ConfigError, match=r"'2024-01-01' is not a time in Unix seconds\. Fix: pass a number"):
+        app.on_kinesis(Stream("s"), starting_position="at_timestamp",
+                       starting_timestamp="2024-01-01")(lambda record: None)
+    with pytest.raises(ConfigError, match=r"'data' is not a list of filter patterns"):
+        app.on_kinesis(Stream("s"), filters="data")(lambda record: None)
+    with pytest.raises(ConfigError, match=r"eventName 'insert' is not a change.*Fix: use 'INSERT', 'MODIFY'"):
+        app.on_dynamodb_stream(Table("full", key="pk", stream=True),
+                               filters=[{"eventName": ["insert"]}])(lambda record: None)
     with pytest.raises(ConfigError, match="exact ARN"):
         app.on_dynamodb_stream(Table("ext", existing="their-table", stream=True))(lambda record: None)
     with pytest.raises(ConfigError, match="partition key"):
@@ -160,3 +181,14 @@ def test_several_functions_may_read_one_stream_each_with_its_own_mapping() -> No
     synth = synthesize(app, SynthOptions(python="3.11"), code_asset=CODE, layers=LAYERS)
     template = json.loads(render(synth.template))
     assert len(_by_type(template, "AWS::Lambda::EventSourceMapping")) == 2
+
+
+def test_a_kinesis_handler_that_puts_into_its_own_stream_is_refused_unless_filters_keep_them_apart() -> None:
+    app = App("looping")
+    clicks = Stream("clicks")
+    with pytest.raises(ConfigError, match=r"argument 'uses': it may put records into stream 'clicks', whose "
+                       r"every record invokes it.*Fix: put into another stream, or pass filters="):
+        app.on_kinesis(clicks, uses=[clicks.put()], name="loop")(lambda record: None)
+    app.on_kinesis(clicks, uses=[clicks.put()], filters=[{"data": {"kind": ["raw"]}}], name="enrich")(
+        lambda record: None)
+    app.on_kinesis(clicks, uses=[Stream("other").put()], name="forward")(lambda record: None)

@@ -168,6 +168,8 @@ PATCHES: tuple[Patch, ...] = (
           *_MOTO_5_2),
     *(Patch(f"dynamodb.DynamoDBBackend.{name}", "moto.dynamodb.models:DynamoDBBackend", name,
             dynamodb.serialized(name), *_MOTO_5_2) for name in dynamodb.WRITES),
+    Patch("dynamodb.DynamoDBBackend.transact_write_items", "moto.dynamodb.models:DynamoDBBackend",
+          "transact_write_items", dynamodb.transact_write_items, *_MOTO_5_2),
     *(Patch(f"dynamodbstreams.DynamoDBStreamsBackend.{name}",
             "moto.dynamodbstreams.models:DynamoDBStreamsBackend", name, getattr(streamiterators, name),
             *_MOTO_5_2) for name in ("get_shard_iterator", "get_records")),

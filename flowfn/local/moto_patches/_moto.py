@@ -25,12 +25,34 @@ def sqs_models() -> Any:
 _locks_lock = threading.Lock()
 
 
-def lock_of(owner: Any) -> threading.RLock:
+class ShardLock:
+    """A re-entrant lock kept on a shard of moto's, which a deep copy of the shard gets a new one of.
+
+    moto deep-copies a table, its stream shard included, before a ``TransactWriteItems`` so that it
+    can roll a cancelled one back; a plain lock cannot be copied and failed every transaction on a
+    table with a stream."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ShardLock:
+        return ShardLock()
+
+
+def lock_of(owner: Any) -> ShardLock:
     """The lock kept on ``owner`` (a shard of moto's), made on first use."""
-    found: threading.RLock | None = owner.__dict__.get("_flowfn_lock")
+    found: ShardLock | None = owner.__dict__.get("_flowfn_lock")
     if found is None:
         with _locks_lock:
-            found = owner.__dict__.setdefault("_flowfn_lock", threading.RLock())
+            found = owner.__dict__.setdefault("_flowfn_lock", ShardLock())
     return found
 
 
