@@ -1,0 +1,244 @@
+"""Hostile input and faults against the Kinesis and DynamoDB Streams pollers.
+
+The promise: nothing lost, nothing delivered twice when nothing failed, every failure seen, and a
+user's mistake one clear error naming the handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import Binary
+from pydantic import BaseModel
+
+from flowfn import App, KinesisBatch, KinesisRecord, Queue, Stream, Table
+from flowfn.testing import run_app
+
+FLOWFN = str(Path(sys.executable).with_name("flowfn"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Click(BaseModel):
+    user: str
+    n: int
+
+
+def _logged(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _data(call: Any) -> list[bytes]:
+    return [base64.b64decode(r["kinesis"]["data"]) for r in call.event["Records"]]
+
+
+def test_hostile_kinesis_data_arrives_as_aws_sends_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """Bytes that are not UTF-8 or not JSON, empty data, a record of Kinesis's 1 MB and a non-ASCII
+    partition key reach the handler untouched; a record failing ``model=`` is that record's
+    failure, logged naming the handler and the field, and the records after it are handled once."""
+    app = App("hostile")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    seen: list[tuple[str, bytes, str, str]] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batching_window_s=300)
+    def raw(record: KinesisRecord) -> None:
+        text: str
+        try:
+            text = record.text
+        except UnicodeDecodeError:
+            text = "<not utf-8>"
+        try:
+            parsed = json.dumps(record.json())
+        except ValueError:
+            parsed = "<not json>"
+        seen.append((record.partition_key, record.data, text, parsed))
+
+    valid: list[Click] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", model=Click, batch_size=1,
+                    max_retries=0, on_failure=bad)
+    def typed(click: Click) -> None:
+        valid.append(click)
+
+    key = "clé-ключ-キー-🔑"
+    big = b"x" * (1_048_576 - len(key.encode()))  # data and partition key: Kinesis's 1 MB
+    payloads = [b"\xff\xfe\x80 not utf-8", b"not json {", b"", json.dumps({"user": "ü", "n": 1}).encode(),
+                json.dumps({"user": "b"}).encode(), big, json.dumps({"user": "c", "n": 3}).encode()]
+    with run_app(app) as h:
+        for data in payloads:
+            h.put_record(clicks, data, partition_key=key)
+        h.drain()
+        given_up = [json.loads(m)["KinesisBatchInfo"]["batchSize"] for m in h.messages("bad")]
+        typed_calls = h.invocations("typed")
+    assert [s[1] for s in seen] == payloads  # every record once, in order, byte for byte
+    assert {s[0] for s in seen} == {key}
+    assert [s[2] for s in seen[:4]] == ["<not utf-8>", "not json {", "", payloads[3].decode()]
+    assert [s[3] for s in seen] == ["<not json>"] * 3 + ['{"user": "\\u00fc", "n": 1}', '{"user": "b"}',
+                                                          "<not json>", '{"user": "c", "n": 3}']
+    assert valid == [Click(user="ü", n=1), Click(user="c", n=3)]
+    # Each record that fails the model is its own failure, given up alone (batch_size=1).
+    assert [c.outcome for c in typed_calls] == ["partial", "partial", "partial", "ok", "partial", "partial", "ok"]
+    assert given_up == [1, 1, 1, 1, 1]
+    errors = [x for x in _logged(capsys.readouterr().out) if x["level"] == "ERROR" and x["function"] == "typed"]
+    assert len(errors) == 5 and all(e["message"].startswith("handler 'typed': kinesis record ") for e in errors)
+    assert [e["reason"] for e in errors][2:4] == [
+        "record does not match Click (Invalid JSON: EOF while parsing a value at line 1 column 0)",
+        "record does not match Click (n: Field required)"]
+
+
+def test_every_dynamodb_attribute_type_arrives_as_aws_sends_it() -> None:
+    """S, N (38 digits), B, SS, NS, BS, M, L, NULL, BOOL, a map nested 31 deep and an item near
+    DynamoDB's 400 KB: the event carries DynamoDB JSON (binary as base64 text, numbers as their
+    exact text) and the record's images decode it to the values written."""
+    app = App("types")
+    items = Table("items", key="pk", stream="new_image")
+    images: list[dict[str, Any]] = []
+    raws: list[dict[str, Any]] = []
+
+    @app.on_dynamodb_stream(items, starting_position="trim_horizon")
+    def on_change(record: Any) -> None:
+        images.append(record.new_image)
+        raws.append(record.raw["dynamodb"]["NewImage"])
+
+    nested: dict[str, Any] = {"leaf": "bottom"}
+    for depth in range(30):
+        nested = {f"d{depth}": nested}
+    precise = Decimal("12345678901234567890.123456789012345678")
+    item = {
+        "pk": "every-type", "s": "ünïcode ✓", "n": precise, "small": Decimal("-1E-130"),
+        "b": b"\x00\xff\x80binary", "ss": {"a", "b"}, "ns": {Decimal(1), Decimal("2.5")},
+        "bs": {b"\x00", b"\xff"}, "m": {"inner": {"x": [1, "two", None]}}, "l": [True, b"\x01", {"k": "v"}],
+        "null": None, "bool": False, "deep": nested,
+    }
+    large = {"pk": "large", "blob": "z" * 399_000}
+    with run_app(app) as h:
+        h.put_item(items, item)
+        h.put_item(items, large)
+        h.drain()
+        assert not h.failures()
+    first, second = images
+    assert first == {
+        **item, "b": Binary(b"\x00\xff\x80binary"), "bs": {Binary(b"\x00"), Binary(b"\xff")},
+        "m": {"inner": {"x": [Decimal(1), "two", None]}}, "l": [True, Binary(b"\x01"), {"k": "v"}]}
+    assert second == large
+    raw = raws[0]
+    assert raw["n"] == {"N": "12345678901234567890.123456789012345678"}
+    assert raw["b"] == {"B": base64.b64encode(b"\x00\xff\x80binary").decode()}
+    assert sorted(raw["bs"]["BS"]) == sorted(base64.b64encode(v).decode() for v in (b"\x00", b"\xff"))
+    assert raw["null"] == {"NULL": True} and raw["bool"] == {"BOOL": False}
+
+
+def test_a_batch_handlers_returned_batch_item_failures_follow_lambdas_rules(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``batch=True`` handler may answer as a Lambda function does. The lowest identifier it
+    reports is where the retry starts (duplicates and order do not matter); an empty or null list
+    is success; an identifier that is empty, null, missing or not in the batch, a list that is not
+    one, or an entry that is not an object fails the whole batch, with one error naming the handler."""
+    app = App("answers")
+    clicks = Stream("clicks")
+    answers: list[Any] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, batching_window_s=300, batch_size=4)
+    def on_batch(batch: KinesisBatch) -> Any:
+        seqs = [r.sequence_number for r in batch]
+        answer = answers.pop(0) if answers and len(seqs) == 4 else None  # each case once, retries pass
+        return answer(seqs) if callable(answer) else answer
+
+    def ids(*ident: Any) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in ident]}
+
+    cases: list[tuple[Any, int | None]] = [  # the answer, and where the retry starts (None: no retry)
+        (lambda s: ids(s[3], s[1], s[3]), 1),
+        ({"batchItemFailures": []}, None),
+        ({"batchItemFailures": None}, None),
+        ({}, None),
+        (ids(""), 0),
+        (ids(None), 0),
+        (ids("49999999999999999999999999999999999999999999999999999999"), 0),
+        ({"batchItemFailures": [{"id": "x"}]}, 0),
+        (lambda s: {"batchItemFailures": s[2]}, 0),
+        (lambda s: {"batchItemFailures": [s[2]]}, 0),
+        (lambda s: {"batchItemFailures": {"itemIdentifier": s[2]}}, 0),
+    ]
+    delivered: list[list[list[bytes]]] = []
+    with run_app(app) as h:
+        for number, (answer, _) in enumerate(cases):
+            answers.append(answer)
+            h.put_records(clicks, [f"{number}-{i}" for i in range(4)])
+            h.drain()
+            delivered.append([_data(c) for c in h.invocations("on_batch")])
+            h.clear()
+    for number, (_, start) in enumerate(cases):
+        sent = [f"{number}-{i}".encode() for i in range(4)]
+        assert delivered[number] == ([sent] if start is None else [sent, sent[start:]]), number
+    errors = [x for x in _logged(capsys.readouterr().out) if x["level"] == "ERROR"]
+    whole = [e for e in errors if "fails the whole batch" in e["message"]]
+    assert len(whole) == 7 and all(e["message"].startswith("handler 'on_batch': ") and "Fix:" in e["message"]
+                                   for e in whole)
+    assert "'49999999999999999999999999999999999999999999999999999999' is not" in whole[2]["message"]
+    assert "is a str, not a list" in whole[4]["message"]
+
+
+def test_base_exceptions_from_user_code_fail_the_batch_and_the_poller_goes_on() -> None:
+    """SystemExit or KeyboardInterrupt raised by a handler is a function error, as Lambda's runtime
+    dying would be: the batch is retried and the shard's poller reads on; every record is handled."""
+    app = App("exits")
+    clicks = Stream("clicks")
+    raised: set[str] = set()
+    handled: list[str] = []
+    batches: list[list[str]] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batching_window_s=300)
+    def per_record(record: KinesisRecord) -> None:
+        if record.text in ("exit", "interrupt") and record.text not in raised:
+            raised.add(record.text)
+            raise SystemExit(3) if record.text == "exit" else KeyboardInterrupt
+        handled.append(record.text)
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, batching_window_s=300)
+    def whole(batch: KinesisBatch) -> None:
+        if not batches:
+            batches.append([])
+            raise KeyboardInterrupt
+        batches.append([r.text for r in batch])
+
+    with run_app(app) as h:
+        h.put_records(clicks, ["a", "exit", "b"])
+        h.drain()
+        h.put_records(clicks, ["interrupt", "c"])
+        h.drain()
+        outcomes = [c.outcome for c in h.invocations("per_record")]
+        errors = [type(c.error).__name__ for c in h.invocations() if c.error is not None]
+    assert outcomes == ["error", "ok", "error", "ok"]
+    assert sorted(errors) == ["KeyboardInterrupt", "KeyboardInterrupt", "SystemExit"]
+    assert handled == ["a", "a", "exit", "b", "interrupt", "c"]  # "a" again: its batch failed
+    assert batches == [[], ["a", "exit", "b"], ["interrupt", "c"]]
+
+
+def test_an_on_failure_queue_deleted_while_running_is_reported_and_the_shard_goes_on() -> None:
+    app = App("lostqueue")
+    clicks = Stream("clicks")
+    bad = Queue("bad")
+    handled: list[str] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", max_retries=0, on_failure=bad)
+    def on_click(record: KinesisRecord) -> None:
+        if record.text == "poison":
+            raise ValueError("poison")
+        handled.append(record.text)
+
+    with run_app(app) as h:
+        h.client("sqs").delete_queue(QueueUrl=h.queue_url(bad))
+        h.put_record(clicks, "poison")
+        h.drain()
+        h.put_record(clicks, "after")
+        h.drain()
+        [given] = [g for c in h.invocations("on_click") for g in c.given_up]
+    assert handled == ["after"]
+    assert given.destination.startswith("lost (sending to bad failed: ") and "NonExistentQueue" in given.destination
