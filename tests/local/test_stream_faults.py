@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
+import os
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from boto3.dynamodb.types import Binary
 from pydantic import BaseModel
@@ -20,8 +22,27 @@ from pydantic import BaseModel
 from flowfn import App, KinesisBatch, KinesisRecord, Queue, Stream, Table
 from flowfn.testing import run_app
 
-FLOWFN = str(Path(sys.executable).with_name("flowfn"))
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import CLI, wait_for
+from .test_mirror import StopApp, stopapp
+
+__all__ = ["stopapp"]  # the fixture, used by name
+
+STREAM_APP = """
+from pathlib import Path
+
+from flowfn import App, Stream
+
+app = App("resume")
+events = Stream("events")
+SEEN = Path(__file__).with_name("seen.txt")
+
+
+@app.on_kinesis(events, starting_position="trim_horizon")
+def count(record):
+    with SEEN.open("a") as out:
+        out.write(record.text + "\\n")
+"""
+
 
 
 class Click(BaseModel):
@@ -242,3 +263,59 @@ def test_an_on_failure_queue_deleted_while_running_is_reported_and_the_shard_goe
         [given] = [g for c in h.invocations("on_click") for g in c.given_up]
     assert handled == ["after"]
     assert given.destination.startswith("lost (sending to bad failed: ") and "NonExistentQueue" in given.destination
+
+
+def _checkpoint_file(tmp_path: Path) -> Path:
+    (tmp_path / "resume.py").write_text(STREAM_APP)
+    folder = tmp_path / "state" / "resume" / "checkpoints"
+    folder.mkdir(parents=True)
+    return folder / "count.json"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "not an object", "not text", "a folder"])
+def test_a_damaged_checkpoint_file_stops_run_local_with_one_error_naming_it(tmp_path: Path, damage: str) -> None:
+    """Starting without the checkpoints would hand the handler records again or skip ones never
+    handled; run-local refuses to start instead, naming the handler and the file."""
+    file = _checkpoint_file(tmp_path)
+    if damage == "truncated":
+        file.write_text('{"shardId-000000000000": "4')
+    elif damage == "not an object":
+        file.write_text('["4"]')
+    elif damage == "not text":
+        file.write_bytes(b"\xff\xfe\x00")
+    else:
+        file.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWFN_"))}
+    proc = subprocess.Popen([*CLI, "run-local", str(tmp_path / "resume.py"), "--port", "0", "--no-reload",
+                             "--state-dir", str(tmp_path / "state")], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError("run-local started with a damaged checkpoint file") from None
+    assert proc.returncode == 1, err  # as for an app that fails to load
+    assert "Traceback" not in err + out
+    [line] = [x for x in err.splitlines() if x.startswith("error:")]
+    assert f"handler 'count': the stream checkpoints in {file} cannot be read" in line and "Fix: " in line
+
+
+@pytest.mark.slow
+def test_a_checkpoint_past_the_end_of_a_shard_skips_nothing_new(stopapp: Any, tmp_path: Path) -> None:
+    """After a run that was killed (no streams.json saved), the stream starts empty and numbers its
+    records from the start again while the checkpoint file still holds the old run's place: the
+    new records must all be handled, not skipped until the numbers pass the old checkpoint."""
+    file = _checkpoint_file(tmp_path)
+    file.write_text(json.dumps({"shardId-000000000000": "5"}))
+    seen = tmp_path / "seen.txt"
+    run: StopApp = stopapp(tmp_path / "resume.py", "resume")
+    kinesis = boto3.client(
+        "kinesis", endpoint_url=run.run_state["endpoint_url"], region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+    for text in ("r0", "r1", "r2"):
+        kinesis.put_record(StreamName="events", Data=text.encode(), PartitionKey="k")
+    wait_for(lambda: seen.exists() and len(seen.read_text().split()) == 3, 20, "the three new records")
+    assert run.stop() == 0
+    assert seen.read_text().split() == ["r0", "r1", "r2"]
