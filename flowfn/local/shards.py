@@ -136,9 +136,11 @@ class ShardPoller(Source):
         self._stop.clear()
         for shard in self.reader.shards():
             self._buffers[shard] = []
-            self._iterators[shard] = self.reader.iterator(
-                shard, self._resume_after(shard), self.trigger.starting_position,
-                self.trigger.starting_timestamp)
+            after = self._resume_after(shard)
+            position, timestamp = self.trigger.starting_position, self.trigger.starting_timestamp
+            if after is None and self.checkpoints.get(shard) is not None:  # past an empty shard: all of it
+                position, timestamp = "trim_horizon", None
+            self._iterators[shard] = self.reader.iterator(shard, after, position, timestamp)
             thread = threading.Thread(target=self._loop, args=(shard,), daemon=True,
                                       name=f"flowfn-{self.reader.kind}-{self.handler.name}-{shard}")
             thread.start()
@@ -147,19 +149,34 @@ class ShardPoller(Source):
     def _resume_after(self, shard: str) -> str | None:
         """The shard's checkpoint. A mapping starting at ``latest`` that has none yet keeps where
         it starts as its checkpoint (the last record in the shard), as Lambda does once it is
-        created: a restarted run resumes there rather than at what is latest then."""
+        created: a restarted run resumes there rather than at what is latest then.
+
+        A checkpoint past the shard's last record (the file outlived the stream's records: a run
+        that was killed saved none, and the new stream numbers its records from the start again)
+        is taken back to that record, else the records numbered up to it would be passed over."""
         after = self.checkpoints.get(shard)
-        if after is not None or self.trigger.starting_position != "latest":
+        if after is not None:
+            if self.reader.read(self.reader.iterator(shard, after, "trim_horizon", None), 1)[2] is not None:
+                return after  # records after it: the usual resume
+            last = self._last(shard)
+            if last is None or int(last) < int(after):
+                return None if last is None else last
             return after
-        iterator = self.reader.iterator(shard, None, "trim_horizon", None)
-        while True:
-            _, iterator, last = self.reader.read(iterator, _READ)
-            if last is None:
-                break
-            after = last
+        if self.trigger.starting_position != "latest":
+            return after
+        after = self._last(shard)
         if after is not None:
             self.checkpoints.set(shard, after)
         return after
+
+    def _last(self, shard: str) -> str | None:
+        """The emulator's sequence number of the shard's last record (None: it holds none)."""
+        iterator, after = self.reader.iterator(shard, None, "trim_horizon", None), None
+        while True:
+            _, iterator, last = self.reader.read(iterator, _READ)
+            if last is None:
+                return after
+            after = last
 
     def signal_stop(self) -> None:
         self._stop.set()
