@@ -10,6 +10,7 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
+from flowfn.local.shardreader import ShardInfo, shard_info
 from flowfn.local.shards import Raw, stamp_ms
 from flowfn.local.tumbling import windowed_sample
 from flowfn.triggers.kinesis import (
@@ -47,9 +48,8 @@ class KinesisReader:
         self.source_arn = arn
         self.role_arn = role_arn
 
-    def shards(self) -> list[str]:
-        shards = self.client.list_shards(StreamName=self.name)["Shards"]
-        return [s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    def shards(self) -> list[ShardInfo]:
+        return [shard_info(s) for s in self.client.list_shards(StreamName=self.name)["Shards"]]
 
     def iterator(self, shard: str, after: str | None, position: str, timestamp: float | None) -> str:
         args: dict[str, Any] = {"StreamName": self.name, "ShardId": shard}

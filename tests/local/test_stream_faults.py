@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import subprocess
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,48 @@ def test_a_checkpoint_past_the_end_of_a_shard_skips_nothing_new(stopapp: Any, tm
     wait_for(lambda: seen.exists() and len(seen.read_text().split()) == 3, 20, "the three new records")
     assert run.stop() == 0
     assert seen.read_text().split() == ["r0", "r1", "r2"]
+
+
+def test_records_put_after_resharding_are_all_read_once_each_key_in_order() -> None:
+    """UpdateShardCount while the poller runs: the parent shards are closed and keep their records,
+    which are read to their end before the children's; the children's records (new shards the
+    poller finds) are read too. Every record once, each partition key in put order, even when the
+    children are found while the parent's first batch is still running."""
+    app = App("reshard")
+    clicks = Stream("clicks")
+    got: list[tuple[str, int]] = []
+    running, release = threading.Event(), threading.Event()
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch_size=5)
+    def on_click(record: KinesisRecord) -> None:
+        if record.json()["n"] == 0:
+            running.set()
+            assert release.wait(30)
+        got.append((record.partition_key, record.json()["n"]))
+
+    keys = [f"user{i}" for i in range(8)]
+
+    def put(h: Any, numbers: range) -> None:
+        h.put_records(clicks, [{"k": keys[i % 8], "n": i} for i in numbers], partition_key=lambda d: d["k"])
+
+    with run_app(app) as h:
+        kinesis, name = h.client("kinesis"), h.stream_name(clicks)
+        put(h, range(20))
+        assert running.wait(30)  # the parent's first batch is held
+        kinesis.update_shard_count(StreamName=name, TargetShardCount=2, ScalingType="UNIFORM_SCALING")
+        put(h, range(20, 40))
+        later = threading.Timer(1.0, release.set)  # meanwhile drain() finds the children
+        later.start()
+        h.drain()
+        later.join()
+        kinesis.update_shard_count(StreamName=name, TargetShardCount=1, ScalingType="UNIFORM_SCALING")
+        put(h, range(40, 60))
+        h.drain()
+        shards = kinesis.list_shards(StreamName=name)["Shards"]
+        read_from = {c.event["Records"][0]["eventID"].split(":")[0] for c in h.invocations("on_click")}
+        assert not h.failures()
+    assert len(shards) == 4 and read_from == {s["ShardId"] for s in shards}
+    assert sorted(n for _, n in got) == list(range(60))  # none lost, none twice
+    for key in keys:
+        numbers = [n for k, n in got if k == key]
+        assert numbers == sorted(numbers), key
