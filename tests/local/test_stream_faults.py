@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -365,3 +366,35 @@ def test_records_put_after_resharding_are_all_read_once_each_key_in_order() -> N
     for key in keys:
         numbers = [n for k, n in got if k == key]
         assert numbers == sorted(numbers), key
+
+
+@pytest.mark.slow
+def test_a_record_handler_timing_out_under_bisect_on_error_is_isolated() -> None:
+    """A function timeout is a function error: a per-record handler's batch is halved down to the
+    change that hangs, which alone is given up; every other change is handled once."""
+    app = App("hangs")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+    handled: list[str] = []
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", bisect_on_error=True, max_retries=0,
+                            on_failure=bad, timeout_s=1, batch_size=4, batching_window_s=300)
+    def on_change(record: Any) -> None:
+        if record.keys["pk"] == "k2":
+            for _ in range(500):  # past the timeout: abandoned, stopped at its next instruction
+                time.sleep(0.01)
+        handled.append(record.keys["pk"])
+
+    with run_app(app) as h:
+        for i in range(4):
+            h.put_item(totals, {"pk": f"k{i}"})
+        h.drain()
+        [failure] = [json.loads(m) for m in h.messages("bad")]
+        calls = h.invocations("on_change")
+    keys = [[r["dynamodb"]["Keys"]["pk"]["S"] for r in c.event["Records"]] for c in calls]
+    assert [(k, c.outcome) for k, c in zip(keys, calls, strict=True)] == [
+        (["k0", "k1", "k2", "k3"], "timeout"), (["k0", "k1"], "ok"), (["k2", "k3"], "timeout"),
+        (["k2"], "timeout"), (["k3"], "ok")]
+    assert handled == ["k0", "k1", "k0", "k1", "k3"]  # k0 and k1 ran before the first batch timed out
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
