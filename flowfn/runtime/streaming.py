@@ -243,7 +243,7 @@ def _mismatch(model: Any, exc: Exception) -> str:
     except Exception:  # not pydantic's: its text is logged beside the reason
         found = None
     if not found:
-        return reason
+        return f"{reason} ({exc})" if str(exc) else reason
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}".lstrip(": ")
              for e in found[:3]]
     more = f"; {len(found) - 3} more" if len(found) > 3 else ""

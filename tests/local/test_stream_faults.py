@@ -398,3 +398,35 @@ def test_a_record_handler_timing_out_under_bisect_on_error_is_isolated() -> None
     assert handled == ["k0", "k1", "k0", "k1", "k3"]  # k0 and k1 ran before the first batch timed out
     assert failure["responseContext"]["functionError"] == "Unhandled"
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+class Total(BaseModel):
+    pk: str
+    amount: int
+
+
+def test_a_removal_reaching_a_model_handler_fails_saying_how_to_leave_removals_out(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``model=`` a handler takes a change's new image, which a REMOVE has not: the record
+    fails with a reason saying so and how to filter removals out (not a bare validation error)."""
+    app = App("removals")
+    totals = Table("totals", key="pk", stream=True)
+    bad = Queue("bad")
+    got: list[Total] = []
+
+    @app.on_dynamodb_stream(totals, starting_position="trim_horizon", model=Total, max_retries=0, on_failure=bad)
+    def on_total(total: Total) -> None:
+        got.append(total)
+
+    with run_app(app) as h:
+        h.put_item(totals, {"pk": "a", "amount": 3})
+        h.drain()
+        h.client("dynamodb").delete_item(TableName=h.table_name(totals), Key={"pk": {"S": "a"}})
+        h.drain()
+        outcomes = [(c.event["Records"][0]["eventName"], c.outcome) for c in h.invocations("on_total")]
+        assert len(h.messages("bad")) == 1
+    assert got == [Total(pk="a", amount=3)] and outcomes == [("INSERT", "ok"), ("REMOVE", "partial")]
+    [error] = [x for x in _logged(capsys.readouterr().out) if x["level"] == "ERROR"]
+    assert error["message"].startswith("handler 'on_total': dynamodb record ")
+    assert error["reason"].startswith("record does not match Total (a REMOVE record carries no new image")
+    assert "filters=[{'eventName': ['INSERT', 'MODIFY']}]" in error["reason"]
