@@ -38,6 +38,8 @@ class Checkpoints:
         self.path = path
         self._lock = threading.Lock()
         self.values: dict[str, str] = {}
+        #: Why the file could not be written last time (None: it was, or nothing was written yet).
+        self.error: OSError | None = None
         if path is not None and (path.exists() or path.is_symlink()):
             self.values = _read(path)
 
@@ -45,13 +47,22 @@ class Checkpoints:
         return self.values.get(shard)
 
     def set(self, shard: str, raw_seq: str) -> None:
+        """Move the shard's checkpoint on. A file that cannot be written (its folder gone, the disk
+        full) leaves the run going on the checkpoints held here; the failure is kept in
+        :attr:`error`, and the next checkpoint tries the file again."""
         with self._lock:
             self.values[shard] = raw_seq
-            if self.path is not None:
+            if self.path is None:
+                return
+            try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = self.path.with_suffix(".tmp")
                 tmp.write_text(json.dumps(self.values, sort_keys=True))
                 tmp.replace(self.path)
+            except OSError as exc:
+                self.error = exc
+            else:
+                self.error = None
 
 
 def _read(path: Path) -> dict[str, str]:

@@ -430,3 +430,41 @@ def test_a_removal_reaching_a_model_handler_fails_saying_how_to_leave_removals_o
     assert error["message"].startswith("handler 'on_total': dynamodb record ")
     assert error["reason"].startswith("record does not match Total (a REMOVE record carries no new image")
     assert "filters=[{'eventName': ['INSERT', 'MODIFY']}]" in error["reason"]
+
+
+RAISING_APP = STREAM_APP.replace("""    with SEEN.open("a") as out:""", """    marker = SEEN.with_name("raised-" + record.text)
+    if record.text in ("exit", "interrupt") and not marker.exists():
+        marker.touch()
+        raise SystemExit(3) if record.text == "exit" else KeyboardInterrupt
+    with SEEN.open("a") as out:""")
+
+
+@pytest.mark.slow
+def test_run_local_survives_handlers_exiting_and_a_checkpoint_folder_it_cannot_write(
+        stopapp: Any, tmp_path: Path) -> None:
+    """SystemExit and KeyboardInterrupt from a handler fail its batch, which is retried; a
+    checkpoint that cannot be written (its folder replaced by a file) keeps the run going on the
+    checkpoint it holds. run-local reads on and stops cleanly."""
+    (tmp_path / "resume.py").write_text(RAISING_APP)
+    seen = tmp_path / "seen.txt"
+    run: StopApp = stopapp(tmp_path / "resume.py", "resume")
+    kinesis = boto3.client("kinesis", endpoint_url=run.run_state["endpoint_url"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def put_and_wait(text: str, count: int) -> None:
+        kinesis.put_record(StreamName="events", Data=text.encode(), PartitionKey="k")
+        wait_for(lambda: seen.exists() and len(seen.read_text().split()) == count, 20, f"{text} handled")
+
+    put_and_wait("exit", 1)
+    folder = tmp_path / "state" / "resume" / "checkpoints"
+    assert json.loads((folder / "count.json").read_text()) == {"shardId-000000000000": "1"}
+    for file in folder.iterdir():
+        file.unlink()
+    folder.rmdir()
+    folder.write_text("not a folder")
+    put_and_wait("interrupt", 2)
+    put_and_wait("r1", 3)
+    assert run.stop() == 0
+    assert seen.read_text().split() == ["exit", "interrupt", "r1"]
+    assert [s["outcome"] for s in run.seen if s["function"] == "count"] == ["error", "ok", "error", "ok", "ok"]
+    assert not any("Traceback" in line for line in run.err), run.err
