@@ -122,12 +122,12 @@ class ShardPoller(Source):
         is taken back to that record, else the records numbered up to it would be passed over."""
         after = self.checkpoints.get(shard)
         if after is not None:
-            if self.reader.read(self.reader.iterator(shard, after, "trim_horizon", None), 1)[2] is not None:
-                return after  # records after it: the usual resume
-            last = self._last(shard)
-            if last is None or int(last) < int(after):
-                return None if last is None else last
-            return after
+            if int(after) < 1:
+                return after
+            at = self.reader.iterator(shard, str(int(after) - 1), "trim_horizon", None)
+            if self.reader.read(at, 1)[2] is not None:
+                return after  # the shard holds the checkpoint's record, or later ones: the usual resume
+            return self._last(shard)  # every record it holds is older (None: it holds none)
         if found or self.trigger.starting_position != "latest":
             return after
         after = self._last(shard)
