@@ -271,7 +271,7 @@ def _answered(name: str, kind: str, records: tuple[Any, ...], result: Any) -> in
             ident = entry.get("itemIdentifier") if isinstance(entry, dict) else None
             if not isinstance(entry, dict):
                 problem = f"batchItemFailures[{at}] is a {type(entry).__name__}, not an object"
-            elif ident in positions:
+            elif isinstance(ident, str) and ident in positions:
                 found.append(positions[ident])
                 continue
             elif "itemIdentifier" not in entry:

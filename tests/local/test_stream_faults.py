@@ -46,7 +46,6 @@ def count(record):
 """
 
 
-
 class Click(BaseModel):
     user: str
     n: int
@@ -185,6 +184,7 @@ def test_a_batch_handlers_returned_batch_item_failures_follow_lambdas_rules(
         (ids(None), 0),
         (ids("49999999999999999999999999999999999999999999999999999999"), 0),
         ({"batchItemFailures": [{"id": "x"}]}, 0),
+        ({"batchItemFailures": [{"itemIdentifier": ["a", "list"]}]}, 0),
         (lambda s: {"batchItemFailures": s[2]}, 0),
         (lambda s: {"batchItemFailures": [s[2]]}, 0),
         (lambda s: {"batchItemFailures": {"itemIdentifier": s[2]}}, 0),
@@ -202,10 +202,10 @@ def test_a_batch_handlers_returned_batch_item_failures_follow_lambdas_rules(
         assert delivered[number] == ([sent] if start is None else [sent, sent[start:]]), number
     errors = [x for x in _logged(capsys.readouterr().out) if x["level"] == "ERROR"]
     whole = [e for e in errors if "fails the whole batch" in e["message"]]
-    assert len(whole) == 7 and all(e["message"].startswith("handler 'on_batch': ") and "Fix:" in e["message"]
+    assert len(whole) == 8 and all(e["message"].startswith("handler 'on_batch': ") and "Fix:" in e["message"]
                                    for e in whole)
     assert "'49999999999999999999999999999999999999999999999999999999' is not" in whole[2]["message"]
-    assert "is a str, not a list" in whole[4]["message"]
+    assert "is a str, not a list" in whole[5]["message"]
 
 
 def test_base_exceptions_from_user_code_fail_the_batch_and_the_poller_goes_on() -> None:
