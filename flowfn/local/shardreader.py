@@ -11,6 +11,7 @@ the shard is read to its end.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["Lineage", "Raw", "ShardInfo", "ShardReader", "shard_info", "stamp_ms"]
+__all__ = ["MAX_EVENT_BYTES", "Lineage", "Raw", "ShardInfo", "ShardReader", "event_size", "shard_info",
+           "stamp_ms", "within_payload"]
+
+#: Lambda's payload limit for a synchronous invocation (6 MB): a batch's event stays within it.
+MAX_EVENT_BYTES = 6 * 1024 * 1024
 
 
 class ShardInfo(NamedTuple):
@@ -47,6 +52,26 @@ class Raw:
     event: dict[str, Any]
     #: What filter patterns are matched against (None: worked out when a filter asks).
     doc: dict[str, Any] | None
+    #: The record's size in the event, as JSON bytes (0: not measured yet; see :func:`event_size`).
+    size: int = 0
+
+
+def event_size(record: Raw) -> int:
+    """How many bytes ``record`` takes in a batch's event (measured once)."""
+    if not record.size:
+        record.size = len(json.dumps(record.event, separators=(",", ":")).encode()) + 1  # and a comma
+    return record.size
+
+
+def within_payload(batch: list[Raw]) -> list[Raw]:
+    """The batch's leading records whose event fits Lambda's 6 MB payload (one at least), as
+    Lambda cuts a batch short of ``batch_size`` rather than invoke with more."""
+    total = 64  # {"Records":[...]}
+    for index, record in enumerate(batch):
+        total += event_size(record)
+        if total > MAX_EVENT_BYTES and index:
+            return batch[:index]
+    return batch
 
 
 class ShardReader(Protocol):

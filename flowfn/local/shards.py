@@ -34,7 +34,7 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.local.checkpoints import Checkpoints, checkpoint_file
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
-from flowfn.local.shardreader import Lineage, Raw, ShardReader, stamp_ms
+from flowfn.local.shardreader import Lineage, Raw, ShardReader, stamp_ms, within_payload
 from flowfn.local.source import STREAM_RECORDS, Source
 from flowfn.local.streamfilter import matches
 from flowfn.local.tumbling import Windows
@@ -245,7 +245,7 @@ class ShardPoller(Source):
             finally:
                 with self._lock:
                     del self._gathering[shard]
-        return buffer[:size]
+        return within_payload(buffer[:size])
 
     def _loop(self, shard: str) -> None:
         if self.lineage.wait_for_parents(shard, self._stop):
@@ -498,3 +498,4 @@ def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -
             return 0
         found.append(positions[ident])
     return min(found)
+

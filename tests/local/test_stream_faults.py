@@ -468,3 +468,26 @@ def test_run_local_survives_handlers_exiting_and_a_checkpoint_folder_it_cannot_w
     assert seen.read_text().split() == ["exit", "interrupt", "r1"]
     assert [s["outcome"] for s in run.seen if s["function"] == "count"] == ["error", "ok", "error", "ok", "ok"]
     assert not any("Traceback" in line for line in run.err), run.err
+
+
+def test_a_batch_of_large_records_is_cut_to_lambdas_6_mb_payload() -> None:
+    """Lambda passes a batch's records in one call only up to its 6 MB payload limit: six records
+    of nearly 1 MB (1.4 MB each in base64) come as batches whose events stay under it, each
+    record once, in order."""
+    app = App("payload")
+    clicks = Stream("clicks")
+    sizes: list[int] = []
+    handled: list[int] = []
+
+    @app.on_kinesis(clicks, starting_position="trim_horizon", batch=True, batch_size=100, batching_window_s=300)
+    def on_batch(batch: KinesisBatch) -> None:
+        sizes.append(len(json.dumps(batch.raw, separators=(",", ":")).encode()))
+        handled.extend(r.data[0] for r in batch)
+
+    with run_app(app) as h:
+        for n in range(6):
+            h.put_record(clicks, bytes([n]) * 1_000_000)
+        h.drain()
+        batches = [len(c.event["Records"]) for c in h.invocations("on_batch")]
+    assert handled == list(range(6))
+    assert batches == [4, 2] and all(size <= 6 * 1024 * 1024 for size in sizes), sizes
