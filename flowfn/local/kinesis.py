@@ -74,8 +74,12 @@ class KinesisReader:
                    for i in items]
         events = kinesis_records(entries, shard_id=shard, stream_arn=self.source_arn, region=self.region,
                                  role_arn=self.role_arn, shard=_shard_number(shard))
-        out = [Raw(raw, event["kinesis"]["sequenceNumber"], arrival, key, event, None)
-               for (raw, _, key, arrival), event in zip(entries, events, strict=True)]
+        # Its size in the event, bounded without writing it out: the data, the key (escaped at worst)
+        # and the rest (the ARNs and fields of fixed length).
+        fixed = len(self.source_arn) + len(self.role_arn) + 512
+        out = [Raw(raw, event["kinesis"]["sequenceNumber"], arrival, key, event, None,
+                   len(data) + 6 * len(key) + fixed)
+               for (raw, data, key, arrival), event in zip(entries, events, strict=True)]
         return out, nxt, items[-1]["SequenceNumber"]
 
     def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
