@@ -10,7 +10,9 @@ and the shard moves on. With ``bisect_on_error``, a function error (the invocati
 out) splits the batch in two instead, the first half run first, using up no retry; a partial
 response never does. Records older than ``max_record_age_s`` are given up so without being
 handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
-keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
+keys in that many groups at once, each in order. A batch's event stays within Lambda's 6 MB
+payload. Shards made by resharding are found as they appear (:class:`~flowfn.local.shardreader.Lineage`)
+and read once their parents are read to their end. Checkpoints can be kept in a file, so a restarted
 run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
 given up without an invocation get an ``expired`` record of their own). Tumbling windows
 (``tumbling_window_s``) are kept in :mod:`flowfn.local.tumbling`.
