@@ -40,6 +40,8 @@ class Checkpoints:
         self.values: dict[str, str] = {}
         #: Why the file could not be written last time (None: it was, or nothing was written yet).
         self.error: OSError | None = None
+        if path is not None and path.parent.exists() and not path.parent.is_dir():
+            raise CheckpointError(path, f"{path.parent} is not a folder")
         if path is not None and (path.exists() or path.is_symlink()):
             self.values = _read(path)
 

@@ -275,7 +275,7 @@ def _checkpoint_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", ["truncated", "not an object", "not text", "a folder"])
+@pytest.mark.parametrize("damage", ["truncated", "not an object", "not text", "a folder", "in a file"])
 def test_a_damaged_checkpoint_file_stops_run_local_with_one_error_naming_it(tmp_path: Path, damage: str) -> None:
     """Starting without the checkpoints would hand the handler records again or skip ones never
     handled; run-local refuses to start instead, naming the handler and the file."""
@@ -286,8 +286,11 @@ def test_a_damaged_checkpoint_file_stops_run_local_with_one_error_naming_it(tmp_
         file.write_text('["4"]')
     elif damage == "not text":
         file.write_bytes(b"\xff\xfe\x00")
-    else:
+    elif damage == "a folder":
         file.mkdir()
+    else:  # the checkpoints folder is a file
+        file.parent.rmdir()
+        file.parent.write_text("{}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLOWFN_"))}
     proc = subprocess.Popen([*CLI, "run-local", str(tmp_path / "resume.py"), "--port", "0", "--no-reload",
                              "--state-dir", str(tmp_path / "state")], cwd=tmp_path, env=env,
