@@ -19,6 +19,7 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
+from flowfn.local.shardreader import ShardInfo, shard_info
 from flowfn.local.shards import Raw
 from flowfn.local.tumbling import windowed_sample
 from flowfn.triggers.dynamodb import (
@@ -51,8 +52,8 @@ class DynamoDbReader:
         #: The table's key attributes declared binary.
         self.binary_keys = binary_keys
 
-    def shards(self) -> list[str]:
-        return [s["ShardId"] for s in self._shards()]
+    def shards(self) -> list[ShardInfo]:
+        return [shard_info(s) for s in self._shards()]
 
     def _shards(self) -> list[dict[str, Any]]:
         return list(self.client.describe_stream(StreamArn=self.source_arn)["StreamDescription"]["Shards"])

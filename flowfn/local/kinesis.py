@@ -10,6 +10,7 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.emulator import DUMMY_ACCOUNT, AwsTarget
+from flowfn.local.shardreader import ShardInfo, shard_info
 from flowfn.local.shards import Raw, stamp_ms
 from flowfn.local.tumbling import windowed_sample
 from flowfn.triggers.kinesis import (
@@ -47,9 +48,8 @@ class KinesisReader:
         self.source_arn = arn
         self.role_arn = role_arn
 
-    def shards(self) -> list[str]:
-        shards = self.client.list_shards(StreamName=self.name)["Shards"]
-        return [s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    def shards(self) -> list[ShardInfo]:
+        return [shard_info(s) for s in self.client.list_shards(StreamName=self.name)["Shards"]]
 
     def iterator(self, shard: str, after: str | None, position: str, timestamp: float | None) -> str:
         args: dict[str, Any] = {"StreamName": self.name, "ShardId": shard}
@@ -74,8 +74,12 @@ class KinesisReader:
                    for i in items]
         events = kinesis_records(entries, shard_id=shard, stream_arn=self.source_arn, region=self.region,
                                  role_arn=self.role_arn, shard=_shard_number(shard))
-        out = [Raw(raw, event["kinesis"]["sequenceNumber"], arrival, key, event, None)
-               for (raw, _, key, arrival), event in zip(entries, events, strict=True)]
+        # Its size in the event, bounded without writing it out: the data, the key (escaped at worst)
+        # and the rest (the ARNs and fields of fixed length).
+        fixed = len(self.source_arn) + len(self.role_arn) + 512
+        out = [Raw(raw, event["kinesis"]["sequenceNumber"], arrival, key, event, None,
+                   len(data) + 6 * len(key) + fixed)
+               for (raw, data, key, arrival), event in zip(entries, events, strict=True)]
         return out, nxt, items[-1]["SequenceNumber"]
 
     def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ and the shard moves on. With ``bisect_on_error``, a function error (the invocati
 out) splits the batch in two instead, the first half run first, using up no retry; a partial
 response never does. Records older than ``max_record_age_s`` are given up so without being
 handled; the younger ones after them are delivered. ``parallelization`` runs a batch's partition
-keys in that many groups at once, each in order. Checkpoints can be kept in a file, so a restarted
+keys in that many groups at once, each in order. A batch's event stays within Lambda's 6 MB
+payload. Shards made by resharding are found as they appear (:class:`~flowfn.local.shardreader.Lineage`)
+and read once their parents are read to their end. Checkpoints can be kept in a file, so a restarted
 run resumes. The last attempt at a batch given up lists it in its record's ``given_up`` (records
 given up without an invocation get an ``expired`` record of their own). Tumbling windows
 (``tumbling_window_s``) are kept in :mod:`flowfn.local.tumbling`.
@@ -28,13 +30,13 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.checkpoints import Checkpoints, checkpoint_file
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
+from flowfn.local.shardreader import Lineage, Raw, ShardReader, stamp_ms, within_payload
 from flowfn.local.source import STREAM_RECORDS, Source
 from flowfn.local.streamfilter import matches
 from flowfn.local.tumbling import Windows
@@ -47,56 +49,6 @@ _MIN_IDLE_S, _MAX_IDLE_S = 0.01, 0.25
 _REASONS = {"RetryAttemptsExhausted": "retries spent", "RecordAgeExceeded": "older than max_record_age_s"}
 #: Records read at once (AWS's GetRecords takes up to 10,000; a batch is at most 10,000).
 _READ = 1_000
-
-
-@dataclass(slots=True)
-class Raw:
-    """One record read from a shard."""
-
-    #: The emulator's sequence number (what iterators take).
-    raw_seq: str
-    #: The sequence number in AWS's form, as the handler sees it.
-    seq: str
-    #: When the record arrived (Unix seconds).
-    arrival: float
-    #: Its partition key (Kinesis) or item key (DynamoDB), for parallelization's groups.
-    key: str
-    #: The record as Lambda delivers it.
-    event: dict[str, Any]
-    #: What filter patterns are matched against (None: worked out when a filter asks).
-    doc: dict[str, Any] | None
-
-
-class ShardReader(Protocol):
-    """One stream's records, read through the emulator's API."""
-
-    kind: str
-    source_arn: str
-
-    def shards(self) -> list[str]: ...
-
-    def iterator(self, shard: str, after: str | None, position: str, timestamp: float | None) -> str: ...
-
-    def read(self, iterator: str, limit: int) -> tuple[list[Raw], str, str | None]:
-        """Records from ``iterator`` on (some read may be dropped as not AWS's), the next iterator,
-        and the emulator's sequence number of the last record read (None: nothing to read)."""
-
-    def batch_event(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
-
-    def doc(self, record: Raw) -> dict[str, Any]:
-        """What filter patterns are matched against for ``record``."""
-
-    def batch_info(self) -> str: ...
-
-    def arrival_stamp(self, seconds: float) -> str:
-        """A record's arrival time as the on-failure metadata writes it (Kinesis: to the
-        millisecond; DynamoDB Streams: to the second, as its records are stamped)."""
-
-
-def stamp_ms(seconds: float) -> str:
-    """``2019-11-14T00:38:04.835Z``: a Unix time in UTC, to the millisecond."""
-    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
 
 
 class ShardPoller(Source):
@@ -127,6 +79,7 @@ class ShardPoller(Source):
         self._gathering: dict[str, threading.Event] = {}  # shard -> its batch's window was ended
         self._quiet: list[threading.Event] = []  # windows gathering() found nothing more could fill
         self._lock = threading.Lock()
+        self.lineage = Lineage(reader.shards)
         seconds = getattr(self.trigger, "tumbling_window_s", 0)
         #: The open tumbling windows by shard (None: the mapping has none).
         self.windows = Windows(seconds) if seconds else None
@@ -135,32 +88,64 @@ class ShardPoller(Source):
 
     def start(self) -> None:
         self._stop.clear()
-        for shard in self.reader.shards():
-            self._buffers[shard] = []
-            self._iterators[shard] = self.reader.iterator(
-                shard, self._resume_after(shard), self.trigger.starting_position,
-                self.trigger.starting_timestamp)
-            thread = threading.Thread(target=self._loop, args=(shard,), daemon=True,
-                                      name=f"flowfn-{self.reader.kind}-{self.handler.name}-{shard}")
-            thread.start()
-            self._threads.append(thread)
+        self.lineage = Lineage(self.reader.shards)
+        for info in self.lineage.refresh(now=True):
+            self._open(info.id, found=False)
 
-    def _resume_after(self, shard: str) -> str | None:
+    def _open(self, shard: str, found: bool) -> None:
+        """Start reading ``shard`` (``found``: a shard resharding made while the mapping ran, read
+        from its start) once its parents are read to their end."""
+        after = self._resume_after(shard, found)
+        position, timestamp = self.trigger.starting_position, self.trigger.starting_timestamp
+        if after is None and (found or self.checkpoints.get(shard) is not None):  # all the shard holds
+            position, timestamp = "trim_horizon", None
+        iterator = self.reader.iterator(shard, after, position, timestamp)
+        with self._lock:
+            self._buffers[shard] = []
+            self._iterators[shard] = iterator
+        thread = threading.Thread(target=self._loop, args=(shard,), daemon=True,
+                                  name=f"flowfn-{self.reader.kind}-{self.handler.name}-{shard}")
+        thread.start()
+        self._threads.append(thread)
+
+    def _discover(self, now: bool = False) -> None:
+        """Start reading the shards resharding made since the stream was last listed."""
+        if self._stop.is_set():
+            return
+        for info in self.lineage.refresh(now):
+            self._open(info.id, found=True)
+
+    def _resume_after(self, shard: str, found: bool = False) -> str | None:
         """The shard's checkpoint. A mapping starting at ``latest`` that has none yet keeps where
         it starts as its checkpoint (the last record in the shard), as Lambda does once it is
-        created: a restarted run resumes there rather than at what is latest then."""
+        created: a restarted run resumes there rather than at what is latest then.
+
+        A checkpoint past the shard's last record (the file outlived the stream's records: a run
+        that was killed saved none, and the new stream numbers its records from the start again)
+        is taken back to that record, else the records numbered up to it would be passed over."""
         after = self.checkpoints.get(shard)
-        if after is not None or self.trigger.starting_position != "latest":
+        if after is not None:
+            if int(after) < 1:
+                return after
+            at = self.reader.iterator(shard, str(int(after) - 1), "trim_horizon", None)
+            if self.reader.read(at, 1)[2] is not None:
+                return after  # the shard holds the checkpoint's record, or later ones: the usual resume
+            return self._last(shard)  # every record it holds is older (None: it holds none)
+        if found or self.trigger.starting_position != "latest":
             return after
-        iterator = self.reader.iterator(shard, None, "trim_horizon", None)
-        while True:
-            _, iterator, last = self.reader.read(iterator, _READ)
-            if last is None:
-                break
-            after = last
+        after = self._last(shard)
         if after is not None:
             self.checkpoints.set(shard, after)
         return after
+
+    def _last(self, shard: str) -> str | None:
+        """The emulator's sequence number of the shard's last record (None: it holds none)."""
+        iterator, after = self.reader.iterator(shard, None, "trim_horizon", None), None
+        while True:
+            _, iterator, last = self.reader.read(iterator, _READ)
+            if last is None:
+                return after
+            after = last
 
     def signal_stop(self) -> None:
         self._stop.set()
@@ -176,6 +161,8 @@ class ShardPoller(Source):
         that has records not read yet (the emulator is asked only when its poller has caught up:
         a read costs the emulator as much as the poller's own). An open tumbling window counts
         until its final invocation is made."""
+        with contextlib.suppress(Exception):  # the emulator answered oddly: the shards known are read on
+            self._discover(now=True)
         count = self.windows.pending() if self.windows is not None else 0
         for shard, iterator in list(self._iterators.items()):
             held = len(self._buffers.get(shard, ()))
@@ -280,9 +267,25 @@ class ShardPoller(Source):
             finally:
                 with self._lock:
                     del self._gathering[shard]
-        return buffer[:size]
+        return within_payload(buffer[:size])
 
     def _loop(self, shard: str) -> None:
+        if self.lineage.wait_for_parents(shard, self._stop):
+            self._read(shard)
+
+    def _ended(self, shard: str) -> bool:
+        """Whether the shard is closed and read to its end (its children may be read then)."""
+        if not self.lineage.closed(shard) or (self.windows is not None and shard in self.windows.open):
+            return False
+        self._fill(shard, 1)  # what was put before it closed and not read yet
+        if self._buffers[shard]:
+            return False
+        self.lineage.end(shard)
+        with self._lock:
+            del self._iterators[shard], self._buffers[shard]
+        return True
+
+    def _read(self, shard: str) -> None:
         idle = 0.0
         # The batches still due from a failed batch, the next one last: (its size, whether it is a
         # half of a bisected batch). A retry after a partial failure holds the records from the
@@ -306,6 +309,12 @@ class ShardPoller(Source):
                     continue
             if not batch:
                 plan.clear()
+                try:
+                    self._discover()
+                    if self._ended(shard):
+                        return
+                except Exception as exc:  # the emulator went away or answered oddly: keep going
+                    self.errors.append(exc)
                 idle = min(_MAX_IDLE_S, max(_MIN_IDLE_S, idle * 2))
                 self._stop.wait(idle)
                 continue
@@ -517,3 +526,4 @@ def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -
             return 0
         found.append(positions[ident])
     return min(found)
+

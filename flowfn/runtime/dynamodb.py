@@ -93,7 +93,13 @@ class DynamoDbRecord:
         return None if value is None else datetime.fromtimestamp(float(value), UTC)
 
     def model_input(self) -> tuple[str, Any]:
-        return ("python", self.new_image)
+        image = self.new_image
+        if image is None:  # a REMOVE: the item is gone, and the stream has nothing to validate
+            raise ValueError(
+                f"a {self.event_name} record carries no new image to validate; leave removals out with "
+                "the trigger's filters=[{'eventName': ['INSERT', 'MODIFY']}], or drop model= and read "
+                "record.new_image and record.old_image")
+        return ("python", image)
 
 
 class DynamoDbBatch(StreamBatch):

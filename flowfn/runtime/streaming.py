@@ -88,7 +88,9 @@ class StreamBatch:
     """A batch of stream records, as a ``batch=True`` handler receives it.
 
     Return to acknowledge it; :meth:`fail` a record to have it and every later record of the
-    shard delivered again; raising fails the invocation, and Lambda retries the whole batch
+    shard delivered again (or return Lambda's own ``{"batchItemFailures": [{"itemIdentifier":
+    record.sequence_number}]}``, read by Lambda's rules: an identifier that names no record of the
+    batch fails all of it); raising fails the invocation, and Lambda retries the whole batch
     (halving it first with ``bisect_on_error``). With ``model=`` on the trigger, ``models`` holds
     each record's validated model, in order.
 
@@ -151,10 +153,10 @@ class StreamBatch:
         return tuple(self._failed)
 
 
-def _report(kind: str, record: Any, reason: str, exc: BaseException | None, trace: bool) -> None:
+def _report(name: str, kind: str, record: Any, reason: str, exc: BaseException | None, trace: bool) -> None:
     keys: dict[str, Any] = {"sequence_number": record.sequence_number, "reason": reason}
-    message = (f"{kind} record {record.sequence_number} failed: {reason}; it and the records after it "
-               "in its shard are retried")
+    message = (f"handler {name!r}: {kind} record {record.sequence_number} failed: {reason}; it and the "
+               "records after it in its shard are retried")
     if exc is not None:
         keys["error"] = str(exc)
         if trace:
@@ -189,44 +191,105 @@ def process_stream(
                 try:
                     models.append(_validate(model, record))
                 except Exception as exc:
-                    _fail(trigger, kind, records, record, f"record does not match {model.__name__}", exc,
+                    _fail(handler.name, trigger, kind, records, record, _mismatch(model, exc), exc,
                           not isinstance(exc, ValueError))
                     return _with_state(_response(record), windowed, state, handler.name)
         batch = batch_class(records, event, tuple(models) if model is not None else None)
         if windowed:
             _open_window(kind, event, batch, state)
-        call(handler, batch, context)  # raising fails the invocation: a function error to Lambda
+        result = call(handler, batch, context)  # raising fails the invocation: a function error to Lambda
         marked = set(batch.failed)
-        for record in records:
-            if record.sequence_number in marked:
-                _report(kind, record, "reported failed by the batch handler", None, False)
+        answered = _answered(handler.name, kind, records, result)
+        for index, record in enumerate(records):
+            if index == answered or record.sequence_number in marked:
+                if index != answered:
+                    _report(handler.name, kind, record, "reported failed by the batch handler", None, False)
                 return _with_state(_response(record), windowed, batch.state, handler.name)
         return _with_state(_response(None), windowed, batch.state, handler.name)
     for record in records:
         try:
             item = record if model is None else _validate(model, record)
         except Exception as exc:
-            _fail(trigger, kind, records, record, f"record does not match {model.__name__}", exc,
+            _fail(handler.name, trigger, kind, records, record, _mismatch(model, exc), exc,
                   not isinstance(exc, ValueError))
             failed = record
             break
         try:
             call(handler, item, context)
         except Exception as exc:
-            _fail(trigger, kind, records, record, f"handler raised {type(exc).__name__}", exc, True)
+            _fail(handler.name, trigger, kind, records, record, f"handler raised {type(exc).__name__}", exc,
+                  True)
             failed = record
             break
     return _response(failed)
 
 
-def _fail(trigger: Any, kind: str, records: tuple[Any, ...], record: Any, reason: str, exc: Exception,
-          trace: bool) -> None:
+def _fail(name: str, trigger: Any, kind: str, records: tuple[Any, ...], record: Any, reason: str,
+          exc: Exception, trace: bool) -> None:
     """A record failed: log it for the partial response, or, when it is the first of a batch of
     more than one under ``bisect_on_error``, fail the invocation so that Lambda halves the batch."""
     if trigger.bisect_on_error and len(records) > 1 and record is records[0]:
         raise StreamRecordFailed(kind, record.sequence_number, len(records),
                                  f"{reason}: {exc}" if str(exc) else reason) from exc
-    _report(kind, record, reason, exc, trace)
+    _report(name, kind, record, reason, exc, trace)
+
+
+def _mismatch(model: Any, exc: Exception) -> str:
+    """Why a record failed ``model``: its name and the first fields pydantic found wrong."""
+    reason = f"record does not match {model.__name__}"
+    errors = getattr(exc, "errors", None)
+    try:
+        found = errors() if callable(errors) else None
+    except Exception:  # not pydantic's: its text is logged beside the reason
+        found = None
+    if not found:
+        return f"{reason} ({exc})" if str(exc) else reason
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}".lstrip(": ")
+             for e in found[:3]]
+    more = f"; {len(found) - 3} more" if len(found) > 3 else ""
+    return f"{reason} ({'; '.join(parts)}{more})"
+
+
+def _answered(name: str, kind: str, records: tuple[Any, ...], result: Any) -> int | None:
+    """Where the retry starts by what a ``batch=True`` handler returned, read as Lambda reads a
+    function's ``{"batchItemFailures": [{"itemIdentifier": ...}]}``: None for success (no such
+    key, or an empty or null list), else the position of the lowest record reported. What Lambda
+    cannot take (an identifier empty, null or not in the batch, a list that is not one, an entry
+    that is not an object) fails the whole batch: position 0, logged naming the handler."""
+    if type(result) is not dict or not records:
+        return None
+    failures = result.get("batchItemFailures")
+    if failures is None or failures == []:
+        return None
+    positions = {r.sequence_number: i for i, r in enumerate(records)}
+    problem = None
+    found: list[int] = []
+    if not isinstance(failures, list):
+        problem = f"batchItemFailures is a {type(failures).__name__}, not a list"
+    else:
+        for at, entry in enumerate(failures):
+            ident = entry.get("itemIdentifier") if isinstance(entry, dict) else None
+            if not isinstance(entry, dict):
+                problem = f"batchItemFailures[{at}] is a {type(entry).__name__}, not an object"
+            elif isinstance(ident, str) and ident in positions:
+                found.append(positions[ident])
+                continue
+            elif "itemIdentifier" not in entry:
+                problem = f"batchItemFailures[{at}] has no itemIdentifier"
+            elif ident is None or ident == "":
+                problem = f"batchItemFailures[{at}].itemIdentifier is {ident!r}"
+            else:
+                problem = (f"batchItemFailures[{at}].itemIdentifier {ident!r} is not the sequence number "
+                           "of a record of this batch")
+            break
+    if problem is None:
+        return min(found)
+    log.current().error(
+        f"handler {name!r}: {problem}, so Lambda fails the whole batch: it is retried from its first "
+        f"{kind} record. Fix: return {{'batchItemFailures': [{{'itemIdentifier': record.sequence_number}}]}} "
+        "naming records of the batch, or call batch.fail(record)",
+        sequence_number=records[0].sequence_number, reason=problem)
+    return 0
 
 
 def _window_state(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:

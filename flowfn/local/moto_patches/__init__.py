@@ -160,6 +160,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("utils.create_loader", "moto.core.utils", "create_loader", create_loader, *_MOTO_5_2),
     *(Patch(f"kinesis.Shard.{name}", "moto.kinesis.models:Shard", name, getattr(kinesis, name), *_MOTO_5_2)
       for name in ("get_records", "put_record", "get_max_sequence_number", "get_min_sequence_number")),
+    *(Patch(f"kinesis.Stream.{name}", "moto.kinesis.models:Stream", name, getattr(kinesis, name), *_MOTO_5_2)
+      for name in ("split_shard", "merge_shards", "get_shard_for_key")),
     Patch("serialize.AttributePicker.__call__", "moto.core.serialize:AttributePicker", "__call__",
           serialize.attribute_picker_call, *_MOTO_5_2),
     *(Patch(f"s3.S3Response.{name}", "moto.s3.responses:S3Response", name, s3.serialized(name), *_MOTO_5_2)

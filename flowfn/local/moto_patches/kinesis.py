@@ -15,17 +15,25 @@ threads: two ``PutRecord`` calls at once could take the same sequence number, th
 replacing the first (eight writers of 300 records each left 1,831 of 2,400), and a read during a
 put could fail with ``OrderedDict mutated during iteration``. Kinesis gives every record its own
 number. A shard's puts and reads here hold the shard's lock.
+
+Resharding (``SplitShard``, ``MergeShards``, ``UpdateShardCount``) closed the parents and then put
+the parents' records again into the children (a split emptied the parent; a merge copied them),
+and later puts still went to the first shard whose hash range held the key, a closed parent
+included: records were read twice, or never. In Kinesis a closed parent keeps its records, the
+children start empty, and only open shards take new records.
 """
 
 from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
+from collections import OrderedDict
 from typing import Any
 
 from flowfn.local.moto_patches._moto import ORIGINALS, lock_of
 
-__all__ = ["get_max_sequence_number", "get_min_sequence_number", "get_records", "put_record"]
+__all__ = ["get_max_sequence_number", "get_min_sequence_number", "get_records", "get_shard_for_key",
+           "merge_shards", "put_record", "split_shard"]
 
 _KEYS = "_flowfn_keys"
 
@@ -86,3 +94,43 @@ def get_max_sequence_number(self: Any) -> int:
 def get_min_sequence_number(self: Any) -> int:
     """``Shard.get_min_sequence_number``: the first key, read without listing them all."""
     return int(next(iter(self.records))) if self.records else 0
+
+
+def _kept(fix: str, self: Any, parents: list[Any], *args: Any) -> None:
+    """Run moto's resharding ``fix`` with the parents' records set aside, then give them back: the
+    children start empty, as in Kinesis."""
+    held = [(shard, shard.records) for shard in parents if shard is not None]
+    for shard, _ in held:
+        shard.records = OrderedDict()
+    try:
+        ORIGINALS[fix](self, *args)
+    finally:
+        for shard, records in held:
+            shard.records = records
+
+
+def split_shard(self: Any, shard_to_split: str, new_starting_hash_key: str) -> None:
+    """``Stream.split_shard``: the parent closes keeping its records; the two children start empty."""
+    _kept("kinesis.Stream.split_shard", self, [self.shards.get(shard_to_split)], shard_to_split,
+          new_starting_hash_key)
+
+
+def merge_shards(self: Any, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
+    """``Stream.merge_shards``: both parents close keeping their records; the child starts empty."""
+    _kept("kinesis.Stream.merge_shards", self,
+          [self.shards.get(shard_to_merge), self.shards.get(adjacent_shard_to_merge)],
+          shard_to_merge, adjacent_shard_to_merge)
+
+
+def get_shard_for_key(self: Any, partition_key: str, explicit_hash_key: str) -> Any:
+    """``Stream.get_shard_for_key``: the open shard whose hash range holds the key (moto took the
+    first shard holding it, a closed one included)."""
+    found = ORIGINALS["kinesis.Stream.get_shard_for_key"](self, partition_key, explicit_hash_key)
+    if found is None or found.is_open:
+        return found
+    from moto.utilities.utils import md5_hash
+
+    key = (int(explicit_hash_key) if explicit_hash_key
+           else int(md5_hash(partition_key.encode()).hexdigest(), 16))
+    return next((s for s in self.shards.values() if s.is_open and s.starting_hash <= key <= s.ending_hash),
+                found)
