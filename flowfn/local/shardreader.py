@@ -6,7 +6,8 @@ and opens children that take the records put from then on. Lambda reads each par
 before any of its children, so a partition key's records stay in order, and it finds the
 children as they appear. :class:`Lineage` lists the stream's shards (at most every
 ``every_s`` unless asked now), says which ones are new, and holds a shard's children back until
-the shard is read to its end.
+the shard is read to its end. :func:`failed_from` reads an invocation's outcome by Lambda's rules:
+where the batch's retry starts.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-__all__ = ["MAX_EVENT_BYTES", "Lineage", "Raw", "ShardInfo", "ShardReader", "event_size", "shard_info",
-           "stamp_ms", "within_payload"]
+if TYPE_CHECKING:
+    from flowfn.local.invoker import Invocation
+
+__all__ = ["MAX_EVENT_BYTES", "Lineage", "Raw", "ShardInfo", "ShardReader", "event_size", "failed_from",
+           "iterator_expired", "shard_info", "stamp_ms", "within_payload"]
 
 #: Lambda's payload limit for a synchronous invocation (6 MB): a batch's event stays within it.
 MAX_EVENT_BYTES = 6 * 1024 * 1024
@@ -101,6 +105,12 @@ class ShardReader(Protocol):
         millisecond; DynamoDB Streams: to the second, as its records are stamped)."""
 
 
+def iterator_expired(exc: Exception) -> bool:
+    """Whether ``exc`` is the emulator saying a shard iterator has expired."""
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ExpiredIteratorException"
+
+
 def stamp_ms(seconds: float) -> str:
     """``2019-11-14T00:38:04.835Z``: a Unix time in UTC, to the millisecond."""
     text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
@@ -163,3 +173,27 @@ class Lineage:
                 if stop.is_set():
                     return False
         return True
+
+
+def failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -> int | None:
+    """Where the group's retry starts: None when it all succeeded (Lambda's rules: an error fails
+    the whole batch; the lowest reported sequence number is the checkpoint; an empty or unknown
+    identifier fails the whole batch; in a tumbling window, so does a response without ``state``)."""
+    if record.outcome in ("error", "timeout", "throttled"):
+        return 0
+    result = record.result
+    if windowed and not (isinstance(result, dict) and isinstance(result.get("state"), dict)):
+        return 0
+    if not isinstance(result, dict):
+        return None
+    failures = result.get("batchItemFailures") or []
+    if not failures:
+        return None
+    positions = {r.seq: i for i, r in enumerate(group)}
+    found = []
+    for failure in failures:
+        ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not ident or ident not in positions:
+            return 0
+        found.append(positions[ident])
+    return min(found)

@@ -36,7 +36,15 @@ from typing import Any
 from flowfn.function import Handler
 from flowfn.local.checkpoints import Checkpoints, checkpoint_file
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
-from flowfn.local.shardreader import Lineage, Raw, ShardReader, stamp_ms, within_payload
+from flowfn.local.shardreader import (
+    Lineage,
+    Raw,
+    ShardReader,
+    failed_from,
+    iterator_expired,
+    stamp_ms,
+    within_payload,
+)
 from flowfn.local.source import STREAM_RECORDS, Source
 from flowfn.local.streamfilter import matches
 from flowfn.local.tumbling import Windows
@@ -218,7 +226,7 @@ class ShardPoller(Source):
             try:
                 records, nxt, last = self.reader.read(self._iterators[shard], _READ)
             except Exception as exc:
-                if renewed or not _iterator_expired(exc):
+                if renewed or not iterator_expired(exc):
                     raise
                 self._renew(shard)  # its iterator aged out while the shard was blocked
                 renewed = True
@@ -398,7 +406,7 @@ class ShardPoller(Source):
                 records.append(record)
             if windows is not None:
                 windows.keep(shard, record)
-            start = _failed_from(record, group, windows is not None)
+            start = failed_from(record, group, windows is not None)
             for raw in group[start:] if start is not None else ():
                 failed[raw.seq] = record
 
@@ -496,34 +504,3 @@ class ShardPoller(Source):
         """The function's ARN in the emulator's account and region."""
         target = self.invoker.bindings.target
         return f"arn:aws:lambda:{target.region}:{target.account}:function:{self.handler.settings.name}"
-
-
-def _iterator_expired(exc: Exception) -> bool:
-    """Whether ``exc`` is the emulator saying a shard iterator has expired."""
-    response = getattr(exc, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ExpiredIteratorException"
-
-
-def _failed_from(record: Invocation, group: list[Raw], windowed: bool = False) -> int | None:
-    """Where the group's retry starts: None when it all succeeded (Lambda's rules: an error fails
-    the whole batch; the lowest reported sequence number is the checkpoint; an empty or unknown
-    identifier fails the whole batch; in a tumbling window, so does a response without ``state``)."""
-    if record.outcome in ("error", "timeout", "throttled"):
-        return 0
-    result = record.result
-    if windowed and not (isinstance(result, dict) and isinstance(result.get("state"), dict)):
-        return 0
-    if not isinstance(result, dict):
-        return None
-    failures = result.get("batchItemFailures") or []
-    if not failures:
-        return None
-    positions = {r.seq: i for i, r in enumerate(group)}
-    found = []
-    for failure in failures:
-        ident = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not ident or ident not in positions:
-            return 0
-        found.append(positions[ident])
-    return min(found)
-
