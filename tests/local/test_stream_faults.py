@@ -27,24 +27,11 @@ from flowfn.testing import run_app
 
 from .conftest import CLI, wait_for
 from .test_mirror import StopApp, stopapp
+from .test_streams_run_local import APP as RESUME_APP
 
 __all__ = ["stopapp"]  # the fixture, used by name
 
-STREAM_APP = """
-from pathlib import Path
-
-from flowfn import App, Stream
-
-app = App("resume")
-events = Stream("events")
-SEEN = Path(__file__).with_name("seen.txt")
-
-
-@app.on_kinesis(events, starting_position="trim_horizon")
-def count(record):
-    with SEEN.open("a") as out:
-        out.write(record.text + "\\n")
-"""
+STREAM_APP = RESUME_APP  # the resume test's app: records written to seen.txt as they come
 
 
 class Click(BaseModel):
