@@ -7,6 +7,7 @@ without it, while a handler's client of a remote endpoint still goes through it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -55,10 +56,12 @@ class FakeProxy:
                 conn.settimeout(2)
                 try:
                     first = conn.recv(4096).split(b"\r\n", 1)[0]
-                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 except OSError:
                     first = b"(no request)"
+                # Recorded before the answer: the client may assert on it as soon as it has the 502.
                 self.seen.append(first.decode("latin-1"))
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
 
     def close(self) -> None:
         self.stopping.set()
