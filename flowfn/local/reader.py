@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowfn.local import inprocess
+from flowfn.local.faults import Faults
 from flowfn.local.source import Source
 from flowfn.local.sqs import make_visible
 
@@ -27,7 +28,7 @@ class QueueReader(Source, abc.ABC):
     name = "reader"
 
     def __init__(self, sqs: Any) -> None:
-        self.errors: list[BaseException] = []
+        self.errors = Faults(f"flowfn's {self.name} delivery reader")
         self._sqs = sqs
         self._stop = threading.Event()
         self._news = threading.Event()  # set by a change made from this process, and by stop

@@ -35,6 +35,7 @@ from typing import Any
 
 from flowfn.function import Handler
 from flowfn.local.checkpoints import Checkpoints, checkpoint_file
+from flowfn.local.faults import Faults
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.shardreader import (
     Lineage,
@@ -73,7 +74,7 @@ class ShardPoller(Source):
         self.send_failure = send_failure
         self.checkpoints = checkpoints
         self.label = label
-        self.errors: list[BaseException] = []
+        self.errors = Faults(f"handler {handler.name!r}'s poller of {reader.kind} {label!r}")
         #: Added to the wall clock when records' ages are judged (flowfn.testing moves it on).
         self.skew_s = 0.0
         #: Shards whose failing batch blocks them, -> the number of attempts so far.

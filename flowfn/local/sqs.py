@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from flowfn.function import Handler
 from flowfn.local import inprocess
 from flowfn.local.emulator import DUMMY_ACCOUNT
+from flowfn.local.faults import Faults
 from flowfn.local.invoker import GivenUp, Invocation, Invoker
 from flowfn.local.provision import Bindings
 from flowfn.local.source import Source, sample_id
@@ -199,7 +200,7 @@ class SqsPoller(Source):
         self.url = bindings.queue_urls[trigger.queue.logical_name]
         self.arn = bindings.queue_arns[trigger.queue.logical_name]
         self.region = bindings.target.region
-        self.errors: list[BaseException] = []
+        self.errors = Faults(f"handler {handler.name!r}'s poller of queue {trigger.queue.logical_name!r}")
         self._target = bindings.target
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
