@@ -4,6 +4,7 @@ so that a restarted run resumes there."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from flowfn.errors import FlowfnError
 
 __all__ = ["CheckpointError", "Checkpoints", "checkpoint_file"]
+
+log = logging.getLogger("flowfn.local")
 
 
 class CheckpointError(FlowfnError, ValueError):
@@ -50,8 +53,8 @@ class Checkpoints:
 
     def set(self, shard: str, raw_seq: str) -> None:
         """Move the shard's checkpoint on. A file that cannot be written (its folder gone, the disk
-        full) leaves the run going on the checkpoints held here; the failure is kept in
-        :attr:`error`, and the next checkpoint tries the file again."""
+        full) leaves the run going on the checkpoints held here; the failure is logged when it
+        starts and kept in :attr:`error`, and the next checkpoint tries the file again."""
         with self._lock:
             self.values[shard] = raw_seq
             if self.path is None:
@@ -62,6 +65,11 @@ class Checkpoints:
                 tmp.write_text(json.dumps(self.values, sort_keys=True))
                 tmp.replace(self.path)
             except OSError as exc:
+                if self.error is None:  # said when it starts failing, not at every record
+                    log.warning("handler %r: its stream checkpoints cannot be written to %s (%s); the run "
+                                "goes on with them held in memory, and a restart would resume from the "
+                                "last one written", self.path.stem, self.path,
+                                exc.strerror or type(exc).__name__)
                 self.error = exc
             else:
                 self.error = None

@@ -58,3 +58,24 @@ def test_a_queue_deleted_under_its_poller_is_said_once_and_the_run_goes_on(
     said = [r.getMessage() for r in caplog.records if r.name == "flowfn.local"]
     assert len([m for m in said if m.startswith("handler 'work''s poller of queue 'jobs': ")]) == 1, said
     assert "NonExistentQueue" in said[0] or "does not exist" in said[0], said
+
+
+def test_a_checkpoint_file_that_cannot_be_written_is_said_when_it_starts_failing(
+        tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from flowfn.local.checkpoints import Checkpoints
+
+    folder = tmp_path / "checkpoints"
+    checkpoints = Checkpoints(folder / "on_click.json")
+    checkpoints.set("shardId-000000000000", "1")
+    folder.rename(tmp_path / "moved")
+    folder.write_text("a file where the folder was")
+    with caplog.at_level(logging.WARNING, logger="flowfn.local"):
+        for n in range(2, 6):
+            checkpoints.set("shardId-000000000000", str(n))
+    said = [r.getMessage() for r in caplog.records if r.name == "flowfn.local"]
+    assert len(said) == 1 and said[0].startswith("handler 'on_click': its stream checkpoints cannot be written")
+    assert checkpoints.error is not None and checkpoints.get("shardId-000000000000") == "5"
+    folder.unlink()
+    checkpoints.set("shardId-000000000000", "6")
+    assert checkpoints.error is None
+    assert (folder / "on_click.json").read_text() == '{"shardId-000000000000": "6"}'
