@@ -1,18 +1,22 @@
 """What a deployed function imports: the Lambda entry point, dispatch and the typed events.
 
-Every function's Lambda handler is ``flowfn.runtime.handler``. It imports the app named by
-``FLOWFN_APP`` once per cold start, finds the handler named by ``FLOWFN_FUNCTION`` and runs each
-event through :func:`dispatch`, which run-local and flowfn.testing call too. Kept light: nothing
-from the CLI, synth, boto3 or moto is imported here, and Powertools only on the first log line.
+Every function's Lambda handler is ``flowfn.runtime.handler``. Lambda looks it up once, when the
+function starts (its init phase): the lookup imports the app named by ``FLOWFN_APP``, finds the
+handler named by ``FLOWFN_FUNCTION``, prepares how its kind runs each event and returns the entry
+that runs them, the same runner :func:`dispatch` uses in run-local and flowfn.testing. Kept light:
+nothing from the CLI, synth, boto3 or moto is imported here, and Powertools only on the first log
+line.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowfn.function import Handler
-from flowfn.runtime.adapters import dispatch
+from flowfn.runtime import invocation
+from flowfn.runtime.adapters import dispatch, runner
 
 if TYPE_CHECKING:
     from flowfn.runtime.context import LambdaContext
@@ -59,6 +63,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "handler":  # looked up again each time: a test may point it at another function
+        return _entry() if os.environ.get(APP_ENV) and os.environ.get(FUNCTION_ENV) else _unresolved
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flowfn.runtime' has no attribute {name!r}")
@@ -74,24 +80,19 @@ FUNCTION_ENV = "FLOWFN_FUNCTION"
 LOG_LEVEL_ENV = "FLOWFN_LOG_LEVEL"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-_loaded: dict[tuple[str, str], Handler] = {}
-#: The table behind ``os.environ`` (CPython keeps the encoded variables in it; {} where it has no
-#: such table). Two lookups in it tell whether FLOWFN_APP and FLOWFN_FUNCTION are still the ones
-#: last resolved, for a tenth of what ``os.environ.get`` costs: in AWS they never change, but a
-#: test may point the entry point at another function.
-_raw_environ: dict[Any, Any] = getattr(os.environ, "_data", None) or {}
-_APP_KEY, _FUNCTION_KEY = os.environ.encodekey(APP_ENV), os.environ.encodekey(FUNCTION_ENV)
-#: (FLOWFN_APP's raw value, FLOWFN_FUNCTION's, the handler they named), once resolved.
-_last: tuple[object, object, Handler] | None = None
+Entry = Callable[[dict[str, Any], Any], Any]
+#: The entry of each (FLOWFN_APP, FLOWFN_FUNCTION) resolved, until _forget().
+_loaded: dict[tuple[str, str], Entry] = {}
+_warm, _slot = invocation.warm, invocation.lambda_invocation
+
+if TYPE_CHECKING:
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        """The Lambda entry point of every flowfn function (``Handler: flowfn.runtime.handler``)."""
 
 
 def _target() -> Handler:
     app_target = os.environ.get(APP_ENV, "")
     function = os.environ.get(FUNCTION_ENV, "")
-    key = (app_target, function)
-    found = _loaded.get(key)
-    if found is not None:
-        return found
     if not app_target or not function:
         missing = " and ".join(n for n, v in ((APP_ENV, app_target), (FUNCTION_ENV, function)) if not v)
         raise RuntimeError(
@@ -113,30 +114,49 @@ def _target() -> Handler:
     if level in _LEVELS and level != found.settings.log_level:
         # Changed on the deployed function (to debug it, say): the environment wins.
         found = found.replace(settings=found.settings.replace(log_level=level))
-    _loaded[key] = found
     return found
 
 
-def _resolve() -> Handler:
-    """The handler the environment names, kept with the raw values that named it."""
-    global _last
-    found = _target()
-    app, function = _raw_environ.get(_APP_KEY), _raw_environ.get(_FUNCTION_KEY)
-    if app is not None and function is not None:
-        _last = (app, function, found)
+def _entry() -> Entry:
+    """The entry of the handler FLOWFN_APP and FLOWFN_FUNCTION name: the app is imported, and the
+    handler's runner prepared, on the first lookup (in AWS, the function's init phase)."""
+    key = (os.environ.get(APP_ENV, ""), os.environ.get(FUNCTION_ENV, ""))
+    found = _loaded.get(key)
+    if found is None:
+        found = _loaded[key] = _entry_of(_target())
     return found
+
+
+def _entry_of(found: Handler) -> Entry:
+    run = runner(found)
+    name = found.settings.name
+    first = True
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        # Lambda runs one invocation at a time in a process: it is written to the process's slot,
+        # not set in the context variable (see flowfn.runtime.invocation).
+        nonlocal first
+        if first:
+            first = False
+            cold = name not in _warm
+            _warm.add(name)
+            _slot[0] = (found, context, cold)
+        else:
+            _slot[0] = (found, context, False)
+        return run(event, context)
+    return handler
+
+
+def _unresolved(event: dict[str, Any], context: Any) -> Any:
+    """``flowfn.runtime.handler`` while FLOWFN_APP or FLOWFN_FUNCTION is unset: each event looks
+    again, and fails with a RuntimeError naming what is missing."""
+    if not (os.environ.get(APP_ENV) and os.environ.get(FUNCTION_ENV)):
+        _target()  # raises, naming the variable
+    return _entry()(event, context)
 
 
 def _forget() -> None:
-    """Resolve FLOWFN_APP and FLOWFN_FUNCTION again on the next event, as a new cold start would."""
-    global _last
-    _last = None
+    """Resolve FLOWFN_APP and FLOWFN_FUNCTION again on the next lookup, as a new cold start would,
+    and leave the last invocation (no other is running)."""
     _loaded.clear()
-
-
-def handler(event: dict[str, Any], context: Any) -> Any:
-    """The Lambda entry point of every flowfn function (``Handler: flowfn.runtime.handler``)."""
-    last, raw = _last, _raw_environ
-    if last is not None and raw.get(_APP_KEY) is last[0] and raw.get(_FUNCTION_KEY) is last[1]:
-        return dispatch(last[2], event, context)
-    return dispatch(_resolve(), event, context)
+    _slot[0] = None

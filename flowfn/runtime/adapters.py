@@ -17,7 +17,7 @@ from flowfn.function import Handler
 from flowfn.runtime import invocation
 from flowfn.runtime.invoke import Prepare, Runner
 
-__all__ = ["ADAPTERS", "dispatch"]
+__all__ = ["ADAPTERS", "dispatch", "runner"]
 
 
 class _Adapters(Mapping[str, Prepare]):
@@ -82,20 +82,27 @@ def dispatch(handler: Handler, event: dict[str, Any], context: object) -> Any:
         _reset(token)
 
 
+def runner(handler: Handler) -> Runner:
+    """What runs each event of ``handler``: prepared by its kind's adapter when first asked for,
+    and kept on the handler (a cache, not a field: its equality, hash and replace() never see it)."""
+    run: Runner | None = handler.__dict__.get("_runner")
+    if run is None:
+        kind = handler.trigger.kind
+        if kind not in ADAPTERS:
+            raise TypeError(
+                f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
+                f"it runs the kinds {', '.join(ADAPTERS)}"
+            )
+        run = handler.__dict__["_runner"] = ADAPTERS[kind](handler)
+    return run
+
+
 def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
-    # A handler's first event: its runner is prepared and kept on it (a cache, not a field: the
-    # handler's equality, hash and replace() never see it), and a function's first is a cold start.
-    kind = handler.trigger.kind
-    if kind not in ADAPTERS:
-        raise TypeError(
-            f"handler {handler.name!r}: flowfn's runtime cannot run a {type(handler.trigger).__name__}; "
-            f"it runs the kinds {', '.join(ADAPTERS)}"
-        )
-    run = ADAPTERS[kind](handler)
+    # A handler's first event: its runner is prepared, and a function's first is a cold start.
+    run = runner(handler)
     name = handler.settings.name
     cold = name not in _warm
     _warm.add(name)
-    handler.__dict__["_runner"] = run
     token = _set((handler, context, cold))
     try:
         return run(event, context)

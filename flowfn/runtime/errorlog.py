@@ -19,7 +19,7 @@ import time
 from json.encoder import encode_basestring as _string
 from typing import Any
 
-from flowfn.runtime.invocation import Invocation, invocation_var
+from flowfn.runtime.invocation import Invocation, running
 from flowfn.runtime.log import (
     _JSON_START,
     _NUMBERS,
@@ -35,7 +35,7 @@ from flowfn.runtime.stack import exception_keys, exception_text, format_exceptio
 
 __all__ = ["error", "exception_keys", "exception_text"]
 
-_running = invocation_var.get
+_running = running
 
 #: The record attributes Powertools fills keys in from (its RESERVED_LOG_ATTRS).
 _RESERVED = frozenset({

@@ -7,7 +7,8 @@ not on import: it pulls in botocore and costs tens of milliseconds, which a func
 should not pay on its cold start.
 
 ``dispatch`` makes each invocation the running one (a context variable, set when its handler starts
-and reset when it ends); the keys of a line are worked out only when a line is written, by a filter
+and reset when it ends; Lambda's entry point writes a slot of the process instead, see
+``flowfn.runtime.invocation``); the keys of a line are worked out only when a line is written, by a filter
 on the function's Powertools handler, from the running invocation. An ``async def`` handler's lines,
 and those of work it hands to threads with the context (``asyncio.to_thread``), carry them too.
 """
@@ -20,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-from flowfn.runtime.invocation import Invocation, invocation_var, running, warm
+from flowfn.runtime.invocation import Invocation, invocation_var, lambda_invocation, running, warm
 
 __all__ = ["FunctionLogger", "Invocation", "current", "enabled", "invocation_var", "keys", "logger",
            "logger_of", "running", "warm"]
@@ -38,7 +39,7 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
     # (keys the line was given itself win).
-    invocation = _var_get()
+    invocation = _var_get() or _lambda[0]
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -56,7 +57,7 @@ class _Stdout:
         sys.stdout.flush()
 
 
-_var_get = invocation_var.get
+_var_get, _lambda = invocation_var.get, lambda_invocation
 _loggers: dict[str, Any] = {}
 _lock = _thread.allocate_lock()  # the threading module costs a millisecond to import
 
@@ -134,7 +135,7 @@ def enabled(level: int) -> bool:
 
     Answered without importing Powertools, so a ``logger.debug`` below the level costs next to nothing.
     """
-    return level >= _level_number(_level(_var_get()))
+    return level >= _level_number(_level(_var_get() or _lambda[0]))
 
 
 class FunctionLogger:
@@ -151,7 +152,7 @@ class FunctionLogger:
 
     def _log(self, level: int, method: str, msg: object, args: tuple[object, ...],
              kwargs: dict[str, Any]) -> None:
-        invocation = _var_get()  # and its level, as _level works it out, written out here
+        invocation = _var_get() or _lambda[0]  # running() and its level as _level has it, written out
         if level < _level_number(invocation[0].settings.log_level if invocation is not None
                                  else os.environ.get("FLOWFN_LOG_LEVEL", "INFO")):
             return

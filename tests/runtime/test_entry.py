@@ -82,10 +82,11 @@ def test_a_warm_event_reads_no_variable_through_os_environ(
     app_module: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
 ) -> None:
     # os.environ.get costs about 0.3 µs a variable: reading two on every event more than doubled
-    # what the entry point added to an S3 event.
+    # what the entry point added to an S3 event. Lambda looks the entry up once, at init.
     monkeypatch.setenv("FLOWFN_FUNCTION", "on_upload")
     event = reference("s3Event.json")
-    flowfn.runtime.handler(event, None)
+    entry = flowfn.runtime.handler
+    entry(event, None)
     read: list[object] = []
     environ_type = type(os.environ)
     original = environ_type.__getitem__
@@ -95,9 +96,101 @@ def test_a_warm_event_reads_no_variable_through_os_environ(
         return original(self, key)
 
     monkeypatch.setattr(environ_type, "__getitem__", counted)
-    assert flowfn.runtime.handler(event, None) == "b21b84d653bb07b05b1e6b33684dc11b"
+    assert entry(event, None) == "b21b84d653bb07b05b1e6b33684dc11b"
     monkeypatch.setattr(environ_type, "__getitem__", original)
     assert [k for k in read if str(k).startswith("FLOWFN_")] == []
+
+
+def test_the_lookup_imports_the_app_and_the_first_event_is_the_cold_start(
+    app_module: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    reference: Callable[[str], Any],
+) -> None:
+    # Lambda looks the handler up in its init phase: the app is imported then, not on the first event.
+    from flowfn.runtime import invocation
+
+    name = f"entry_seen_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{name}.py").write_text(
+        "from flowfn import Bucket, on_s3\nfrom flowfn.runtime.invocation import running\n"
+        "SEEN = []\n\n\n@on_s3(Bucket('uploads'))\ndef fresh_function(record, context):\n"
+        "    handler, context, cold = running()\n    SEEN.append((handler.name, context, cold))\n")
+    monkeypatch.setenv("FLOWFN_APP", name)
+    monkeypatch.setenv("FLOWFN_FUNCTION", "fresh_function")
+    try:
+        entry = flowfn.runtime.handler
+        module = sys.modules[name]
+        assert flowfn.runtime.handler is entry  # one entry per function
+        entry(reference("s3Event.json"), "first")
+        entry(reference("s3Event.json"), "second")
+        assert module.SEEN == [("fresh_function", "first", True), ("fresh_function", "second", False)]
+        # Lambda runs nothing of the function's between invocations: the last stays the one log
+        # lines belong to, as Lambda's runtime keeps its request id, until the next begins.
+        running = invocation.running()
+        assert running is not None and running[1] == "second"
+        flowfn.runtime._forget()
+        assert invocation.running() is None
+    finally:
+        sys.modules.pop(name, None)
+
+
+class _Context:
+    aws_request_id = "req-7"
+    function_name = "threaded"
+
+
+def test_a_thread_started_by_hand_logs_as_part_of_the_invocation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Lambda runs one invocation at a time in a process: a thread the handler starts writes lines
+    # that belong to it, and an invocation dispatched inside the handler keeps its own keys.
+    name = f"entry_thread_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent("""
+        import threading
+        from flowfn import Bucket, on_s3, on_schedule
+        from flowfn.app import module_app
+        from flowfn.runtime import dispatch, logger
+
+
+        @on_schedule("rate(1 hour)")
+        def inner(event):
+            logger.info("inside")
+
+
+        @on_s3(Bucket("uploads"))
+        def threaded(record, context):
+            worker = threading.Thread(target=logger.info, args=("from a thread",))
+            worker.start()
+            worker.join()
+            dispatch(module_app(globals()).handler("inner"), {"time": "2026-11-30T00:00:00Z"}, type("C", (), {"aws_request_id": "req-in"})())
+            logger.info("after")
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("FLOWFN_APP", name)
+    monkeypatch.setenv("FLOWFN_FUNCTION", "threaded")
+    try:
+        flowfn.runtime.handler(reference("s3Event.json"), _Context())
+    finally:
+        sys.modules.pop(name, None)
+        flowfn.runtime._forget()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["message"], line["function"], line["request_id"]) for line in lines] == [
+        ("from a thread", "threaded", "req-7"), ("inside", "inner", "req-in"), ("after", "threaded", "req-7")]
+
+
+def test_an_app_that_fails_to_import_fails_the_lookup(
+    app_module: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In AWS a failed lookup is an init error, reported with the exception, as a module of a plain
+    # Python function that fails to import is.
+    broken = f"entry_broken_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{broken}.py").write_text("raise ValueError('no config')\n")
+    monkeypatch.setenv("FLOWFN_APP", broken)
+    monkeypatch.setenv("FLOWFN_FUNCTION", "on_upload")
+    try:
+        with pytest.raises(Exception, match="no config"):
+            _ = flowfn.runtime.handler
+    finally:
+        sys.modules.pop(broken, None)
 
 
 def test_the_entry_point_follows_the_variables_when_they_change(
