@@ -4,8 +4,9 @@ Each sample is a fresh interpreter laid out as Lambda lays out a function: a tas
 the framework's package and the handler module, the interpreter started without ``site`` (no
 editable-install hooks or .pth files run before the timer), and the function's dependencies
 after the task root on ``sys.path``. It imports the entry point as Lambda's runtime does and
-handles one event: flowfn's functions import ``flowfn.runtime`` (which loads the handler module
-on the first event), Chalice's import the app module. Two conditions, both frameworks alike:
+handles one event: flowfn's functions import ``flowfn.runtime`` and look up its ``handler`` (the
+lookup, which Lambda makes in its init phase, loads the handler module), Chalice's import the app
+module. Two conditions, both frameworks alike:
 ``bytecode`` (the task root ships compiled ``.pyc`` files) and ``source`` (it ships ``.py``
 only; Lambda's task root is read-only, so such a function compiles on every cold start).
 Interpreter start-up, the same for both, is reported apart as ``python -S -c pass``.
