@@ -177,6 +177,17 @@ def test_a_thread_started_by_hand_logs_as_part_of_the_invocation(
         ("from a thread", "threaded", "req-7"), ("inside", "inner", "req-in"), ("after", "threaded", "req-7")]
 
 
+def test_a_failed_sqs_record_is_logged_with_the_invocations_keys(
+    app_module: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FLOWFN_FUNCTION", "work")
+    result = flowfn.runtime.handler(reference("sqsEvent.json"), _Context())
+    assert result["batchItemFailures"]
+    (line,) = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (line["level"], line["service"], line["function"], line["request_id"]) == ("ERROR", "work", "work", "req-7")
+
+
 def test_an_app_that_fails_to_import_fails_the_lookup(
     app_module: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
