@@ -47,9 +47,10 @@ __all__ = [
     "SqsBatch",
     "SqsRecord",
     "dispatch",
-    "handler",
     "logger",
 ]
+# ``handler`` is left out of __all__: a star import must not resolve the entry point (and with it
+# the app, which may be the module doing the star import).
 
 #: Where each typed event (and the logger) lives: imported when first asked for, so a function's
 #: cold start loads the events of its own kind only, and the logger when it logs.
