@@ -84,6 +84,7 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 Entry = Callable[[dict[str, Any], Any], Any]
 #: The entry of each (FLOWFN_APP, FLOWFN_FUNCTION) resolved, until _forget().
 _loaded: dict[tuple[str, str], Entry] = {}
+_resolving: set[tuple[str, str]] = set()
 _warm, _slot = invocation.warm, invocation.lambda_invocation
 
 if TYPE_CHECKING:
@@ -124,7 +125,13 @@ def _entry() -> Entry:
     key = (os.environ.get(APP_ENV, ""), os.environ.get(FUNCTION_ENV, ""))
     found = _loaded.get(key)
     if found is None:
-        found = _loaded[key] = _entry_of(_target())
+        if key in _resolving:  # looked up by the app while the lookup imports it: resolved when called
+            return _unresolved
+        _resolving.add(key)
+        try:
+            found = _loaded[key] = _entry_of(_target())
+        finally:
+            _resolving.discard(key)
     return found
 
 
@@ -149,8 +156,9 @@ def _entry_of(found: Handler) -> Entry:
 
 
 def _unresolved(event: dict[str, Any], context: Any) -> Any:
-    """``flowfn.runtime.handler`` while FLOWFN_APP or FLOWFN_FUNCTION is unset: each event looks
-    again, and fails with a RuntimeError naming what is missing."""
+    """``flowfn.runtime.handler`` while FLOWFN_APP or FLOWFN_FUNCTION is unset, or as the app's
+    own import found it: each event looks again (and fails with a RuntimeError naming what is
+    missing)."""
     if not (os.environ.get(APP_ENV) and os.environ.get(FUNCTION_ENV)):
         _target()  # raises, naming the variable
     return _entry()(event, context)

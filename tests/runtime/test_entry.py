@@ -188,13 +188,15 @@ def test_a_failed_sqs_record_is_logged_with_the_invocations_keys(
     assert (line["level"], line["service"], line["function"], line["request_id"]) == ("ERROR", "work", "work", "req-7")
 
 
-def test_an_app_that_star_imports_the_runtime_loads(
+def test_an_app_that_imports_the_entry_point_itself_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Callable[[str], Any],
 ) -> None:
-    # The lookup imports the app; the app's own star import must not look the entry up again.
+    # The lookup imports the app; the app's own star import, or import of handler, must not resolve
+    # the entry again from inside its import.
     name = f"entry_star_{os.getpid()}_{id(tmp_path)}"
     (tmp_path / f"{name}.py").write_text(
-        "from flowfn import Bucket, on_s3\nfrom flowfn.runtime import *  # noqa: F403\n\n\n"
+        "from flowfn import Bucket, on_s3\nfrom flowfn.runtime import *  # noqa: F403\n"
+        "from flowfn.runtime import handler as lambda_handler\n\n\n"
         "@on_s3(Bucket('uploads'))\ndef on_upload(record: S3Record) -> str:  # noqa: F405\n"
         "    return record.object_key\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -202,6 +204,8 @@ def test_an_app_that_star_imports_the_runtime_loads(
     monkeypatch.setenv("FLOWFN_FUNCTION", "on_upload")
     try:
         assert flowfn.runtime.handler(reference("s3Event.json"), None) == "b21b84d653bb07b05b1e6b33684dc11b"
+        again = sys.modules[name].lambda_handler  # found by the app during its own import
+        assert again(reference("s3Event.json"), None) == "b21b84d653bb07b05b1e6b33684dc11b"
     finally:
         sys.modules.pop(name, None)
         flowfn.runtime._forget()
