@@ -162,6 +162,13 @@ def synth_command(
     console.print(f"code asset {code.name}: {len(code.entries)} files, "
                   f"{_kilobytes(len(files[f'{ASSET_DIR}/{code.name}']))} "
                   f"({_kilobytes(code.size)} unzipped)", highlight=False, soft_wrap=True)
+    if bytecode and output.compiled_by is None:
+        version = options.python
+        console.print(f"[yellow]note:[/] the code ships as source only: no Python {version} here to "
+                      f"compile it (the running Python is {current_python()}, and python{version} is "
+                      "not on the PATH), so each cold start compiles it first (20-30 ms for a small app). "
+                      f"Install Python {version} and synth again to ship .pyc files, or pass "
+                      "--no-bytecode to ship source on purpose.", highlight=False, soft_wrap=True)
     for name in code.forced:
         console.print(f"[yellow]note:[/] {escape(name)} ships though it looks like a secret "
                       "(force_include)", highlight=False, soft_wrap=True)

@@ -57,6 +57,8 @@ class Output:
     code: CodeAsset
     specs: dict[str, DepsSpec]
     layers: dict[str, Path] = field(default_factory=dict)
+    #: The Python that compiled the asset's bytecode; None when it ships source only.
+    compiled_by: str | None = None
 
     @property
     def missing_layers(self) -> list[str]:
@@ -99,7 +101,7 @@ def synth_app(
         cache = cache_dir or default_cache_dir()
         layers = {arch: build_layer(spec, cache, pip_args=pip_args) for arch, spec in specs.items()}
         check_size(code, layers)
-    return Output(synthesis, code, specs, layers)
+    return Output(synthesis, code, specs, layers, compiled_by=interpreter)
 
 
 def check_size(code: CodeAsset, layers: dict[str, Path]) -> None:

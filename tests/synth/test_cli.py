@@ -6,6 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flowfn.cli import cli
@@ -76,6 +77,26 @@ def test_synth_prints_the_code_assets_file_count_and_size(tmp_path: Path) -> Non
     assert (f"code asset {code.name}: {len(names)} files, {zipped / 1000:.1f} kB "
             f"({unzipped / 1000:.1f} kB unzipped)") in result.output
     assert "flowfn/runtime/invoke.py" not in result.output  # listed only when asked
+
+
+def test_synth_says_when_the_code_ships_as_source_only(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowfn.synth.options import LAMBDA_PYTHONS, current_python
+
+    other = next(v for v in LAMBDA_PYTHONS if v != current_python())
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no python3.X to compile with
+    result = CliRunner().invoke(cli, ["synth", FIXTURE, "--out", str(tmp_path / "out"), "--python", other])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"the code ships as source only: no Python {other} here" in said
+    assert f"Install Python {other} and synth again" in said
+    [code] = (tmp_path / "out" / "assets").glob("code-*.zip")
+    with zipfile.ZipFile(code) as zf:
+        assert not [n for n in zf.namelist() if n.endswith(".pyc")]
+    for quiet in (["--no-bytecode"], ["--python", current_python()]):
+        result = CliRunner().invoke(cli, ["synth", FIXTURE, "--out", str(tmp_path / "out2"), *quiet])
+        assert result.exit_code == 0, result.output
+        assert "ships as source only" not in result.output
 
 
 def test_synth_list_files_lists_every_file_of_the_code_asset(tmp_path: Path) -> None:
