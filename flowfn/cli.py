@@ -123,7 +123,7 @@ def synth_command(
                    "existing), or move the file.", 2)
     application = open_app(app)
     from flowfn.synth import SynthOptions, current_python, synth_app
-    from flowfn.synth.pipeline import ASSET_DIR, is_asset_name
+    from flowfn.synth.pipeline import ASSET_DIR, is_asset_name, source_only_note
 
     try:
         options = SynthOptions(python=python or current_python(), log_retention_days=log_retention,
@@ -162,13 +162,9 @@ def synth_command(
     console.print(f"code asset {code.name}: {len(code.entries)} files, "
                   f"{_kilobytes(len(files[f'{ASSET_DIR}/{code.name}']))} "
                   f"({_kilobytes(code.size)} unzipped)", highlight=False, soft_wrap=True)
-    if bytecode and output.compiled_by is None:
-        version = options.python
-        console.print(f"[yellow]note:[/] the code ships as source only: no Python {version} here to "
-                      f"compile it (the running Python is {current_python()}, and python{version} is "
-                      "not on the PATH), so each cold start compiles it first (20-30 ms for a small app). "
-                      f"Install Python {version} and synth again to ship .pyc files, or pass "
-                      "--no-bytecode to ship source on purpose.", highlight=False, soft_wrap=True)
+    note = source_only_note(options, output)
+    if note:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     for name in code.forced:
         console.print(f"[yellow]note:[/] {escape(name)} ships though it looks like a secret "
                       "(force_include)", highlight=False, soft_wrap=True)

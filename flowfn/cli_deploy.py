@@ -228,7 +228,7 @@ def deploy_command(
     from flowfn.deploy.changes import check_deployable, stack_state
     from flowfn.deploy.outputs import APP_TAG
     from flowfn.synth import SynthOptions, current_python, synth_app
-    from flowfn.synth.pipeline import ASSET_DIR
+    from flowfn.synth.pipeline import ASSET_DIR, source_only_note
 
     application = open_app(app)
     clear = f"flowfn destroy {app} --stack {stack}"
@@ -238,6 +238,9 @@ def deploy_command(
         bucket = find_bucket(aws, asset_bucket)
         options = SynthOptions(python=python or current_python(), log_retention_days=log_retention)
         output = synth_app(application, options, bundle=True, cache_dir=cache_dir)
+        note = source_only_note(options, output)
+        if note:
+            _print(f"note: {note}", "yellow")
         files = output.files()
         template_name = output.synthesis.template_file
         prefix = f"{application.name or 'app'}/"

@@ -26,7 +26,7 @@ from flowfn.synth.bundle import (
 )
 from flowfn.synth.context import SynthError
 from flowfn.synth.generator import Synthesis, synthesize
-from flowfn.synth.options import SynthOptions
+from flowfn.synth.options import SynthOptions, current_python
 
 #: Lambda's limit on a function's code and layers together, unzipped.
 MAX_UNZIPPED_BYTES = 262_144_000
@@ -102,6 +102,18 @@ def synth_app(
         layers = {arch: build_layer(spec, cache, pip_args=pip_args) for arch, spec in specs.items()}
         check_size(code, layers)
     return Output(synthesis, code, specs, layers, compiled_by=interpreter)
+
+
+def source_only_note(options: SynthOptions, output: Output) -> str | None:
+    """What to tell the user when bytecode was asked for but no Python of the functions' version
+    could compile it, so the code ships as source; None otherwise."""
+    if not options.bytecode or output.compiled_by is not None:
+        return None
+    version = options.python
+    return (f"the code ships as source only: no Python {version} here to compile it (the running "
+            f"Python is {current_python()}, and python{version} is not on the PATH), so each cold "
+            f"start compiles it first (20-30 ms for a small app). Install Python {version} and "
+            "synth again to ship .pyc files, or pass --no-bytecode to ship source on purpose.")
 
 
 def check_size(code: CodeAsset, layers: dict[str, Path]) -> None:
