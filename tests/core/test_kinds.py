@@ -37,7 +37,7 @@ TABLES = {
     "synth/kinds.py", "synth/resource_kinds.py", "local/kinds.py", "local/resource_kinds.py",
     "triggers/__init__.py",
 }
-PUBLIC = {"__init__.py", "app.py", "testing.py", "resources/__init__.py"}
+PUBLIC = {"__init__.py", "app.py", "decorators.py", "testing.py", "resources/__init__.py"}
 
 
 def _module_of(obj: object) -> str:
