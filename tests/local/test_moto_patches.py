@@ -335,18 +335,23 @@ def test_fixes_apply_only_to_the_moto_they_were_written_for() -> None:
 
     if moto_patches.active():
         pytest.skip("an embedded emulator of this process has the fixes installed")
-    before = (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time)
+    def current() -> tuple[Any, ...]:
+        return (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time,
+                models.Queue.__dict__["approximate_number_of_messages"])
+
+    before = current()
     try:
         assert moto_patches.install(version=(5, 3, 0)) == []
         assert moto_patches.install(version=(4, 2, 14)) == []
-        assert (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time) == before
+        assert current() == before
         moto_patches.uninstall()
         names = moto_patches.install(version=(5, 2, 5))
         assert names == [p.name for p in moto_patches.PATCHES]
         assert models.SQSBackend.receive_message is moto_patches.sqs.receive_message
+        assert models.Queue.__dict__["approximate_number_of_messages"].fget is moto_patches.sqs.count_visible
     finally:
         moto_patches.uninstall()
-    assert (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time) == before
+    assert current() == before
     assert moto_patches.active() == []
 
 
