@@ -4,6 +4,7 @@ shipped and against moto with the fixes, so passing both ways proves them equiva
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -97,6 +98,71 @@ def test_batch_delete_takes_entries_in_order(sqs: Any) -> None:
     assert _counts(sqs, url) == [1, 1, 0]
     rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
     assert [m["Body"] for m in rest] == ["m3"]
+
+
+def test_deletes_leave_the_other_messages_in_order(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for first in range(0, 30, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": f"m{n}"} for n in range(first, first + 10)])
+    handles = {}
+    for _ in range(3):
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]:
+            handles[m["Body"]] = m["ReceiptHandle"]
+    assert len(handles) == 30
+    batch = [0, 1, 2, 5, 7, 8, 9, 15, 29]  # runs of neighbours, lone ones, the first and the last
+    answer = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(n), "ReceiptHandle": handles[f"m{n}"]} for n in reversed(batch)])
+    assert len(answer["Successful"]) == len(batch) and not answer.get("Failed")
+    for n in (21, 20):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[f"m{n}"])
+    assert _counts(sqs, url) == [0, 19, 0]
+    kept = [n for n in range(30) if n not in (*batch, 20, 21)]
+    for n in kept:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handles[f"m{n}"], VisibilityTimeout=0)
+    bodies = []
+    for _ in range(2):
+        bodies += [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                          VisibilityTimeout=60)["Messages"]]
+    assert bodies == [f"m{n}" for n in kept]
+    assert [m.body for m in _backend_queue("q")._messages] == bodies
+
+
+def test_counts_read_while_messages_are_deleted_miss_none(sqs: Any) -> None:
+    # Messages delayed behind the ones taken stay in the queue all along: no reading of the
+    # counts, however it interleaves with the deletes ahead of them, may leave one out.
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    taken, staying = 100, 300
+    for first in range(0, taken, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": f"m{n}"} for n in range(first, first + 10)])
+    for first in range(0, staying, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": f"later {n}", "DelaySeconds": 900} for n in range(first, first + 10)])
+    readings: list[list[int]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            readings.append(_counts(sqs, url))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often, so readings interleave with deletes
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                         VisibilityTimeout=60).get("Messages"):
+            for m in got[:5]:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got[5:])])
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert readings and _counts(sqs, url) == [0, 0, staying]
+    assert [r for r in readings if r[2] != staying] == []
 
 
 def test_attributes_by_name_and_all(sqs: Any) -> None:
@@ -269,18 +335,23 @@ def test_fixes_apply_only_to_the_moto_they_were_written_for() -> None:
 
     if moto_patches.active():
         pytest.skip("an embedded emulator of this process has the fixes installed")
-    before = (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time)
+    def current() -> tuple[Any, ...]:
+        return (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time,
+                models.Queue.__dict__["approximate_number_of_messages"])
+
+    before = current()
     try:
         assert moto_patches.install(version=(5, 3, 0)) == []
         assert moto_patches.install(version=(4, 2, 14)) == []
-        assert (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time) == before
+        assert current() == before
         moto_patches.uninstall()
         names = moto_patches.install(version=(5, 2, 5))
         assert names == [p.name for p in moto_patches.PATCHES]
         assert models.SQSBackend.receive_message is moto_patches.sqs.receive_message
+        assert models.Queue.__dict__["approximate_number_of_messages"].fget is moto_patches.sqs.count_visible
     finally:
         moto_patches.uninstall()
-    assert (models.SQSBackend.receive_message, models.Queue.delete_message, models.unix_time) == before
+    assert current() == before
     assert moto_patches.active() == []
 
 

@@ -124,7 +124,7 @@ class Patch:
     #: moto.sqs.models
     owner: str
     attribute: str
-    replacement: Callable[..., Any] | None  # None: built at install time (the clock)
+    replacement: Callable[..., Any] | property | None  # None: built at install time (the clock)
     since: tuple[int, int, int]
     before: tuple[int, int, int]
 
@@ -149,6 +149,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("SQSBackend.receive_message", "SQSBackend", "receive_message", sqs.receive_message, *_MOTO_5_2),
     Patch("Queue.add_message", "Queue", "add_message", sqs.add_message, *_MOTO_5_2),
     Patch("Queue.wait_for_messages", "Queue", "wait_for_messages", sqs.wait_for_messages, *_MOTO_5_2),
+    *(Patch(f"Queue.{name}", "Queue", name, property(count), *_MOTO_5_2)
+      for name, count in sqs.COUNTS.items()),
     Patch("Queue.delete_message", "Queue", "delete_message", sqs.delete_message, *_MOTO_5_2),
     Patch("SQSBackend.delete_message_batch", "SQSBackend", "delete_message_batch", sqs.delete_message_batch,
           *_MOTO_5_2),
