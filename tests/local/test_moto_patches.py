@@ -165,6 +165,47 @@ def test_counts_read_while_messages_are_deleted_miss_none(sqs: Any) -> None:
     assert [r for r in readings if r[2] != staying] == []
 
 
+def test_visibility_changed_while_messages_are_deleted_finds_its_message(
+        sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A handler extends a message's time while the dispatcher deletes messages ahead of it in the
+    # queue. The delete lands just as the change has looked at the message before its own: the
+    # change still finds its message (a delete that shifted the list under it made it skip one).
+    from moto.sqs.models import Message
+
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(3)])
+    ahead = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)["Messages"]
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    (kept,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)["Messages"]
+    looked, deleted = threading.Event(), threading.Event()
+    original = Message.had_receipt_handle
+
+    def had(self: Any, receipt_handle: str) -> bool:
+        if self.body == "m2" and receipt_handle == kept["ReceiptHandle"] and not looked.is_set():
+            looked.set()
+            deleted.wait(0.5)  # the delete goes ahead now, unless the change holds the queue
+        return bool(original(self, receipt_handle))
+
+    monkeypatch.setattr(Message, "had_receipt_handle", had)
+    errors: list[Exception] = []
+
+    def extend() -> None:
+        try:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=kept["ReceiptHandle"],
+                                          VisibilityTimeout=900)
+        except Exception as exc:  # its message not found: the handle called invalid
+            errors.append(exc)
+
+    extender = threading.Thread(target=extend)
+    extender.start()
+    assert looked.wait(10)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=ahead[0]["ReceiptHandle"])
+    deleted.set()
+    extender.join()
+    assert errors == []
+    assert _counts(sqs, url) == [0, 3, 0]
+
+
 def test_attributes_by_name_and_all(sqs: Any) -> None:
     dlq = sqs.create_queue(QueueName="dead.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
