@@ -17,18 +17,19 @@ The ratio is messages per second at depth 10,000 over depth 100; 1.0 is no slowd
 fixes, each figure is the median of five rounds in which the depths alternate (as shipped,
 one round: it takes minutes at depth 10,000).
 
-The garbage collector runs as it would in any run: about once a round, the objects the
-cases' messages leave in its oldest generation start a full pass over the whole process
-(about 310,000 objects here, 100-160 ms), inside whichever case is running then. A window of
-the fast in-process cases that one lands in loses about a third of its rate, and the median
-of five keeps one or two such windows out but not three, so those rows can move by that much
-from run to run, at either depth. Their spread is mostly that: three runs gave receive+delete
-in-process ratios of 1.06, 1.50 and 1.57, where that case alone, five rounds with the
-collector off, gives 0.90-0.97.
+Each window starts with a full collection, outside its timing. Without it, the objects the
+cases' messages leave in the collector's oldest generation set off a full pass over the whole
+process about once a round (about 310,000 objects, 100-160 ms), inside whichever window ran
+then: that window lost about a third of its rate, at either depth, and the rows moved by that
+much from run to run (three runs of receive+delete in-process gave 1.06, 1.50 and 1.57; five
+rounds of that case with the collector off, 0.90-0.97). The collector still runs within each
+window on what the window makes, so its share that grows with depth (about 1 µs a message at
+10,000) is counted.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 import zlib
 from collections.abc import Callable
@@ -98,6 +99,7 @@ def _fill(name: str, depth: int) -> None:
 
 def _cycles(calls: _Backend | _Http) -> tuple[float, float]:
     """Send and receive+delete rates (messages per second) at the queue's current depth."""
+    gc.collect()  # a full pass owed to earlier cases would land in this window (see the docstring)
     sent = taken = 0
     send_time = take_time = 0.0
     started = time.perf_counter()
