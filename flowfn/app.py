@@ -73,6 +73,7 @@ class App(Decorators):
         self._handlers: dict[str, Handler] = {}
         self._resources: dict[tuple[str, str], Resource] = {}
         self._all: tuple[Resource, ...] | None = None  # all_resources(), until a resource is added
+        self._consumers: dict[tuple[str, str], Handler] | None = None  # consumer_of(), till an add()
         self._frozen = False
 
     def __repr__(self) -> str:
@@ -125,13 +126,16 @@ class App(Decorators):
 
     def consumer_of(self, queue: Queue) -> Handler | None:
         """The handler whose trigger consumes ``queue`` (reads it by polling), if any."""
-        key = (queue.kind, queue.logical_name)
-        for handler in self._handlers.values():
-            trigger = handler.trigger
-            read = {(r.kind, r.logical_name) for r in trigger.resources()}
-            if trigger.invocation == "poll" and key in read:
-                return handler
-        return None
+        consumers = self._consumers
+        if consumers is None:  # worked out once for all queues: synth asks for every queue
+            consumers = {}
+            for handler in self._handlers.values():
+                trigger = handler.trigger
+                if trigger.invocation == "poll":
+                    for r in trigger.resources():
+                        consumers.setdefault((r.kind, r.logical_name), handler)
+            self._consumers = consumers
+        return consumers.get((queue.kind, queue.logical_name))
 
     def visibility_timeout(self, queue: Queue) -> int:
         """A queue's visibility timeout: as declared, else six times its consumer's timeout (AWS's
@@ -244,6 +248,7 @@ class App(Decorators):
             self._add_resource(res, subject)
         handler = Handler(fn=fn, trigger=trigger, settings=settings, arity=arity)
         self._handlers[settings.name] = handler
+        self._consumers = None
         return handler
 
     def merge(self, other: App) -> None:

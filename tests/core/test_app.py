@@ -175,3 +175,19 @@ def test_visibility_timeout_is_declared_or_derived_from_the_consumer() -> None:
     assert app.visibility_timeout(idle) == 30
     app.on_sqs(Queue("long"), name="longest", timeout_s=900)(_noop_record)
     assert app.visibility_timeout(Queue("long")) == 5400
+
+
+def test_consumer_of_follows_handlers_added_after_it_was_asked() -> None:
+    app = App("shop")
+    jobs, other = Queue("jobs"), Queue("other")
+    assert app.consumer_of(jobs) is None
+
+    @app.on_sqs(jobs)
+    def work(record: Any) -> None: ...
+
+    @app.on_sqs(other, name="second")
+    def also(record: Any) -> None: ...
+
+    assert app.consumer_of(jobs) is app.handler("work")
+    assert app.consumer_of(other) is app.handler("second")
+    assert app.consumer_of(Queue("idle")) is None
