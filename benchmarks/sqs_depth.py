@@ -14,7 +14,7 @@ Each pair of depths runs with flowfn's fixes to moto (``flowfn/local/moto_patche
 backend in this process and over the embedded HTTP server. A last case times ``PutObject`` on
 a bucket whose notifications go to a queue of that depth (moto sends to it synchronously).
 The ratio is messages per second at depth 10,000 over depth 100; 1.0 is no slowdown. With the
-fixes, each figure is the median of five rounds in which the depths alternate (as shipped,
+fixes, each figure is the median of five rounds, which depth goes first swapping each round (as shipped,
 one round: it takes minutes at depth 10,000).
 
 Each window starts with a full collection, outside its timing. Without it, the objects the
@@ -148,7 +148,7 @@ def _setup(sqs: Any, s3: Any, depth: int) -> dict[str, Callable[[], tuple[float,
 
 
 def _measure(patched: bool, rounds: int) -> dict[str, dict[int, float]]:
-    """Median rates per case and depth, on a fresh embedded emulator; the depths alternate."""
+    """Median rates per case and depth, on a fresh embedded emulator; which depth goes first swaps."""
     samples: dict[str, dict[int, list[float]]] = {}
     emulator = EmbeddedMoto()
     emulator.start()
@@ -162,8 +162,10 @@ def _measure(patched: bool, rounds: int) -> dict[str, dict[int, float]]:
             run_case()
         if not patched:
             moto_patches.uninstall()
-        for _ in range(rounds):
-            for depth in DEPTHS:
+        for round_number in range(rounds):
+            # Which depth goes first swaps each round, so that a drift over the run (the server's
+            # threads and sockets, the machine's load) weighs on both depths alike.
+            for depth in DEPTHS if round_number % 2 == 0 else DEPTHS[::-1]:
                 for where, run_case in cases[depth].items():
                     labels = ["send", "receive+delete"]
                     if where == "S3":
