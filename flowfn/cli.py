@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flowfn.app import App
 from flowfn.errors import AppLoadError, FlowfnError
@@ -47,7 +48,9 @@ def _root(
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: message`` on stderr, the message as plain text (never markup: messages quote
+    ``uses=[...]`` and ``[tool.flowfn]``), and return the exit to raise."""
+    errors.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -76,8 +79,8 @@ def list_command(app: AppArg) -> None:
     except FlowfnError as exc:
         raise fail(str(exc)) from None
     for row in listed:
-        table.add_row(row.function, row.trigger, "\n".join(row.touches) or "-",
-                      "\n".join(row.when) or "-")
+        table.add_row(*map(Text, (row.function, row.trigger, "\n".join(row.touches) or "-",
+                                  "\n".join(row.when) or "-")))
     console.print(table)
 
 
@@ -131,7 +134,7 @@ def synth_command(
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()
     except FlowfnError as exc:
-        raise fail(escape(str(exc))) from None  # messages quote [tool.flowfn]: not markup
+        raise fail(str(exc)) from None
     assets = out / ASSET_DIR
     assets.mkdir(parents=True, exist_ok=True)
     for stale in sorted(assets.iterdir()):
@@ -150,10 +153,11 @@ def synth_command(
     table.add_column("on", overflow="fold")
     for name, policy in synthesis.policies.items():
         rows = policy.rows()
-        table.add_row(name, "\n".join(r[0] for r in rows), "\n".join(r[1] for r in rows))
+        table.add_row(Text(name), Text("\n".join(r[0] for r in rows)), Text("\n".join(r[1] for r in rows)))
     console.print(table)
     nested = f" + {len(synthesis.nested)} nested stacks" if synthesis.nested else ""
-    console.print(f"wrote {out / synthesis.template_file}{nested}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {out / synthesis.template_file}{nested}", highlight=False, markup=False,
+                  soft_wrap=True)
     code = output.code
     if list_files:
         console.print(f"code asset {code.name}:", highlight=False, soft_wrap=True)
@@ -202,7 +206,7 @@ def graph_command(
         typer.echo(text, nl=False)
     else:
         out.write_text(text)
-        console.print(f"wrote {out}", highlight=False)
+        console.print(f"wrote {out}", highlight=False, markup=False)
 
 
 # -- local commands: run-local, invoke, events (flowfn/local owns them) ---------------------
