@@ -201,18 +201,28 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: What a package holds besides the app, by the code asset's rule: test folders and modules
+#: (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``), and ``__main__``, which runs a program.
+_NOT_APP_PACKAGES = frozenset({"tests", "test"})
+_NOT_APP_MODULES = frozenset({"conftest", "__main__"})
+
+
 def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
+    """Every module of a package, in name order, nested packages included, tests left out."""
     path = getattr(module, "__path__", None)
     if path is None:
         return []
     found = []
     import pkgutil  # only for packages
 
-    for info in sorted(pkgutil.walk_packages(path, module.__name__ + "."), key=lambda i: i.name):
+    for info in sorted(pkgutil.iter_modules(path, module.__name__ + "."), key=lambda i: i.name):
         leaf = info.name.rsplit(".", 1)[-1]
-        if leaf.startswith("test") or leaf.startswith("_"):
+        if leaf in (_NOT_APP_PACKAGES if info.ispkg else _NOT_APP_MODULES) or (
+                not info.ispkg and (leaf.startswith("test_") or leaf.endswith("_test"))):
             continue
-        found.append(_import(info.name, target))
+        submodule = _import(info.name, target)
+        found.append(submodule)
+        found.extend(_submodules(submodule, target))
     return found
 
 

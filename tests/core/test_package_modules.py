@@ -1,0 +1,35 @@
+"""An app given as a package folder is every module of the package, as its code asset is: handlers
+in a module whose name starts with 'test' or '_' count; tests and ``__main__`` are never imported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = [sys.executable, "-c", "from flowfn.cli import main; main()"]
+
+ROUTE = "from flowfn import on_http\n@on_http('GET', '/{name}')\ndef {name}(request):\n    return '{name}'\n"
+NEVER = "raise RuntimeError('not part of the app: never imported')\n"
+
+
+def test_every_module_of_the_package_is_loaded(tmp_path: Path) -> None:
+    pkg = tmp_path / "shop"
+    (pkg / "api").mkdir(parents=True)
+    (pkg / "tests").mkdir()
+    for init in (pkg / "__init__.py", pkg / "api" / "__init__.py", pkg / "tests" / "__init__.py"):
+        init.write_text("")
+    (pkg / "testimonials.py").write_text(ROUTE.replace("{name}", "testimonials"))
+    (pkg / "api" / "_routes.py").write_text(ROUTE.replace("{name}", "routes"))
+    (pkg / "api" / "orders.py").write_text(ROUTE.replace("{name}", "orders"))
+    for never in ("test_orders.py", "orders_test.py", "conftest.py", "__main__.py", "tests/helpers.py",
+                  "tests/test_api.py"):
+        (pkg / never).write_text(NEVER)
+    env = {**os.environ, "COLUMNS": "300"}
+    result = subprocess.run([*CLI, "list", "shop"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "shop: 3 functions" in result.stdout
+    for route in ("GET /testimonials", "GET /routes", "GET /orders"):
+        assert route in result.stdout
