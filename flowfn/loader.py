@@ -161,7 +161,7 @@ def _import(module_name: str, target: str) -> ModuleType:
                 f"{target}: module {module_name!r} cannot be found. Run from the folder that holds "
                 "it, or give the path to its .py file."
             ) from None
-        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+        raise _failed(target, exc) from exc
     except AppLoadError:
         raise
     except ConfigError as exc:
@@ -174,7 +174,16 @@ def _import(module_name: str, target: str) -> ModuleType:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+        raise _failed(target, exc) from exc
+
+
+def _failed(target: str, exc: BaseException) -> AppLoadError:
+    """The error for an app whose import raised ``exc``: what, where, and how to fix it if known."""
+    from flowfn.loader_hints import fix_for  # only on failure
+
+    frame = _user_frame(exc)
+    fix = fix_for(exc, frame.filename if frame is not None else None)
+    return AppLoadError(f"{target}: importing it failed: {_where(exc)}" + (f". {fix}" if fix else ""))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
