@@ -1,5 +1,5 @@
 """How to fix an app that failed to import, for the mistakes a new app makes most: a misspelt
-grant or argument of flowfn's, and a module that is not installed. Imported only on that failure."""
+grant, argument or name, and a module that is not installed. Imported only on that failure."""
 
 from __future__ import annotations
 
@@ -29,7 +29,30 @@ def fix_for(exc: BaseException, filename: str | None) -> str | None:
         match = _KEYWORD.match(str(exc))
         if match is not None:
             return _keyword(*match.groups())
+    if isinstance(exc, NameError) and not isinstance(exc, UnboundLocalError) and exc.name:
+        return _name(exc, exc.name)
     return None
+
+
+def _name(exc: NameError, name: str) -> str | None:
+    """A misspelt name (``thumbnail`` for ``thumbnails``): the nearest the failing line could see."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    import flowfn
+
+    frame = tb.tb_frame
+    exported = [n for n in flowfn.__all__ if not n.startswith("_")]
+    if name in exported:
+        return f"Fix: import it: from flowfn import {name}."
+    seen = {*frame.f_locals, *frame.f_globals, *frame.f_builtins}
+    close = difflib.get_close_matches(name, sorted(n for n in seen if not n.startswith("__")), n=1)
+    if close:
+        return f"Fix: did you mean {close[0]!r}?"
+    close = difflib.get_close_matches(name, exported, n=1)
+    return f"Fix: did you mean {close[0]!r} (from flowfn import {close[0]})?" if close else None
 
 
 def _missing_module(name: str, filename: str | None) -> str:

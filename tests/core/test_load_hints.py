@@ -1,6 +1,6 @@
 """The mistakes a new app makes on import get one line that says how to fix them: a misspelt grant,
-a grant another kind has, a misspelt argument, a dependency not installed, a sibling module
-imported as if it were top-level."""
+a grant another kind has, a misspelt argument or name, a flowfn name not imported, a dependency not
+installed, a sibling module imported as if it were top-level."""
 
 from __future__ import annotations
 
@@ -42,6 +42,17 @@ BUCKET_KEYWORD = """\
 from flowfn import Bucket
 uploads = Bucket("uploads", prefix="in/")
 """
+NAME_TYPO = """\
+from flowfn import Bucket, on_s3
+thumbnails = Bucket("thumbnails")
+@on_s3(thumbnails, uses=[thumbnail.write(prefix="out/")])
+def shrink(record, context): ...
+"""
+NOT_IMPORTED = """\
+from flowfn import on_sqs
+@on_sqs(Queue("jobs"))
+def work(record, context): ...
+"""
 MISSING = """\
 import flowfn_no_such_dependency
 from flowfn import on_schedule
@@ -66,9 +77,13 @@ def one_line(tmp_path: Path, target: str) -> str:
     (USE, 3, "Fix: on_s3 has no argument 'use'; did you mean uses=?"),
     (TIMEOUT, 4, "Fix: on_sqs has no argument 'timeout'; did you mean timeout_s=?"),
     (BUCKET_KEYWORD, 2, "Fix: Bucket() has no argument 'prefix'; it takes name, existing."),
+    (NAME_TYPO, 3, "NameError: name 'thumbnail' is not defined"),
+    (NAME_TYPO, 3, "Fix: did you mean 'thumbnails'?"),
+    (NOT_IMPORTED, 2, "Fix: import it: from flowfn import Queue."),
     (MISSING, 1, "Fix: install the package that provides 'flowfn_no_such_dependency' into the Python "
                  f"running flowfn ({sys.executable}), and list it in requirements.txt beside the app"),
-], ids=["grant-typo", "grant-of-another-kind", "use", "timeout", "bucket-keyword", "missing-dependency"])
+], ids=["grant-typo", "grant-of-another-kind", "use", "timeout", "bucket-keyword", "name-error",
+       "name-typo", "not-imported", "missing-dependency"])
 def test_an_import_mistake_says_how_to_fix_it(tmp_path: Path, source: str, line_no: int, fix: str) -> None:
     (tmp_path / "app.py").write_text(source)
     line = one_line(tmp_path, "app.py")
