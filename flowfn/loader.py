@@ -31,6 +31,8 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
             sys.path.remove(root)
         sys.path.insert(0, root)
         _evict(module_name, root, fresh)
+    elif "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # a module is found from the current folder, as `python -m` finds it
     module = _import(module_name, target)
     if attr is not None:
         app = getattr(module, attr, None)

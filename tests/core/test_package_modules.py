@@ -33,3 +33,17 @@ def test_every_module_of_the_package_is_loaded(tmp_path: Path) -> None:
     assert "shop: 3 functions" in result.stdout
     for route in ("GET /testimonials", "GET /routes", "GET /orders"):
         assert route in result.stdout
+
+
+def test_a_module_target_is_found_from_the_current_folder(tmp_path: Path) -> None:
+    # -P: no current folder on sys.path, as under the `flowfn` console script.
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "main.py").write_text(
+        "from flowfn import App\napp = App('svc')\n@app.on_http('GET', '/health')\ndef health(request): ...\n")
+    for target in ("svc.main:app", "svc.main"):
+        result = subprocess.run([sys.executable, "-P", "-c", "from flowfn.cli import main; main()", "list", target],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                                env={**os.environ, "COLUMNS": "300"})
+        assert result.returncode == 0, result.stderr
+        assert "svc: 1 functions" in result.stdout and "GET /health" in result.stdout
