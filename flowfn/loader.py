@@ -31,8 +31,12 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
             sys.path.remove(root)
         sys.path.insert(0, root)
         _evict(module_name, root, fresh)
-    elif "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # a module is found from the current folder, as `python -m` finds it
+    else:
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # found from the current folder, as `python -m` finds it
+        loaded = sys.modules.get(module_name) if fresh else None
+        if loaded is not None:  # a reload: import again what the module's folder holds
+            _evict(module_name, _module_root(loaded), fresh)
     module = _import(module_name, target)
     if attr is not None:
         app = getattr(module, attr, None)
