@@ -166,6 +166,15 @@ def make_s3_trigger(
     if not isinstance(bucket, Bucket):
         raise ConfigError(subject, "bucket", f"{bucket!r} is not a Bucket",
                           "declare it with Bucket('name') and pass that object")
+    if bucket.existing:
+        raise ConfigError(
+            subject, "bucket",
+            f"{bucket!r} exists outside this app, and CloudFormation can set notifications only on a "
+            "bucket its own stack creates",
+            f"trigger on a bucket flowfn creates (Bucket({bucket.logical_name!r}) without existing=), "
+            "or have the bucket's owner send its notifications to a Queue of this app and take them "
+            "with @on_sqs",
+        )
     if isinstance(events, str):
         events = [events]
     if not isinstance(events, Iterable) or isinstance(events, (bytes, Mapping)):
