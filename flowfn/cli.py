@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -404,7 +404,9 @@ def invoke_command(
                       region=running.region if running else "us-east-1",
                       permissions=_permissions_mode(permissions))
     try:
-        with LocalApp(app, options) as local:
+        # Log lines and prints, the app's and its handler's, go to stderr: stdout holds only what the
+        # handler returned, for a pipe (`| jq .statusCode`) or a file.
+        with redirect_stdout(sys.stderr), LocalApp(app, options) as local:
             try:
                 handler = local.app.handler(function)
             except KeyError as exc:
