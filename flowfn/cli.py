@@ -55,9 +55,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def open_app(target: str) -> App:
-    """Load the user's app, turning every loading failure into a clear one-line error."""
+    """Load the user's app, turning every loading failure into a clear one-line error. What the app
+    prints or logs as it is imported goes to stderr: stdout is the command's (a graph, a table)."""
+    import sys
+
     try:
-        return load_app(target)
+        with redirect_stdout(sys.stderr):
+            return load_app(target)
     except (AppLoadError, FlowfnError) as exc:
         raise fail(str(exc)) from None
 

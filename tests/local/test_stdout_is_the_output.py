@@ -1,5 +1,6 @@
-"""`flowfn invoke` prints what the handler returned on stdout and nothing else, so that it can be
-piped or saved; the handler's log lines and prints, and the app's at import, go to stderr."""
+"""A command's stdout is its output and nothing else, so that it can be piped or saved: `flowfn
+invoke` prints what the handler returned, `flowfn graph` the Mermaid text; the log lines and prints
+of the handler, and of the app as it is imported, go to stderr."""
 
 from __future__ import annotations
 
@@ -42,3 +43,12 @@ def test_invoke_prints_only_the_result_on_stdout(tmp_path: Path) -> None:
     for line in ('"message":"importing the app"', "a print at import", '"message":"checked"',
                  "a print in the handler"):
         assert line in result.stderr
+
+
+def test_graph_prints_only_the_flowchart_on_stdout(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(APP)
+    result = subprocess.run([*CLI, "graph", "app.py"], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("flowchart LR\n") and "importing the app" not in result.stdout
+    assert '"message":"importing the app"' in result.stderr and "a print at import" in result.stderr
