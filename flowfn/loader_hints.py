@@ -85,10 +85,11 @@ def _keyword(owner: str, method: str, keyword: str) -> str | None:
     function: Any = getattr(cls, method, None) if isinstance(cls, type) else None
     if function is None or owner not in flowfn.__all__:
         return None
-    called = f"{owner}()" if method == "__init__" else method
+    called = f"{owner}()" if method == "__init__" else method if owner == "App" else f"{owner}.{method}()"
     names = [p.name for p in inspect.signature(function).parameters.values()
              if p.kind is not p.VAR_KEYWORD and p.name != "self" and not p.name.startswith("_")]
     close = difflib.get_close_matches(keyword, names, n=1, cutoff=0.5)
     if close:
         return f"Fix: {called} has no argument {keyword!r}; did you mean {close[0]}=?"
-    return f"Fix: {called} has no argument {keyword!r}; it takes {', '.join(names)}."
+    takes = f"it takes {', '.join(names)}" if names else "it takes no arguments"
+    return f"Fix: {called} has no argument {keyword!r}; {takes}."

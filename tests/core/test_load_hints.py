@@ -42,6 +42,12 @@ BUCKET_KEYWORD = """\
 from flowfn import Bucket
 uploads = Bucket("uploads", prefix="in/")
 """
+QUEUE_PREFIX = """\
+from flowfn import Queue, on_schedule
+jobs = Queue("jobs")
+@on_schedule("rate(1 hour)", uses=[jobs.send(prefix="in/")])
+def tick(): ...
+"""
 NAME_TYPO = """\
 from flowfn import Bucket, on_s3
 thumbnails = Bucket("thumbnails")
@@ -77,12 +83,13 @@ def one_line(tmp_path: Path, target: str) -> str:
     (USE, 3, "Fix: on_s3 has no argument 'use'; did you mean uses=?"),
     (TIMEOUT, 4, "Fix: on_sqs has no argument 'timeout'; did you mean timeout_s=?"),
     (BUCKET_KEYWORD, 2, "Fix: Bucket() has no argument 'prefix'; it takes name, existing."),
+    (QUEUE_PREFIX, 3, "Fix: Queue.send() has no argument 'prefix'; it takes no arguments."),
     (NAME_TYPO, 3, "NameError: name 'thumbnail' is not defined"),
     (NAME_TYPO, 3, "Fix: did you mean 'thumbnails'?"),
     (NOT_IMPORTED, 2, "Fix: import it: from flowfn import Queue."),
     (MISSING, 1, "Fix: install the package that provides 'flowfn_no_such_dependency' into the Python "
                  f"running flowfn ({sys.executable}), and list it in requirements.txt beside the app"),
-], ids=["grant-typo", "grant-of-another-kind", "use", "timeout", "bucket-keyword", "name-error",
+], ids=["grant-typo", "grant-of-another-kind", "use", "timeout", "bucket-keyword", "grant-keyword", "name-error",
        "name-typo", "not-imported", "missing-dependency"])
 def test_an_import_mistake_says_how_to_fix_it(tmp_path: Path, source: str, line_no: int, fix: str) -> None:
     (tmp_path / "app.py").write_text(source)
