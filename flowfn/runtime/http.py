@@ -257,6 +257,10 @@ def render(result: Any) -> dict[str, Any]:
         return _payload(status, result.body, result.headers, result.cookies)
     if result is None:
         return _payload(204, None, None, None)
+    if type(result) is tuple and 2 <= len(result) <= 3 and type(result[1]) is int and 100 <= result[1] <= 599:
+        raise ValueError(f"the handler returned a tuple (body, {result[1]}, ...) as Flask takes one, and "
+                         f"flowfn would answer it as a JSON list with status 200. Fix: return "
+                         f"Response(body, status={result[1]}, headers=...)")
     return _payload(200, result, None, None)
 
 
