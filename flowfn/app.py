@@ -252,7 +252,13 @@ class App:
         for res in other.resources:
             self._add_resource(res, f"{other!r}")
         for handler in other.handlers:
-            self.add(handler.fn, handler.trigger, handler.settings)
+            try:
+                self.add(handler.fn, handler.trigger, handler.settings)
+            except ConfigError as exc:  # a clash with another module's handler: name this one's line
+                code = getattr(handler.fn, "__code__", None)
+                if code is not None:
+                    exc.locate(code.co_filename, code.co_firstlineno)  # its first decorator's line
+                raise
 
     # -- decorators ---------------------------------------------------------------------------
 

@@ -47,3 +47,16 @@ def test_a_module_target_is_found_from_the_current_folder(tmp_path: Path) -> Non
                                 env={**os.environ, "COLUMNS": "300"})
         assert result.returncode == 0, result.stderr
         assert "svc: 1 functions" in result.stdout and "GET /health" in result.stdout
+
+
+def test_a_clash_between_two_modules_names_the_second_ones_decorator(tmp_path: Path) -> None:
+    pkg = tmp_path / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from flowfn import on_http\n@on_http('GET', '/health')\ndef health(request): ...\n")
+    (pkg / "b.py").write_text("from flowfn import on_http\n\n@on_http('GET', '/health')\ndef ping(request): ...\n")
+    result = subprocess.run([*CLI, "list", "shop"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {pkg.resolve() / 'b.py'}:3: handler 'ping', argument 'http': it and handler "
+                           "'health' both serve GET on the same route")
