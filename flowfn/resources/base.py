@@ -70,6 +70,14 @@ class Resource:
         value = os.environ.get(key)
         if value:
             return value
+        function = os.environ.get("FLOWFN_FUNCTION")
+        if function:  # inside a function: its handler uses what it neither is triggered by nor granted
+            grants = ", ".join(f".{a.value}()" for a in Access if a in self.accesses)
+            raise NotBoundError(
+                f"{self!r} has no {what} in function {function!r}: flowfn binds it ({key}) only in a "
+                f"function that is triggered by it or granted it in uses=[...]. Fix: grant it to "
+                f"handler {function!r}, as uses=[...] with one of its grants: {grants}."
+            )
         raise NotBoundError(
             f"{self!r} has no {what} bound here. flowfn binds it in the environment ({key}) of a "
             f"function that is triggered by it or granted it in uses=[...], when the function runs "
