@@ -46,6 +46,7 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
                 f"{target}: {module_name}.{attr} is {found}, not a flowfn App. Point at the App "
                 "object, for example 'shop.handlers:app'."
             )
+        _no_strays(app, [module], target)
         _collect_resources(app, [module])
     else:
         modules = [module, *_submodules(module, target)]
@@ -111,6 +112,7 @@ def find_app(modules: list[ModuleType], target: str) -> App:
         raise AppLoadError(f"{target} defines several apps ({names}); name one as module:attribute.")
     if explicit:
         app: App = next(iter(explicit.values()))
+        _no_strays(app, modules, target)
     else:
         app = App(None)
         for module in modules:
@@ -119,6 +121,20 @@ def find_app(modules: list[ModuleType], target: str) -> App:
                 app.merge(implicit)
     _collect_resources(app, modules)
     return app
+
+
+def _no_strays(app: App, modules: list[ModuleType], target: str) -> None:
+    """AppLoadError when handlers registered with module-level decorators sit beside an explicit App
+    that does not hold them: they would never run, nor be deployed."""
+    strays = [f"{h.name!r} in {module.__name__}" for module in modules
+              for implicit in (vars(module).get(MODULE_APP_ATTR),)
+              if isinstance(implicit, App) and implicit is not app for h in implicit.handlers]
+    if strays:
+        raise AppLoadError(
+            f"{target}: {app!r} does not hold the handlers registered with module-level decorators "
+            f"({', '.join(strays)}), so they would never run. Fix: register them on the app "
+            "(@app.on_http(...) for @on_http(...)), or drop the App and use module-level decorators only."
+        )
 
 
 def _collect_resources(app: App, modules: list[ModuleType]) -> None:

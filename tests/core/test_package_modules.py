@@ -60,3 +60,22 @@ def test_a_clash_between_two_modules_names_the_second_ones_decorator(tmp_path: P
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {pkg.resolve() / 'b.py'}:3: handler 'ping', argument 'http': it and handler "
                            "'health' both serve GET on the same route")
+
+
+def test_handlers_beside_an_explicit_app_that_does_not_hold_them_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from flowfn import App, on_http\n"
+        "app = App('mix')\n"
+        "@app.on_http('GET', '/a')\n"
+        "def a(request): ...\n"
+        "@on_http('GET', '/b')\n"
+        "def b(request): ...\n"
+    )
+    for target in ("app.py", "app:app"):
+        result = subprocess.run([*CLI, "list", target], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert result.returncode == 1, result.stdout
+        (line,) = result.stderr.strip().splitlines()
+        assert line == (f"error: {target}: App('mix', 1 handlers) does not hold the handlers registered with "
+                        "module-level decorators ('b' in app), so they would never run. Fix: register them on "
+                        "the app (@app.on_http(...) for @on_http(...)), or drop the App and use module-level "
+                        "decorators only.")
