@@ -52,6 +52,14 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
         modules = [module, *_submodules(module, target)]
         app = find_app(modules, target)
     if require_handlers and not app.handlers:
+        if attr is not None and "." in module_name:  # its handlers may be in modules not imported
+            package = module_name.split(".")[0]
+            raise AppLoadError(
+                f"{target}: the app has no handlers once {module_name} is imported; a module:attribute "
+                f"app is that one module, not the other modules of {package}. Fix: give the package "
+                f"folder as the app ({package}), whose modules are all imported, or import, at the end "
+                f"of {module_name}, the modules that decorate handlers with @{attr}.on_...."
+            )
         raise AppLoadError(
             f"{target}: the app has no handlers. Decorate a function with @on_s3, @on_sqs, "
             "@on_schedule or @on_http in that module."

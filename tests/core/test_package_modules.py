@@ -79,3 +79,24 @@ def test_handlers_beside_an_explicit_app_that_does_not_hold_them_are_refused(tmp
                         "module-level decorators ('b' in app), so they would never run. Fix: register them on "
                         "the app (@app.on_http(...) for @on_http(...)), or drop the App and use module-level "
                         "decorators only.")
+
+
+def test_a_module_attribute_app_whose_handlers_are_elsewhere_says_how_to_load_them(tmp_path: Path) -> None:
+    pkg = tmp_path / "shop"
+    (pkg / "handlers").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "handlers" / "__init__.py").write_text("")
+    (pkg / "main.py").write_text("from flowfn import App\napp = App('shop')\n")
+    (pkg / "handlers" / "api.py").write_text(
+        "from shop.main import app\n@app.on_http('GET', '/health')\ndef health(request): ...\n")
+    folder = subprocess.run([*CLI, "list", "shop"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            env={**os.environ, "COLUMNS": "300"})
+    assert folder.returncode == 0 and "GET /health" in folder.stdout, folder.stderr
+    module = subprocess.run([*CLI, "list", "shop.main:app"], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert module.returncode == 1
+    (line,) = module.stderr.strip().splitlines()
+    assert line == ("error: shop.main:app: the app has no handlers once shop.main is imported; a "
+                    "module:attribute app is that one module, not the other modules of shop. Fix: give the "
+                    "package folder as the app (shop), whose modules are all imported, or import, at the end "
+                    "of shop.main, the modules that decorate handlers with @app.on_....")
