@@ -235,7 +235,8 @@ def _where(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
     if user:
-        last = user[-1]
+        # The app's line that called into flowfn (`BUCKET = uploads.name`), not flowfn's own.
+        last = next((f for f in reversed(user) if not f.filename.startswith(_PACKAGE_DIR)), user[-1])
         return f"{type(exc).__name__}: {exc} ({last.filename}, line {last.lineno})"
     return f"{type(exc).__name__}: {exc}"
 

@@ -82,8 +82,9 @@ class Resource:
             f"{self!r} has no {what} bound here. flowfn binds it in the environment ({key}) of a "
             f"function that is triggered by it or granted it in uses=[...], when the function runs "
             f"in AWS, under `flowfn run-local` or under flowfn.testing. Outside such a function "
-            f"(at import time, in `flowfn list`, in a plain unit test) no {what} exists yet: "
-            f"run the code through flowfn.testing, or set {key} yourself in the test."
+            f"(at import time, in `flowfn list`, in a plain unit test) no {what} exists yet. Fix: read "
+            f"it inside the handler, not when the module is imported; in a plain unit test, run the "
+            f"code through flowfn.testing or set {key} yourself."
         )
 
     def _identity(self) -> tuple[str, str]:

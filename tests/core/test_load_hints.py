@@ -1,6 +1,7 @@
 """The mistakes a new app makes on import get one line that says how to fix them: a misspelt grant,
 a grant another kind has, a misspelt argument or name, a flowfn name not imported, a dependency not
-installed, a sibling module imported as if it were top-level."""
+installed, a sibling module imported as if it were top-level, a resource's name read at import;
+each at the app's line, never flowfn's."""
 
 from __future__ import annotations
 
@@ -59,6 +60,13 @@ from flowfn import on_sqs
 @on_sqs(Queue("jobs"))
 def work(record, context): ...
 """
+NAME_AT_IMPORT = """\
+from flowfn import Bucket, on_s3
+uploads = Bucket("uploads")
+BUCKET = uploads.name
+@on_s3(uploads)
+def shrink(record, context): ...
+"""
 MISSING = """\
 import flowfn_no_such_dependency
 from flowfn import on_schedule
@@ -87,10 +95,11 @@ def one_line(tmp_path: Path, target: str) -> str:
     (NAME_TYPO, 3, "NameError: name 'thumbnail' is not defined"),
     (NAME_TYPO, 3, "Fix: did you mean 'thumbnails'?"),
     (NOT_IMPORTED, 2, "Fix: import it: from flowfn import Queue."),
+    (NAME_AT_IMPORT, 3, "Fix: read it inside the handler, not when the module is imported"),
     (MISSING, 1, "Fix: install the package that provides 'flowfn_no_such_dependency' into the Python "
                  f"running flowfn ({sys.executable}), and list it in requirements.txt beside the app"),
 ], ids=["grant-typo", "grant-of-another-kind", "use", "timeout", "bucket-keyword", "grant-keyword", "name-error",
-       "name-typo", "not-imported", "missing-dependency"])
+       "name-typo", "not-imported", "name-at-import", "missing-dependency"])
 def test_an_import_mistake_says_how_to_fix_it(tmp_path: Path, source: str, line_no: int, fix: str) -> None:
     (tmp_path / "app.py").write_text(source)
     line = one_line(tmp_path, "app.py")
