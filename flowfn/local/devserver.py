@@ -277,8 +277,12 @@ class DevServer:
             self.report(f"could not save the stream records ({type(exc).__name__}: {exc}): they are lost")
             return
         if records or items:
+            from flowfn.triggers.streaming import StreamSettings
+
+            mapped = any(isinstance(h.trigger, StreamSettings) for h in local.app.handlers)
+            resumes = " and resumes from each shard's checkpoint" if mapped else ""
             self.report(f"saved {_records_and_items(records, items)} to {file}; the next run-local of "
-                        "this app restores them and resumes from each shard's checkpoint")
+                        f"this app restores them{resumes}")
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""
