@@ -33,11 +33,19 @@ class HTTPError(Exception):
     """Raise in an HTTP handler to answer with ``status`` (a 4xx or 5xx) and a JSON body.
 
     The body is ``{"message": message, "details": details}``; ``details`` must be JSON-serializable.
+    Without a message, the status's own phrase is the message (``HTTPError(404)``: ``Not Found``).
     """
 
-    def __init__(self, status: int, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, message: str | None = None, details: Any = None) -> None:
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
             raise ValueError(f"HTTPError status {status!r} is not an error status; use 400-599")
+        if message is None:
+            from http import HTTPStatus  # only here: most errors name their message
+
+            try:
+                message = HTTPStatus(status).phrase
+            except ValueError:  # a status without a registered phrase, such as 499
+                message = "Error"
         super().__init__(status, message)
         self.status = status
         self.message = message
