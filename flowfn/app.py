@@ -206,6 +206,13 @@ class App:
         trigger.check_handler(fn, subject)
         trigger.check(subject, settings)
         existing = self._handlers.get(settings.name)
+        if existing is not None and existing.fn is fn and existing.trigger != trigger:  # two decorators
+            raise ConfigError(
+                subject, "name",
+                f"the function is already handler {settings.name!r} on {existing.trigger.describe()}, and a "
+                "handler has one trigger",
+                f"give this trigger a handler of its own: name={settings.name + '_' + trigger.kind!r}",
+            )
         replacing = existing is not None and (existing.module, existing.qualname) == (
             fn.__module__, fn.__qualname__
         )
