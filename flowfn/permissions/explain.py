@@ -42,7 +42,7 @@ def _ref(handler: Handler, cls: str, logical: str) -> str:
         if (isinstance(value, Resource) and type(value).__name__ == cls and value.logical_name == logical
                 and not var.startswith("_")):
             return str(var)
-    return logical if logical.isidentifier() else f"{cls}({logical!r})"
+    return logical if logical.isidentifier() else f"{cls}({logical!r})"  # as code_ref writes it
 
 
 def _bucket_and_key(resource: str) -> tuple[str, str]:

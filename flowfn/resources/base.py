@@ -41,6 +41,14 @@ class Grant(Frozen):
         return f"{self.access.value} {self.resource.kind} {self.resource.logical_name}{scope}"
 
 
+def code_ref(resource: Resource) -> str:
+    """The resource as a fix hint writes it in code: its logical name when that is a Python name
+    (``thumbnails``, the variable it is usually held in), else a declaration equal to it
+    (``Bucket('shop-receipts')``: resources are equal by kind and logical name)."""
+    name = resource.logical_name
+    return name if name.isidentifier() else f"{type(resource).__name__}({name!r})"
+
+
 def _env_suffix(logical_name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", logical_name.upper())
 
