@@ -1,12 +1,12 @@
 """Reading fields of the events Lambda delivers, with one clear error for a field of the wrong shape.
 
 A missing field (or null) takes its default (but ``Records``, without which an event is another
-kind's) and a number where text belongs is read as text, as
-before; a list or an object where text belongs, or anything but an object or a list where one
-belongs, is an :class:`~flowfn.errors.EventError` naming the trigger kind and the field. These
-helpers run on the slower paths only: events of the shape Lambda delivers never reach them. The
-times and mappings every kind's views read (``parse_time``, ``as_dict``) live here too, so that a
-kind's runtime imports what it reads and nothing of the other kinds.
+kind's) and a number where text belongs is read as text, as before; a list or an object where text
+belongs, or anything but an object or a list where one belongs, is an
+:class:`~flowfn.errors.EventError` naming the trigger kind and the field. These helpers run on the
+slower paths only: events of the shape Lambda delivers never reach them. The times and mappings
+every kind's views read (``parse_time``, ``as_dict``) live here too, so that a kind's runtime
+imports what it reads and nothing of the other kinds.
 """
 
 from __future__ import annotations
