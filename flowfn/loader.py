@@ -241,10 +241,11 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-#: What a package holds besides the app, by the code asset's rule: test folders and modules
-#: (``tests/``, ``test_*.py``, ``*_test.py``, ``conftest.py``), and ``__main__``, which runs a program.
-_NOT_APP_PACKAGES = frozenset({"tests", "test"})
-_NOT_APP_MODULES = frozenset({"conftest", "__main__"})
+#: What a package holds besides the app: tests (``tests/``, ``test_*.py``, ``*_test.py``,
+#: ``conftest.py``, as the code asset leaves them out, and ``tests.py``, ``testing.py``, which may
+#: import a test framework a function does not have) and ``__main__``, which runs a program.
+_NOT_APP_PACKAGES = frozenset({"tests", "test", "testing"})
+_NOT_APP_MODULES = frozenset({"conftest", "__main__", "tests", "test", "testing"})
 
 
 def _submodules(module: ModuleType, target: str) -> list[ModuleType]:

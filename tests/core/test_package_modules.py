@@ -1,5 +1,6 @@
-"""An app given as a package folder is every module of the package, as its code asset is: handlers
-in a module whose name starts with 'test' or '_' count; tests and ``__main__`` are never imported."""
+"""An app given as a package folder is every module of the package: handlers in a module whose name
+starts with 'test' or '_' count; tests (tests/, test_*.py, *_test.py, conftest.py, tests.py,
+testing.py) and ``__main__`` are never imported."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_every_module_of_the_package_is_loaded(tmp_path: Path) -> None:
     (pkg / "api" / "_routes.py").write_text(ROUTE.replace("{name}", "routes"))
     (pkg / "api" / "orders.py").write_text(ROUTE.replace("{name}", "orders"))
     for never in ("test_orders.py", "orders_test.py", "conftest.py", "__main__.py", "tests/helpers.py",
-                  "tests/test_api.py"):
+                  "tests/test_api.py", "api/tests.py", "api/testing.py"):
         (pkg / never).write_text(NEVER)
     env = {**os.environ, "COLUMNS": "300"}
     result = subprocess.run([*CLI, "list", "shop"], capture_output=True, text=True, cwd=tmp_path, env=env,
