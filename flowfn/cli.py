@@ -268,7 +268,7 @@ def run_local_command(
     import sys
     import threading
 
-    from flowfn.local.devserver import DevServer
+    from flowfn.local.devserver import DevServer, running_under
     from flowfn.local.invoker import Invocation
     from flowfn.local.report import banner, given_up_lines, invocation_line, invocation_record
 
@@ -277,6 +277,12 @@ def run_local_command(
     start = iso_time(clock_start, "--clock-start", code=2)
     mode = _permissions_mode(permissions)
     _check_environment(endpoint_url)
+    first = running_under(state_dir, app)
+    if first is not None:
+        raise fail(f"run-local of {first.app} is already running (pid {first.pid}) with --state-dir "
+                   f"{state_dir}: a second would mirror the same folders and overwrite what the first saves "
+                   "when it stops. Fix: stop the first (Ctrl-C in its terminal), or give this one another "
+                   "--state-dir.", 2)
     out = errors if json_lines else console
     printing = threading.Lock()
 

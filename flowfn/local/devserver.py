@@ -66,11 +66,10 @@ def find_running(state_dir: Path, target: str) -> RunState | None:
     The run under ``state_dir`` first; else one started with another ``--state-dir``, found
     through the pointer every run leaves in a folder of the user's (see :func:`runs_dir`).
     """
+    here = running_under(state_dir, target)
+    if here is not None:
+        return here
     wanted = resolve_target(target)
-    for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
-        state = _read_state(file)
-        if state is not None and state.target == wanted and _alive(state.pid):
-            return state
     for pointer in sorted(runs_dir().glob("*.json")):
         try:
             file = Path(json.loads(pointer.read_text())["state_file"])
@@ -81,6 +80,16 @@ def find_running(state_dir: Path, target: str) -> RunState | None:
             with contextlib.suppress(OSError):  # that run has stopped
                 pointer.unlink()
         elif state is not None and state.target == wanted:
+            return state
+    return None
+
+
+def running_under(state_dir: Path, target: str) -> RunState | None:
+    """The state of a live ``flowfn run-local`` of ``target`` that keeps its state in ``state_dir``."""
+    wanted = resolve_target(target)
+    for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
+        state = _read_state(file)
+        if state is not None and state.target == wanted and _alive(state.pid):
             return state
     return None
 
