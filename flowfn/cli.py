@@ -268,7 +268,7 @@ def run_local_command(
     import sys
     import threading
 
-    from flowfn.local.devserver import DevServer, running_under
+    from flowfn.local.devserver import DevServer, state_dir_problem
     from flowfn.local.invoker import Invocation
     from flowfn.local.report import banner, given_up_lines, invocation_line, invocation_record
 
@@ -277,12 +277,9 @@ def run_local_command(
     start = iso_time(clock_start, "--clock-start", code=2)
     mode = _permissions_mode(permissions)
     _check_environment(endpoint_url)
-    first = running_under(state_dir, app)
-    if first is not None:
-        raise fail(f"run-local of {first.app} is already running (pid {first.pid}) with --state-dir "
-                   f"{state_dir}: a second would mirror the same folders and overwrite what the first saves "
-                   "when it stops. Fix: stop the first (Ctrl-C in its terminal), or give this one another "
-                   "--state-dir.", 2)
+    problem = state_dir_problem(state_dir, app)
+    if problem is not None:
+        raise fail(problem, 2)
     out = errors if json_lines else console
     printing = threading.Lock()
 
@@ -307,6 +304,9 @@ def run_local_command(
         with _collector_paused():
             server.start()
     except OSError as exc:
+        if exc.filename is not None:  # a file or folder, not the port
+            raise fail(f"run-local cannot use {exc.filename} ({exc.strerror or exc}). Fix: check that "
+                       f"--state-dir {state_dir} and the folders in it can be written to.", 2) from None
         raise fail(f"cannot serve the HTTP API on 127.0.0.1:{port} ({exc.strerror or exc}); "
                    "choose another --port, or --port 0 for any free one", 2) from None
     except (AppLoadError, FlowfnError) as exc:

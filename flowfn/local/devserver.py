@@ -94,6 +94,24 @@ def running_under(state_dir: Path, target: str) -> RunState | None:
     return None
 
 
+def state_dir_problem(state_dir: Path, target: str) -> str | None:
+    """Why ``flowfn run-local`` of ``target`` cannot keep its state in ``state_dir`` (a folder it
+    cannot make, or one a live run of the same app uses: a second would mirror the same folders and
+    save its queues over the first's), as one line with its Fix; None when it can."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = "is a file, not a folder" if state_dir.is_file() else (exc.strerror or str(exc))
+        return (f"--state-dir {state_dir}: {problem}. Fix: give a folder run-local can create and write "
+                "to (the default is .flowfn).")
+    first = running_under(state_dir, target)
+    if first is None:
+        return None
+    return (f"run-local of {first.app} is already running (pid {first.pid}) with --state-dir {state_dir}: a "
+            "second would mirror the same folders and overwrite what the first saves when it stops. Fix: "
+            "stop the first (Ctrl-C in its terminal), or give this one another --state-dir.")
+
+
 def runs_dir() -> Path:
     """Where each running ``flowfn run-local`` leaves a pointer to its state file (one folder per user)."""
     user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
