@@ -140,15 +140,19 @@ def synth_command(
     except FlowfnError as exc:
         raise fail(str(exc)) from None
     assets = out / ASSET_DIR
-    assets.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(assets.iterdir()):
-        if is_asset_name(stale.name) and f"{ASSET_DIR}/{stale.name}" not in files:
-            stale.unlink()
-    for other in ("template.json", "template.yaml"):
-        if other not in files and (out / other).exists():
-            (out / other).unlink()
-    for name, data in files.items():
-        (out / name).write_bytes(data)
+    try:
+        assets.mkdir(parents=True, exist_ok=True)
+        for stale in sorted(assets.iterdir()):
+            if is_asset_name(stale.name) and f"{ASSET_DIR}/{stale.name}" not in files:
+                stale.unlink()
+        for other in ("template.json", "template.yaml"):
+            if other not in files and (out / other).exists():
+                (out / other).unlink()
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+    except OSError as exc:
+        raise fail(f"--out {out}: cannot write {exc.filename or out} ({exc.strerror or exc}). Fix: name a "
+                   "folder you can write to.", 2) from None
     synthesis = output.synthesis
     table = Table(title=f"{application.name}: permissions of {len(synthesis.policies)} functions",
                   show_lines=True, title_justify="left")
@@ -209,7 +213,11 @@ def graph_command(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
+        try:
+            out.write_text(text)
+        except OSError as exc:
+            raise fail(f"--out {out}: {exc.strerror or exc}. Fix: name a file in a folder you can write "
+                       "to.", 2) from None
         console.print(f"wrote {out}", highlight=False, markup=False)
 
 
