@@ -209,6 +209,13 @@ class App(Decorators):
         trigger.check_handler(fn, subject)
         trigger.check(subject, settings)
         existing = self._handlers.get(settings.name)
+        if existing is not None and existing.fn is fn and existing.trigger != trigger:  # two decorators
+            raise ConfigError(
+                subject, "name",
+                f"the function is already handler {settings.name!r} on {existing.trigger.describe()}, and a "
+                "handler has one trigger",
+                f"give this trigger a handler of its own: name={settings.name + '_' + trigger.kind!r}",
+            )
         replacing = existing is not None and (existing.module, existing.qualname) == (
             fn.__module__, fn.__qualname__
         )
@@ -256,7 +263,13 @@ class App(Decorators):
         for res in other.resources:
             self._add_resource(res, f"{other!r}")
         for handler in other.handlers:
-            self.add(handler.fn, handler.trigger, handler.settings)
+            try:
+                self.add(handler.fn, handler.trigger, handler.settings)
+            except ConfigError as exc:  # a clash with another module's handler: name this one's line
+                code = getattr(handler.fn, "__code__", None)
+                if code is not None:
+                    exc.locate(code.co_filename, code.co_firstlineno)  # its first decorator's line
+                raise
 
     # -- registering decorated functions (the decorators are Decorators') ----------------
 

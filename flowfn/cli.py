@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flowfn.app import App
 from flowfn.errors import AppLoadError, FlowfnError
@@ -47,14 +48,20 @@ def _root(
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: message`` on stderr, the message as plain text (never markup: messages quote
+    ``uses=[...]`` and ``[tool.flowfn]``), and return the exit to raise."""
+    errors.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 def open_app(target: str) -> App:
-    """Load the user's app, turning every loading failure into a clear one-line error."""
+    """Load the user's app, turning every loading failure into a clear one-line error. What the app
+    prints or logs as it is imported goes to stderr: stdout is the command's (a graph, a table)."""
+    import sys
+
     try:
-        return load_app(target)
+        with redirect_stdout(sys.stderr):
+            return load_app(target)
     except (AppLoadError, FlowfnError) as exc:
         raise fail(str(exc)) from None
 
@@ -76,8 +83,8 @@ def list_command(app: AppArg) -> None:
     except FlowfnError as exc:
         raise fail(str(exc)) from None
     for row in listed:
-        table.add_row(row.function, row.trigger, "\n".join(row.touches) or "-",
-                      "\n".join(row.when) or "-")
+        table.add_row(*map(Text, (row.function, row.trigger, "\n".join(row.touches) or "-",
+                                  "\n".join(row.when) or "-")))
     console.print(table)
 
 
@@ -131,17 +138,21 @@ def synth_command(
         output = synth_app(application, options, bundle=bundle, cache_dir=cache_dir, exclude=[out])
         files = output.files()
     except FlowfnError as exc:
-        raise fail(escape(str(exc))) from None  # messages quote [tool.flowfn]: not markup
+        raise fail(str(exc)) from None
     assets = out / ASSET_DIR
-    assets.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(assets.iterdir()):
-        if is_asset_name(stale.name) and f"{ASSET_DIR}/{stale.name}" not in files:
-            stale.unlink()
-    for other in ("template.json", "template.yaml"):
-        if other not in files and (out / other).exists():
-            (out / other).unlink()
-    for name, data in files.items():
-        (out / name).write_bytes(data)
+    try:
+        assets.mkdir(parents=True, exist_ok=True)
+        for stale in sorted(assets.iterdir()):
+            if is_asset_name(stale.name) and f"{ASSET_DIR}/{stale.name}" not in files:
+                stale.unlink()
+        for other in ("template.json", "template.yaml"):
+            if other not in files and (out / other).exists():
+                (out / other).unlink()
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+    except OSError as exc:
+        raise fail(f"--out {out}: cannot write {exc.filename or out} ({exc.strerror or exc}). Fix: name a "
+                   "folder you can write to.", 2) from None
     synthesis = output.synthesis
     table = Table(title=f"{application.name}: permissions of {len(synthesis.policies)} functions",
                   show_lines=True, title_justify="left")
@@ -150,10 +161,11 @@ def synth_command(
     table.add_column("on", overflow="fold")
     for name, policy in synthesis.policies.items():
         rows = policy.rows()
-        table.add_row(name, "\n".join(r[0] for r in rows), "\n".join(r[1] for r in rows))
+        table.add_row(Text(name), Text("\n".join(r[0] for r in rows)), Text("\n".join(r[1] for r in rows)))
     console.print(table)
     nested = f" + {len(synthesis.nested)} nested stacks" if synthesis.nested else ""
-    console.print(f"wrote {out / synthesis.template_file}{nested}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {out / synthesis.template_file}{nested}", highlight=False, markup=False,
+                  soft_wrap=True)
     code = output.code
     if list_files:
         console.print(f"code asset {code.name}:", highlight=False, soft_wrap=True)
@@ -204,8 +216,12 @@ def graph_command(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
-        console.print(f"wrote {out}", highlight=False)
+        try:
+            out.write_text(text)
+        except OSError as exc:
+            raise fail(f"--out {out}: {exc.strerror or exc}. Fix: name a file in a folder you can write "
+                       "to.", 2) from None
+        console.print(f"wrote {out}", highlight=False, markup=False)
 
 
 # -- local commands: run-local, invoke, events (flowfn/local owns them) ---------------------
@@ -263,7 +279,7 @@ def run_local_command(
     import sys
     import threading
 
-    from flowfn.local.devserver import DevServer
+    from flowfn.local.devserver import DevServer, state_dir_problem
     from flowfn.local.invoker import Invocation
     from flowfn.local.report import banner, given_up_lines, invocation_line, invocation_record
 
@@ -272,6 +288,9 @@ def run_local_command(
     start = iso_time(clock_start, "--clock-start", code=2)
     mode = _permissions_mode(permissions)
     _check_environment(endpoint_url)
+    problem = state_dir_problem(state_dir, app)
+    if problem is not None:
+        raise fail(problem, 2)
     out = errors if json_lines else console
     printing = threading.Lock()
 
@@ -296,6 +315,9 @@ def run_local_command(
         with _collector_paused():
             server.start()
     except OSError as exc:
+        if exc.filename is not None:  # a file or folder, not the port
+            raise fail(f"run-local cannot use {exc.filename} ({exc.strerror or exc}). Fix: check that "
+                       f"--state-dir {state_dir} and the folders in it can be written to.", 2) from None
         raise fail(f"cannot serve the HTTP API on 127.0.0.1:{port} ({exc.strerror or exc}); "
                    "choose another --port, or --port 0 for any free one", 2) from None
     except (AppLoadError, FlowfnError) as exc:
@@ -403,7 +425,9 @@ def invoke_command(
                       region=running.region if running else "us-east-1",
                       permissions=_permissions_mode(permissions))
     try:
-        with LocalApp(app, options) as local:
+        # Log lines and prints, the app's and its handler's, go to stderr: stdout holds only what the
+        # handler returned, for a pipe (`| jq .statusCode`) or a file.
+        with redirect_stdout(sys.stderr), LocalApp(app, options) as local:
             try:
                 handler = local.app.handler(function)
             except KeyError as exc:

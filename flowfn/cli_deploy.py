@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 
 from flowfn.cli import AppArg, cli, console, errors, fail, open_app
 from flowfn.errors import FlowfnError
@@ -48,18 +47,18 @@ def _aws_errors(endpoint_url: str | None) -> Iterator[None]:
     except typer.Exit:
         raise
     except UserError as exc:
-        raise fail(escape(str(exc)), 2) from None
+        raise fail(str(exc), 2) from None
     except FlowfnError as exc:
-        raise fail(escape(str(exc)), 1) from None
+        raise fail(str(exc), 1) from None
     except Exception as exc:
         problem = explain(exc, endpoint_url)
         if problem is not None:
-            raise fail(escape(str(problem)), 2) from None
+            raise fail(str(problem), 2) from None
         code = error_code(exc)
         if not code:
             raise
         operation = getattr(exc, "operation_name", "an AWS call")
-        raise fail(escape(f"{operation} failed: {code}: {error_message(exc)}"), 1) from None
+        raise fail(f"{operation} failed: {code}: {error_message(exc)}", 1) from None
 
 
 def _connect(region: str | None, profile: str | None, endpoint_url: str | None) -> Aws:
@@ -79,7 +78,7 @@ def _confirm(question: str, yes: bool, on_no: Callable[[], None]) -> None:
         return
     if not _interactive():
         on_no()
-        raise fail(f"{escape(question)} needs an answer, and stdin is not a terminal. Fix: pass --yes to "
+        raise fail(f"{question} needs an answer, and stdin is not a terminal. Fix: pass --yes to "
                    "go ahead without asking.", 2)
     if not typer.confirm(question, default=False):
         on_no()
@@ -311,13 +310,13 @@ def destroy_command(
         aws = _connect(region, profile, endpoint_url)
         state = stack_state(aws, stack)
         if state is None:
-            raise fail(f"no stack {escape(stack)} in {aws.region}: nothing to destroy. Fix: name the --stack "
+            raise fail(f"no stack {stack} in {aws.region}: nothing to destroy. Fix: name the --stack "
                        "and --region it was deployed to.", 2)
         tags = {t["Key"]: t["Value"] for t in state.get("Tags") or []}
         owner = tags.get(APP_TAG)
         if owner is not None and owner != (application.name or "app"):
-            raise fail(f"the stack {escape(stack)} holds the app {escape(owner)!r}, not "
-                       f"{escape(application.name or 'app')!r}. Fix: name the right --stack or APP.", 2)
+            raise fail(f"the stack {stack} holds the app {owner!r}, not "
+                       f"{application.name or 'app'!r}. Fix: name the right --stack or APP.", 2)
         stack_id = str(state["StackId"])
         buckets = stack_buckets(aws, stack_id)
         _print(f"stack {stack} ({state['StackStatus']}) and its {len(buckets)} buckets"
@@ -330,7 +329,7 @@ def destroy_command(
         if status != "DELETE_COMPLETE":
             failure = first_failure(aws, events, stack_id)
             cause = failure.line() if failure else f"the stack ended in {status}"
-            raise fail(escape(f"destroy failed: {cause}"), 1)
+            raise fail(f"destroy failed: {cause}", 1)
         _print(f"stack {stack}: DELETE_COMPLETE", "bold green")
         cleanup = clean_buckets(aws, buckets, empty=empty_buckets)
         for left in cleanup.emptied:
@@ -345,7 +344,7 @@ def destroy_command(
 
 
 def _no_stack(message: str) -> NoReturn:
-    raise fail(escape(message), 2)
+    raise fail(message, 2)
 
 
 @cli.command("logs")

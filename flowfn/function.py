@@ -9,6 +9,7 @@ from typing import Any, Literal
 from flowfn._frozen import Frozen
 from flowfn.errors import ConfigError
 from flowfn.resources import Grant, Resource
+from flowfn.resources.base import code_ref
 from flowfn.triggers.base import Trigger
 
 Architecture = Literal["arm64", "x86_64"]
@@ -138,7 +139,7 @@ def make_settings(
         )
     if isinstance(uses, Grant):
         raise ConfigError(subject, "uses", f"{uses.describe()} is one grant, not a list of them",
-                          f"wrap it in a list: uses=[{uses.resource.logical_name}.{uses.access.value}()]")
+                          f"wrap it in a list: uses=[{code_ref(uses.resource)}.{uses.access.value}()]")
     if uses is not None and (not isinstance(uses, Iterable) or isinstance(uses, (str, bytes, Mapping))):
         raise ConfigError(subject, "uses", f"{uses!r} is not a list of grants",
                           "list grants such as uses=[uploads.read(), thumbnails.write(), jobs.send()]")

@@ -31,6 +31,12 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
             sys.path.remove(root)
         sys.path.insert(0, root)
         _evict(module_name, root, fresh)
+    else:
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # found from the current folder, as `python -m` finds it
+        loaded = sys.modules.get(module_name) if fresh else None
+        if loaded is not None:  # a reload: import again what the module's folder holds
+            _evict(module_name, _module_root(loaded), fresh)
     module = _import(module_name, target)
     if attr is not None:
         app = getattr(module, attr, None)
@@ -40,11 +46,20 @@ def load_app(target: str, *, require_handlers: bool = True, fresh: bool = False)
                 f"{target}: {module_name}.{attr} is {found}, not a flowfn App. Point at the App "
                 "object, for example 'shop.handlers:app'."
             )
+        _no_strays(app, [module], target)
         _collect_resources(app, [module])
     else:
         modules = [module, *_submodules(module, target)]
         app = find_app(modules, target)
     if require_handlers and not app.handlers:
+        if attr is not None and "." in module_name:  # its handlers may be in modules not imported
+            package = module_name.split(".")[0]
+            raise AppLoadError(
+                f"{target}: the app has no handlers once {module_name} is imported; a module:attribute "
+                f"app is that one module, not the other modules of {package}. Fix: give the package "
+                f"folder as the app ({package}), whose modules are all imported, or import, at the end "
+                f"of {module_name}, the modules that decorate handlers with @{attr}.on_...."
+            )
         raise AppLoadError(
             f"{target}: the app has no handlers. Decorate a function with @on_s3, @on_sqs, "
             "@on_schedule or @on_http in that module."
@@ -105,6 +120,7 @@ def find_app(modules: list[ModuleType], target: str) -> App:
         raise AppLoadError(f"{target} defines several apps ({names}); name one as module:attribute.")
     if explicit:
         app: App = next(iter(explicit.values()))
+        _no_strays(app, modules, target)
     else:
         app = App(None)
         for module in modules:
@@ -113,6 +129,20 @@ def find_app(modules: list[ModuleType], target: str) -> App:
                 app.merge(implicit)
     _collect_resources(app, modules)
     return app
+
+
+def _no_strays(app: App, modules: list[ModuleType], target: str) -> None:
+    """AppLoadError when handlers registered with module-level decorators sit beside an explicit App
+    that does not hold them: they would never run, nor be deployed."""
+    strays = [f"{h.name!r} in {module.__name__}" for module in modules
+              for implicit in (vars(module).get(MODULE_APP_ATTR),)
+              if isinstance(implicit, App) and implicit is not app for h in implicit.handlers]
+    if strays:
+        raise AppLoadError(
+            f"{target}: {app!r} does not hold the handlers registered with module-level decorators "
+            f"({', '.join(strays)}), so they would never run. Fix: register them on the app "
+            "(@app.on_http(...) for @on_http(...)), or drop the App and use module-level decorators only."
+        )
 
 
 def _collect_resources(app: App, modules: list[ModuleType]) -> None:
@@ -161,7 +191,7 @@ def _import(module_name: str, target: str) -> ModuleType:
                 f"{target}: module {module_name!r} cannot be found. Run from the folder that holds "
                 "it, or give the path to its .py file."
             ) from None
-        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+        raise _failed(target, exc) from exc
     except AppLoadError:
         raise
     except ConfigError as exc:
@@ -174,7 +204,16 @@ def _import(module_name: str, target: str) -> ModuleType:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise AppLoadError(f"{target}: importing it failed: {_where(exc)}") from exc
+        raise _failed(target, exc) from exc
+
+
+def _failed(target: str, exc: BaseException) -> AppLoadError:
+    """The error for an app whose import raised ``exc``: what, where, and how to fix it if known."""
+    from flowfn.loader_hints import fix_for  # only on failure
+
+    frame = _user_frame(exc)
+    fix = fix_for(exc, frame.filename if frame is not None else None)
+    return AppLoadError(f"{target}: importing it failed: {_where(exc)}" + (f". {fix}" if fix else ""))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -196,23 +235,35 @@ def _where(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
     if user:
-        last = user[-1]
+        # The app's line that called into flowfn (`BUCKET = uploads.name`), not flowfn's own.
+        last = next((f for f in reversed(user) if not f.filename.startswith(_PACKAGE_DIR)), user[-1])
         return f"{type(exc).__name__}: {exc} ({last.filename}, line {last.lineno})"
     return f"{type(exc).__name__}: {exc}"
 
 
+#: What a package holds besides the app: tests (``tests/``, ``test_*.py``, ``*_test.py``,
+#: ``conftest.py``, as the code asset leaves them out, and ``tests.py``, ``testing.py``, which may
+#: import a test framework a function does not have) and ``__main__``, which runs a program.
+_NOT_APP_PACKAGES = frozenset({"tests", "test", "testing"})
+_NOT_APP_MODULES = frozenset({"conftest", "__main__", "tests", "test", "testing"})
+
+
 def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
+    """Every module of a package, in name order, nested packages included, tests left out."""
     path = getattr(module, "__path__", None)
     if path is None:
         return []
     found = []
     import pkgutil  # only for packages
 
-    for info in sorted(pkgutil.walk_packages(path, module.__name__ + "."), key=lambda i: i.name):
+    for info in sorted(pkgutil.iter_modules(path, module.__name__ + "."), key=lambda i: i.name):
         leaf = info.name.rsplit(".", 1)[-1]
-        if leaf.startswith("test") or leaf.startswith("_"):
+        if leaf in (_NOT_APP_PACKAGES if info.ispkg else _NOT_APP_MODULES) or (
+                not info.ispkg and (leaf.startswith("test_") or leaf.endswith("_test"))):
             continue
-        found.append(_import(info.name, target))
+        submodule = _import(info.name, target)
+        found.append(submodule)
+        found.extend(_submodules(submodule, target))
     return found
 
 

@@ -58,8 +58,9 @@ runtime code, context, environment, timeout, reserved concurrency). :class:`Harn
   ``age_streams`` to get there sooner). No sleeps needed.
 - ``invocations(function=None, trigger=None, outcome=None)``: the record of every finished
   invocation (``function``, ``trigger``, ``event``, ``result``, ``error``, ``outcome``: ``ok``,
-  ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``, ``given_up``);
-  ``failures()``: those that did not succeed; ``clear()`` forgets them. An HTTP answer of 500 or
+  ``error``, ``timeout``, ``partial`` or ``throttled``, ``duration_ms``, ``given_up``; a function
+  or outcome there is none of is an error, not an empty list); ``failures()``: those that did not
+  succeed; ``clear()`` forgets them. An HTTP answer of 500 or
   more is a failure (``error``, ``error_text()`` ``HTTP 500``; ``result`` holds the response).
   ``given_up`` lists the events an attempt was the last at, each with its ``event``,
   ``attempts`` and ``destination``: ``dropped`` after an S3 or schedule event's retries, or the
@@ -97,6 +98,8 @@ __all__ = ["DEFAULT_START", "Clock", "Harness", "run_app"]
 
 #: Where the virtual schedule clock starts unless told otherwise: 2025-01-01 00:00 UTC.
 DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
+#: The outcomes an invocation record has (flowfn.local.invocation.Outcome).
+_OUTCOMES = ("ok", "error", "timeout", "partial", "throttled", "expired")
 
 
 def _name(resource: str | Resource) -> str:
@@ -430,7 +433,14 @@ class Harness:
 
     def invocations(self, function: str | None = None, *, trigger: str | None = None,
                     outcome: str | None = None) -> list[Invocation]:
-        """Finished invocations, in the order they ended, optionally filtered."""
+        """Finished invocations, in the order they ended, optionally filtered. A function the app
+        does not have is a KeyError, and an outcome there is none of a ValueError: a misspelt
+        filter would find nothing, and an assertion that nothing failed would pass."""
+        names = [h.name for h in self.local.app.handlers]
+        if function is not None and function not in names:
+            raise KeyError(f"the app has no function {function!r} (functions: {', '.join(names)})")
+        if outcome is not None and outcome not in _OUTCOMES:
+            raise ValueError(f"{outcome!r} is not an outcome; use one of {', '.join(_OUTCOMES)}")
         return [
             r for r in self.local.invoker.records
             if (function is None or r.function == function)

@@ -66,11 +66,10 @@ def find_running(state_dir: Path, target: str) -> RunState | None:
     The run under ``state_dir`` first; else one started with another ``--state-dir``, found
     through the pointer every run leaves in a folder of the user's (see :func:`runs_dir`).
     """
+    here = running_under(state_dir, target)
+    if here is not None:
+        return here
     wanted = resolve_target(target)
-    for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
-        state = _read_state(file)
-        if state is not None and state.target == wanted and _alive(state.pid):
-            return state
     for pointer in sorted(runs_dir().glob("*.json")):
         try:
             file = Path(json.loads(pointer.read_text())["state_file"])
@@ -83,6 +82,34 @@ def find_running(state_dir: Path, target: str) -> RunState | None:
         elif state is not None and state.target == wanted:
             return state
     return None
+
+
+def running_under(state_dir: Path, target: str) -> RunState | None:
+    """The state of a live ``flowfn run-local`` of ``target`` that keeps its state in ``state_dir``."""
+    wanted = resolve_target(target)
+    for file in sorted(state_dir.glob(f"*/{STATE_FILE}")):
+        state = _read_state(file)
+        if state is not None and state.target == wanted and _alive(state.pid):
+            return state
+    return None
+
+
+def state_dir_problem(state_dir: Path, target: str) -> str | None:
+    """Why ``flowfn run-local`` of ``target`` cannot keep its state in ``state_dir`` (a folder it
+    cannot make, or one a live run of the same app uses: a second would mirror the same folders and
+    save its queues over the first's), as one line with its Fix; None when it can."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = "is a file, not a folder" if state_dir.is_file() else (exc.strerror or str(exc))
+        return (f"--state-dir {state_dir}: {problem}. Fix: give a folder run-local can create and write "
+                "to (the default is .flowfn).")
+    first = running_under(state_dir, target)
+    if first is None:
+        return None
+    return (f"run-local of {first.app} is already running (pid {first.pid}) with --state-dir {state_dir}: a "
+            "second would mirror the same folders and overwrite what the first saves when it stops. Fix: "
+            "stop the first (Ctrl-C in its terminal), or give this one another --state-dir.")
 
 
 def runs_dir() -> Path:
@@ -277,8 +304,12 @@ class DevServer:
             self.report(f"could not save the stream records ({type(exc).__name__}: {exc}): they are lost")
             return
         if records or items:
+            from flowfn.triggers.streaming import StreamSettings
+
+            mapped = any(isinstance(h.trigger, StreamSettings) for h in local.app.handlers)
+            resumes = " and resumes from each shard's checkpoint" if mapped else ""
             self.report(f"saved {_records_and_items(records, items)} to {file}; the next run-local of "
-                        "this app restores them and resumes from each shard's checkpoint")
+                        f"this app restores them{resumes}")
 
     def fire(self, function: str) -> Invocation:
         """Fire a schedule handler now."""

@@ -268,7 +268,7 @@ class _Server(ThreadingHTTPServer):
     router: Router
 
     def __init__(self, address: tuple[str, int], client_timeout_s: float) -> None:
-        super().__init__(address, _RequestHandler)
+        # Set before binding: a port in use makes socketserver call server_close, which reads them.
         self.client_timeout_s = client_timeout_s
         self._lock = threading.Lock()
         self._readers: set[ClientReader] = set()
@@ -278,6 +278,7 @@ class _Server(ThreadingHTTPServer):
         self._workers: set[threading.Thread] = set()
         self._ended: list[threading.Thread] = []  # workers that ended while stopping, to join
         self._changed = threading.Condition(self._lock)
+        super().__init__(address, _RequestHandler)
 
     def start_workers(self) -> None:
         with self._lock:

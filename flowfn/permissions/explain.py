@@ -32,6 +32,19 @@ _BY_ARN = {"kinesis": ("stream", "Stream", "stream", "name"), "sns": ("topic", "
            "events": ("eventbus", "EventBus", "bus", "name")}
 
 
+def _ref(handler: Handler, cls: str, logical: str) -> str:
+    """How the handler's code names the resource: the variable its module holds it in, else the
+    logical name when it is one, else a declaration equal to it (``Bucket('shop-receipts')``)."""
+    from flowfn.resources.base import Resource
+
+    namespace = getattr(handler.fn, "__globals__", None) or {}
+    for var, value in namespace.items():
+        if (isinstance(value, Resource) and type(value).__name__ == cls and value.logical_name == logical
+                and not var.startswith("_")):
+            return str(var)
+    return logical if logical.isidentifier() else f"{cls}({logical!r})"  # as code_ref writes it
+
+
 def _bucket_and_key(resource: str) -> tuple[str, str]:
     rest = resource.split(":::", 1)[-1]
     bucket, _, key = rest.partition("/")
@@ -45,7 +58,8 @@ def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) ->
         queue = request.resource.rsplit(":", 1)[-1]
         logical = next((lg for lg, url in bindings.queue_urls.items()
                         if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)
-        where = f"{logical}.url" if logical is not None else f"Queue({queue!r}, ...).url"
+        where = (f"{_ref(handler, 'Queue', logical)}.url" if logical is not None
+                 else f"Queue({queue!r}, ...).url")
         return (f"Fix: read the queue's URL from the declared object ({where}), which flowfn sets in "
                 f"the environment of handler {handler.name!r} once it is in its uses=[...], instead of "
                 "asking SQS for it.")
@@ -62,7 +76,7 @@ def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) ->
             return (f"Fix: {what} {name!r} is not declared: declare it ({cls}({name!r}, existing={name!r}) "
                     f"for a {what} made elsewhere) and add it to uses=[...] of handler {handler.name!r}, "
                     f"reading its {attribute} from the declared object.")
-        return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
+        return f"Fix: add uses=[{_ref(handler, cls, logical)}.{method}()] to handler {handler.name!r}."
     if request.action.startswith("s3:"):
         bucket, key = _bucket_and_key(request.resource)
         logical = next((lg for lg, name in bindings.buckets.items() if name == bucket), None)
@@ -73,7 +87,8 @@ def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) ->
                     f"existing={bucket!r}) for a bucket made elsewhere) and add it to uses=[...] of "
                     f"handler {handler.name!r}, reading its name from the declared object.")
         argument = f"prefix={prefix!r}".replace("'", '"') if prefix else ""
-        return f"Fix: add uses=[{logical}.{method}({argument})] to handler {handler.name!r}."
+        grant = f"{_ref(handler, 'Bucket', logical)}.{method}({argument})"
+        return f"Fix: add uses=[{grant}] to handler {handler.name!r}."
     if request.action.startswith("dynamodb:"):
         table = request.resource.split(":table/", 1)[-1].split("/", 1)[0]
         logical = next((lg for (kind, lg), name in bindings.names.items()
@@ -82,11 +97,11 @@ def fix_for(app: App, bindings: Bindings, handler: Handler, request: Request) ->
             return (f"Fix: table {table!r} is not declared: declare it (Table({table!r}, existing={table!r}) "
                     f"for a table made elsewhere) and add it to uses=[...] of handler {handler.name!r}, "
                     "reading its name from the declared object.")
-        return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
+        return f"Fix: add uses=[{_ref(handler, 'Table', logical)}.{method}()] to handler {handler.name!r}."
     queue = request.resource.rsplit(":", 1)[-1]
     logical = next((lg for lg, url in bindings.queue_urls.items()
                     if url.rstrip("/").rsplit("/", 1)[-1] == queue), None)
     if logical is None:
         return (f"Fix: queue {queue!r} is not declared: declare it (Queue({queue!r}, ...)) and add it "
                 f"to uses=[...] of handler {handler.name!r}, reading its URL from the declared object.")
-    return f"Fix: add uses=[{logical}.{method}()] to handler {handler.name!r}."
+    return f"Fix: add uses=[{_ref(handler, 'Queue', logical)}.{method}()] to handler {handler.name!r}."

@@ -41,6 +41,14 @@ class Grant(Frozen):
         return f"{self.access.value} {self.resource.kind} {self.resource.logical_name}{scope}"
 
 
+def code_ref(resource: Resource) -> str:
+    """The resource as a fix hint writes it in code: its logical name when that is a Python name
+    (``thumbnails``, the variable it is usually held in), else a declaration equal to it
+    (``Bucket('shop-receipts')``: resources are equal by kind and logical name)."""
+    name = resource.logical_name
+    return name if name.isidentifier() else f"{type(resource).__name__}({name!r})"
+
+
 def _env_suffix(logical_name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", logical_name.upper())
 
@@ -70,12 +78,21 @@ class Resource:
         value = os.environ.get(key)
         if value:
             return value
+        function = os.environ.get("FLOWFN_FUNCTION")
+        if function:  # inside a function: its handler uses what it neither is triggered by nor granted
+            grants = ", ".join(f".{a.value}()" for a in Access if a in self.accesses)
+            raise NotBoundError(
+                f"{self!r} has no {what} in function {function!r}: flowfn binds it ({key}) only in a "
+                f"function that is triggered by it or granted it in uses=[...]. Fix: grant it to "
+                f"handler {function!r}, as uses=[...] with one of its grants: {grants}."
+            )
         raise NotBoundError(
             f"{self!r} has no {what} bound here. flowfn binds it in the environment ({key}) of a "
             f"function that is triggered by it or granted it in uses=[...], when the function runs "
             f"in AWS, under `flowfn run-local` or under flowfn.testing. Outside such a function "
-            f"(at import time, in `flowfn list`, in a plain unit test) no {what} exists yet: "
-            f"run the code through flowfn.testing, or set {key} yourself in the test."
+            f"(at import time, in `flowfn list`, in a plain unit test) no {what} exists yet. Fix: read "
+            f"it inside the handler, not when the module is imported; in a plain unit test, run the "
+            f"code through flowfn.testing or set {key} yourself."
         )
 
     def _identity(self) -> tuple[str, str]:

@@ -33,11 +33,19 @@ class HTTPError(Exception):
     """Raise in an HTTP handler to answer with ``status`` (a 4xx or 5xx) and a JSON body.
 
     The body is ``{"message": message, "details": details}``; ``details`` must be JSON-serializable.
+    Without a message, the status's own phrase is the message (``HTTPError(404)``: ``Not Found``).
     """
 
-    def __init__(self, status: int, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, message: str | None = None, details: Any = None) -> None:
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
             raise ValueError(f"HTTPError status {status!r} is not an error status; use 400-599")
+        if message is None:
+            from http import HTTPStatus  # only here: most errors name their message
+
+            try:
+                message = HTTPStatus(status).phrase
+            except ValueError:  # a status without a registered phrase, such as 499
+                message = "Error"
         super().__init__(status, message)
         self.status = status
         self.message = message
@@ -257,6 +265,10 @@ def render(result: Any) -> dict[str, Any]:
         return _payload(status, result.body, result.headers, result.cookies)
     if result is None:
         return _payload(204, None, None, None)
+    if type(result) is tuple and 2 <= len(result) <= 3 and type(result[1]) is int and 100 <= result[1] <= 599:
+        raise ValueError(f"the handler returned a tuple (body, {result[1]}, ...) as Flask takes one, and "
+                         f"flowfn would answer it as a JSON list with status 200. Fix: return "
+                         f"Response(body, status={result[1]}, headers=...)")
     return _payload(200, result, None, None)
 
 

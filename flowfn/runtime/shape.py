@@ -1,11 +1,12 @@
 """Reading fields of the events Lambda delivers, with one clear error for a field of the wrong shape.
 
-A missing field (or null) takes its default and a number where text belongs is read as text, as
-before; a list or an object where text belongs, or anything but an object or a list where one
-belongs, is an :class:`~flowfn.errors.EventError` naming the trigger kind and the field. These
-helpers run on the slower paths only: events of the shape Lambda delivers never reach them. The
-times and mappings every kind's views read (``parse_time``, ``as_dict``) live here too, so that a
-kind's runtime imports what it reads and nothing of the other kinds.
+A missing field (or null) takes its default (but ``Records``, without which an event is another
+kind's) and a number where text belongs is read as text, as before; a list or an object where text
+belongs, or anything but an object or a list where one belongs, is an
+:class:`~flowfn.errors.EventError` naming the trigger kind and the field. These helpers run on the
+slower paths only: events of the shape Lambda delivers never reach them. The times and mappings
+every kind's views read (``parse_time``, ``as_dict``) live here too, so that a kind's runtime
+imports what it reads and nothing of the other kinds.
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ def whole_number(kind: str, path: str, value: Any) -> int | None:
 
 
 def records(kind: str, event: Mapping[str, Any]) -> Sequence[Any]:
-    """The event's ``Records`` list (empty when missing); EventError when it is not a list."""
+    """The event's ``Records`` list; EventError when it is not a list, or missing: every event of a
+    kind with records has them (an empty list at most), so an event without is another kind's. The
+    one exception, S3's ``s3:TestEvent`` when a bucket's notifications are set up, has none."""
     value = event.get("Records")
     if type(value) is list or isinstance(value, (list, tuple)):
         return value
     if value is None:
-        return ()
+        if kind == "s3" and event.get("Event") == "s3:TestEvent":
+            return ()
+        keys = ", ".join(sorted(map(str, event))[:6]) or "none"
+        raise EventError(kind, "Records", f"is missing (the event's keys: {keys})")
     raise EventError(kind, "Records", f"must be a list, {_got(value)}")
 
 

@@ -10,6 +10,7 @@ from urllib.parse import quote_plus
 
 from flowfn.errors import ConfigError
 from flowfn.resources import Access, Bucket, Resource
+from flowfn.resources.base import code_ref
 from flowfn.triggers.base import Invocation, Trigger, first_annotation
 
 #: Every event type S3 can send to Lambda.
@@ -154,7 +155,7 @@ class S3Trigger(Trigger):
                     f"trigger (prefix {self.prefix!r}) fires on new objects: every write would "
                     "invoke it again, without end",
                     "scope the grant to a prefix the trigger does not watch, for example "
-                    f"{self.bucket.logical_name}.write(prefix='processed/') with "
+                    f"{code_ref(self.bucket)}.write(prefix='processed/') with "
                     "prefix='incoming/' on the trigger, or write to another bucket",
                 )
 
@@ -166,6 +167,15 @@ def make_s3_trigger(
     if not isinstance(bucket, Bucket):
         raise ConfigError(subject, "bucket", f"{bucket!r} is not a Bucket",
                           "declare it with Bucket('name') and pass that object")
+    if bucket.existing:
+        raise ConfigError(
+            subject, "bucket",
+            f"{bucket!r} exists outside this app, and CloudFormation can set notifications only on a "
+            "bucket its own stack creates",
+            f"trigger on a bucket flowfn creates (Bucket({bucket.logical_name!r}) without existing=), "
+            "or have the bucket's owner send its notifications to a Queue of this app and take them "
+            "with @on_sqs",
+        )
     if isinstance(events, str):
         events = [events]
     if not isinstance(events, Iterable) or isinstance(events, (bytes, Mapping)):

@@ -120,7 +120,9 @@ class ScheduleTrigger(Trigger):
         """The next ``count`` fire times strictly after ``after``, in UTC.
 
         A rate schedule counts from ``after`` (EventBridge counts from when the rule is created).
-        A cron schedule whose years run out gives fewer, or none once its last fire is past.
+        A cron schedule whose years run out gives fewer, or none once its last fire is past. In a
+        time zone, as EventBridge Scheduler does: a local time that daylight saving skips does not
+        fire, and one it repeats fires once, at its first pass.
         """
         after = after.astimezone(UTC)
         if self.is_rate:
@@ -134,8 +136,11 @@ class ScheduleTrigger(Trigger):
         local: datetime | None = after.astimezone(zone).replace(tzinfo=None)
         while len(fires) < count and local is not None:
             local = cron.next_after(local)
-            if local is not None:
-                fires.append(local.replace(tzinfo=zone).astimezone(UTC))
+            if local is None:
+                break
+            fire = local.replace(tzinfo=zone).astimezone(UTC)  # fold 0: a repeated time's first pass
+            if fire > after and fire.astimezone(zone).replace(tzinfo=None) == local:  # else skipped
+                fires.append(fire)
         return fires
 
     def first_fire(self, after: datetime, subject: str) -> datetime:

@@ -132,12 +132,8 @@ def test_s3_notifications_carry_events_and_filters(fixture_synth: Synthesis) -> 
 
 def test_s3_trigger_on_an_existing_bucket_is_refused() -> None:
     app = App("x")
-    app.on_s3(Bucket("logs", existing="company-logs"), name="watch")(lambda record, context: None)
-    from flowfn.app import AppOrigin
-
-    app.origin = AppOrigin(root=".", module="x")
     with pytest.raises(ConfigError, match=r"handler 'watch', argument 'bucket'.*existing"):
-        synthesize(app, SynthOptions(), code_asset=CODE, layers=LAYERS)
+        app.on_s3(Bucket("logs", existing="company-logs"), name="watch")(lambda record, context: None)
 
 
 def test_sqs_mapping_queue_and_dead_letters(fixture_synth: Synthesis) -> None:
