@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from flowfn._frozen import Frozen
-from flowfn.decorators import Decorators, F
+from flowfn.decorators import AppDecorators, F
 from flowfn.errors import ConfigError, FrozenAppError
 from flowfn.function import FunctionSettings, Handler, make_settings
 from flowfn.resources import Resource
@@ -60,11 +60,11 @@ def _resource_config(res: Resource) -> tuple[Any, ...]:
     return (res.existing,)
 
 
-class App(Decorators):
+class App(AppDecorators):
     """A flowfn application: the registry of handlers and declared resources.
 
     ``App("shop")`` names the application (the stack and local state take that name). Register
-    handlers with the decorator methods (:class:`~flowfn.decorators.Decorators`) or :meth:`add`.
+    handlers with the decorator methods (:class:`~flowfn.decorators.AppDecorators`) or :meth:`add`.
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -271,7 +271,7 @@ class App(Decorators):
                     exc.locate(code.co_filename, code.co_firstlineno)  # its first decorator's line
                 raise
 
-    # -- registering decorated functions (the decorators are Decorators') ----------------
+    # -- registering decorated functions (the decorators are AppDecorators') ----------------
 
     def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
                   settings: dict[str, Any]) -> F:

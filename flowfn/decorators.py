@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from flowfn.resources import Bucket, EventBus, Grant, Queue, Stream, Table, Topic
     from flowfn.triggers.base import Trigger
 
-__all__ = ["Decorators", "F"]
+__all__ = ["AppDecorators", "F"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Decorators:
+class AppDecorators:
     """``on_s3``, ``on_sqs`` ... : the decorators :class:`flowfn.app.App` offers."""
 
     __slots__ = ()

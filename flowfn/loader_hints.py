@@ -81,7 +81,7 @@ def _grant(resource: Resource, name: str) -> str:
 def _keyword(owner: str, method: str, keyword: str) -> str | None:
     import flowfn
 
-    if owner == "Decorators":  # App's decorator methods, defined on its base (flowfn/decorators.py)
+    if owner == "AppDecorators":  # App's decorator methods, defined on its base (flowfn/decorators.py)
         owner = "App"
     cls = getattr(flowfn, owner, None)
     function: Any = getattr(cls, method, None) if isinstance(cls, type) else None
