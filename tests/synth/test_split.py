@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from flowfn.app import App, AppOrigin
 from flowfn.resources import Bucket
 from flowfn.synth import SynthError, Synthesis, SynthOptions, render, synthesize
-from flowfn.synth.refs import references
+from flowfn.synth.refs import Exported, Shared, references
 from flowfn.synth.split import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES
 
 CODE, LAYERS = "code-0123456789abcdef.zip", {"arm64": "deps-arm.zip", "x86_64": "deps-x86.zip"}
@@ -82,3 +83,24 @@ def test_too_many_declared_resources_are_refused(big_app_factory: Callable[..., 
     app.origin = AppOrigin(root=".", module="hoard")
     with pytest.raises(SynthError, match=r"over CloudFormation's 500 per stack.*split the app"):
         synthesize(app, SynthOptions(), code_asset=CODE, layers=LAYERS)
+
+
+@pytest.mark.parametrize("resources", [
+    {},
+    {"A": {"Type": "AWS::SQS::Queue", "Properties": {}}},
+    {"F": {"Type": "AWS::Lambda::Function", "Properties": {
+        "Environment": {"Variables": {"BUCKET": Shared("UploadsName"), "EMPTY": "", "NAME": "café ✓"}},
+        "Layers": [], "Tags": [{"Key": "k", "Value": "v"}], "Nested": [[[1, 2.5, None, True]], {}],
+        "Arn": Exported("Queue", "Arn"), "Both": [Shared("X"), {"Ref": Shared("Y")}, ("t", 1)]}}},
+])
+def test_a_units_price_is_its_text_as_indented_json(resources: dict[str, Any]) -> None:
+    # The price is worked out without rendering; it must be what rendering with indent=2 writes.
+    from types import SimpleNamespace
+
+    from flowfn.synth.refs import placeholders, ref, resolve
+    from flowfn.synth.split import _unit_cost
+
+    count, keys, outputs, size = _unit_cost(SimpleNamespace(resources=resources), [])  # type: ignore[arg-type]
+    assert size == len(json.dumps(resolve(resources, lambda p: ref("P" * 40)), indent=2))
+    assert keys == {p.key for p in placeholders(resources) if isinstance(p, Shared)}
+    assert (count, outputs) == (len(resources), 0)
