@@ -237,7 +237,7 @@ PermissionsOpt = Annotated[str, typer.Option(
     "allow) or off.")]
 
 
-def _permissions_mode(mode: str) -> str:
+def permissions_mode(mode: str) -> str:
     from flowfn.permissions import MODES
 
     if mode not in MODES:
@@ -286,8 +286,8 @@ def run_local_command(
     if not 0 <= port <= 65535:
         raise fail(f"--port {port} is not a port; give one from 1 to 65535, or 0 for any free one", 2)
     start = iso_time(clock_start, "--clock-start", code=2)
-    mode = _permissions_mode(permissions)
-    _check_environment(endpoint_url)
+    mode = permissions_mode(permissions)
+    check_environment(endpoint_url)
     problem = state_dir_problem(state_dir, app)
     if problem is not None:
         raise fail(problem, 2)
@@ -323,7 +323,7 @@ def run_local_command(
     except (AppLoadError, FlowfnError) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:
-        raise _explained(exc, endpoint_url) from None
+        raise explained(exc, endpoint_url) from None
     info = server.describe()
     interactive = sys.stdin is not None and sys.stdin.isatty()
     custom_dir = None if state_dir == Path(".flowfn") else str(state_dir)
@@ -371,81 +371,6 @@ def run_local_command(
     out.print("stopped", highlight=False)
 
 
-@cli.command("invoke")
-def invoke_command(
-    app: AppArg,
-    function: Annotated[str, typer.Argument(help="The handler's name.", show_default=False)],
-    event: Annotated[str | None, typer.Option("--event", "-e", help="JSON event file ('-': stdin); "
-                                              "default: a sample event for the trigger.",
-                                              show_default=False)] = None,
-    endpoint_url: EndpointOpt = None,
-    state_dir: StateDir = Path(".flowfn"),
-    permissions: PermissionsOpt = "enforce",
-) -> None:
-    """Invoke one handler once with an event, as Lambda would, and print what it returns.
-
-    When `flowfn run-local` runs the same app, the invocation uses its emulator, so whatever the
-    handler writes or sends flows on through the running app (this is how to fire a schedule from
-    another terminal), whatever --state-dir it was started with. Otherwise an embedded emulator
-    lives for this one invocation. Exits 1 when the invocation failed (an HTTP answer of 500 or
-    more included).
-    """
-    import json
-    import sys
-
-    from flowfn.local.devserver import find_running
-    from flowfn.local.engine import LocalApp, Options
-    from flowfn.local.report import invocation_line
-    from flowfn.local.samples import sample_for
-
-    raw: dict[str, object] | None = None
-    if event is not None:
-        try:
-            text = sys.stdin.read() if event == "-" else Path(event).read_text()
-            loaded = json.loads(text)
-        except OSError as exc:
-            raise fail(f"--event {event}: {exc.strerror}. Give a JSON file, or '-' for stdin; "
-                       "`flowfn events` prints samples.") from None
-        except ValueError as exc:
-            raise fail(f"--event {event}: not JSON ({exc}).") from None
-        if not isinstance(loaded, dict):
-            raise fail(f"--event {event}: a Lambda event is a JSON object, not {type(loaded).__name__}.")
-        raw = loaded
-    _check_environment(endpoint_url)
-    running = find_running(state_dir, app) if endpoint_url is None else None
-    if running is not None:
-        endpoint_url = running.endpoint_url
-        errors.print(f"using the running run-local of {running.app} (pid {running.pid})", style="dim",
-                     highlight=False)
-    elif endpoint_url is None:
-        errors.print("no run-local of this app is running: the invocation gets an emulator of its own, "
-                     "gone with what the handler wrote once it returns", style="dim", highlight=False,
-                     soft_wrap=True)
-    options = Options(endpoint_url=endpoint_url, sources=False,
-                      region=running.region if running else "us-east-1",
-                      permissions=_permissions_mode(permissions))
-    try:
-        # Log lines and prints, the app's and its handler's, go to stderr: stdout holds only what the
-        # handler returned, for a pipe (`| jq .statusCode`) or a file.
-        with redirect_stdout(sys.stderr), LocalApp(app, options) as local:
-            try:
-                handler = local.app.handler(function)
-            except KeyError as exc:
-                raise fail(f"{exc.args[0]}. Run `flowfn list {app}` to see them.") from None
-            names = {**local.bindings.buckets, **local.bindings.queue_urls}
-            payload = raw if raw is not None else sample_for(handler, names, local.target.region)
-            record = local.invoker.invoke(handler, payload, source="flowfn invoke", trigger="invoke")
-    except (AppLoadError, FlowfnError) as exc:
-        raise fail(str(exc)) from None
-    except Exception as exc:
-        raise _explained(exc, endpoint_url) from None
-    errors.print(invocation_line(record), highlight=False, markup=False, soft_wrap=True)
-    if record.result is not None or record.error is None:  # an HTTP 500 still answered
-        print(json.dumps(record.result, indent=2, default=str))
-    if not record.ok:  # raised, timed out, throttled, failed messages, or answered 500 or more
-        raise typer.Exit(1)
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while run-local starts, and what start made kept
@@ -470,7 +395,7 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _check_environment(endpoint_url: str | None) -> None:
+def check_environment(endpoint_url: str | None) -> None:
     """The --endpoint-url and AWS profile checks run-local and invoke make before starting."""
     from flowfn.local.emulator import check_endpoint
     from flowfn.local.preflight import check_profile
@@ -483,7 +408,7 @@ def _check_environment(endpoint_url: str | None) -> None:
         raise fail(str(exc), 2) from None
 
 
-def _explained(exc: Exception, endpoint_url: str | None) -> Exception:
+def explained(exc: Exception, endpoint_url: str | None) -> Exception:
     """One line for a mistake in the environment found while starting (exit 2); else ``exc`` itself."""
     from flowfn.local.preflight import explain
 
@@ -510,6 +435,7 @@ def iso_time(time: str | None, option: str = "--time", code: int = 1) -> datetim
 
 from flowfn import cli_deploy as _cli_deploy  # noqa: E402, F401  (deploy, bootstrap, destroy, logs)
 from flowfn import cli_events as _cli_events  # noqa: E402, F401  (events s3, sqs, ...)
+from flowfn import cli_invoke as _cli_invoke  # noqa: E402, F401  (invoke)
 
 
 def main() -> None:
