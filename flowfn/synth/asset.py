@@ -33,7 +33,9 @@ from flowfn.synth.context import SynthError
 #: Folders never read, whatever is declared (hidden ones neither): caches, dependencies, output.
 _NEVER_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "cdk.out"})
 #: Parts of flowfn a deployed function never imports.
-_NOT_RUNTIME = frozenset({"cli.py", "testing.py", "deploy.py", "synth", "local"})
+#: What of the flowfn package a deployed function never imports: the command line (``cli.py`` and
+#: every ``cli_*.py``), deploying, synth, the local emulator, local permission checks and testing.
+_NOT_RUNTIME = frozenset({"testing.py", "describe.py", "deploy", "synth", "local", "permissions"})
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 #: Where Lambda unpacks the code asset; compiled files name their sources there.
 TASK_ROOT = "/var/task"
@@ -191,7 +193,9 @@ def runtime_files() -> list[tuple[str, Path]]:
     out = []
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package)
-        if not path.is_file() or rel.parts[0] in _NOT_RUNTIME or "__pycache__" in rel.parts:
+        top = rel.parts[0]
+        if not path.is_file() or top in _NOT_RUNTIME or top == "cli.py" or top.startswith("cli_") \
+                or "__pycache__" in rel.parts:
             continue
         if path.suffix == ".py" or path.name == "py.typed":
             out.append(("flowfn/" + rel.as_posix(), path))

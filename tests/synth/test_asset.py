@@ -4,6 +4,7 @@ itself: test_allowlist.py)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -220,3 +221,93 @@ def test_bytecode_does_not_depend_on_what_the_process_interned() -> None:
     before = compiled("marks.py", source)
     sys.intern("\x02")  # as a module imported meanwhile may do
     assert compiled("marks.py", source) == before
+
+
+RUNTIME_APP = '''
+from flowfn import Bucket, EventBus, Queue, Stream, Table, Topic, on_dynamodb_stream, on_event
+from flowfn import on_http, on_kinesis, on_s3, on_schedule, on_sns, on_sqs
+
+
+@on_s3(Bucket("uploads"))
+def s3(record):
+    return record.object_key
+
+
+@on_sqs(Queue("jobs"))
+def sqs(record):
+    record.body
+
+
+@on_schedule("rate(1 hour)")
+def schedule(event):
+    return event.rule_arn
+
+
+@on_http("POST", "/my/path")
+def http(request):
+    return {"n": len(request.body)}
+
+
+@on_sns(Topic("news"))
+def sns(record):
+    return record.message
+
+
+@on_event({"source": ["custom"]}, bus=EventBus("bus"))
+def eventbridge(event):
+    return event.source
+
+
+@on_kinesis(Stream("clicks"))
+def kinesis(record):
+    record.data
+
+
+@on_dynamodb_stream(Table("orders", key="pk", stream=True))
+def dynamodb(record):
+    record.keys
+'''
+
+RUN_EACH = '''
+import importlib, json, os, sys
+sys.path.append({site!r})  # boto3 and the like, as Lambda's runtime has them; flowfn only from the asset
+out = {{}}
+for function, event in json.loads(sys.argv[1]).items():
+    os.environ["FLOWFN_FUNCTION"] = function
+    entry = getattr(importlib.import_module("flowfn.runtime"), "handler")  # as Lambda looks it up
+    out[function] = entry(json.load(open(event)), None)
+import flowfn
+print(json.dumps({{"results": out, "flowfn": flowfn.__file__}}, default=str))
+'''
+
+
+def test_the_runtime_files_run_every_kind_on_their_own(tmp_path: Path) -> None:
+    # What ships is the flowfn runtime alone (no command line, deploying, synth, local emulator or
+    # permission checks), and that is all a deployed function of any kind needs.
+    import sysconfig
+
+    from flowfn.synth.asset import runtime_files
+
+    shipped = [rel for rel, _ in runtime_files()]
+    assert not [r for r in shipped if r.split("/")[1].startswith("cli")
+                or r.split("/")[1] in ("deploy", "synth", "local", "permissions", "testing.py")]
+    task = tmp_path / "task"
+    for rel, path in runtime_files():
+        (task / rel).parent.mkdir(parents=True, exist_ok=True)
+        (task / rel).write_bytes(path.read_bytes())
+    (task / "every_kind.py").write_text(RUNTIME_APP)
+    events = Path(__file__).resolve().parents[1] / "aws_events"
+    named = {"s3": "s3Event.json", "sqs": "sqsEvent.json", "schedule": "scheduledEvent.json",
+             "http": "apiGatewayProxyV2Event.json", "sns": "snsEvent.json", "eventbridge": "eventBridgeEvent.json",
+             "kinesis": "kinesisStreamEvent.json", "dynamodb": "dynamoStreamEvent.json"}
+    code = RUN_EACH.format(site=sysconfig.get_paths()["purelib"])
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code, json.dumps({f: str(events / e) for f, e in named.items()})],
+        cwd=task, capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": os.environ.get("PATH", ""), "FLOWFN_APP": "every_kind", "AWS_REGION": "us-east-1",
+             "PYTHONPATH": str(task), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["flowfn"] == str(task / "flowfn" / "__init__.py")
+    assert set(report["results"]) == set(named)
+    assert report["results"]["s3"] == "b21b84d653bb07b05b1e6b33684dc11b"
