@@ -25,10 +25,9 @@ class AppDecorators:
 
     __slots__ = ()
 
-    def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
-                  settings: dict[str, Any]) -> F:
-        """Register ``fn`` under ``name`` with the trigger ``build(subject)`` makes (App's)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # App's: registers ``fn`` under ``name`` with the trigger ``build(subject)`` makes
+        def _register(self, fn: F, name: str | None, build: Callable[[str], Trigger],
+                      settings: dict[str, Any]) -> F: ...
 
     def on_s3(
         self,
