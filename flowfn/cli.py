@@ -224,7 +224,7 @@ def graph_command(
         console.print(f"wrote {out}", highlight=False, markup=False)
 
 
-# -- local commands: run-local, invoke, events (flowfn/local owns them) ---------------------
+# -- local commands (flowfn/local owns them): run-local; invoke and events in cli_invoke, cli_events --
 
 StateDir = Annotated[Path, typer.Option("--state-dir", help="Where run-local keeps bucket folders and "
                                           "its state file.")]

@@ -241,11 +241,20 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-#: What a package holds besides the app: tests (``tests/``, ``test_*.py``, ``*_test.py``,
-#: ``conftest.py``, as the code asset leaves them out, and ``tests.py``, ``testing.py``, which may
-#: import a test framework a function does not have) and ``__main__``, which runs a program.
-_NOT_APP_PACKAGES = frozenset({"tests", "test", "testing"})
-_NOT_APP_MODULES = frozenset({"conftest", "__main__", "tests", "test", "testing"})
+#: Package folders that hold tests, not the app (the code asset leaves them out too).
+TEST_PACKAGES = frozenset({"tests", "test"})
+
+
+def is_test_module(name: str) -> bool:
+    """Whether a module's name (without ``.py``) is a test's: ``test_*``, ``*_test`` or ``conftest``
+    (the code asset leaves them out too)."""
+    return name == "conftest" or name.startswith("test_") or name.endswith("_test")
+
+
+#: What a package holds besides the app: tests, ``tests.py`` and ``testing`` (which may import a
+#: test framework a function does not have), and ``__main__``, which runs a program.
+_NOT_APP_PACKAGES = TEST_PACKAGES | {"testing"}
+_NOT_APP_MODULES = frozenset({"__main__", "tests", "test", "testing"})
 
 
 def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
@@ -259,7 +268,7 @@ def _submodules(module: ModuleType, target: str) -> list[ModuleType]:
     for info in sorted(pkgutil.iter_modules(path, module.__name__ + "."), key=lambda i: i.name):
         leaf = info.name.rsplit(".", 1)[-1]
         if leaf in (_NOT_APP_PACKAGES if info.ispkg else _NOT_APP_MODULES) or (
-                not info.ispkg and (leaf.startswith("test_") or leaf.endswith("_test"))):
+                not info.ispkg and is_test_module(leaf)):
             continue
         submodule = _import(info.name, target)
         found.append(submodule)

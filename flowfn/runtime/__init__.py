@@ -85,7 +85,7 @@ Entry = Callable[[dict[str, Any], Any], Any]
 #: The entry of each (FLOWFN_APP, FLOWFN_FUNCTION) resolved, until _forget().
 _loaded: dict[tuple[str, str], Entry] = {}
 _resolving: set[tuple[str, str]] = set()
-_warm, _slot = invocation.warm, invocation.lambda_invocation
+_slot = invocation.lambda_invocation
 
 if TYPE_CHECKING:
     def handler(event: dict[str, Any], context: Any) -> Any:
@@ -137,7 +137,6 @@ def _entry() -> Entry:
 
 def _entry_of(found: Handler) -> Entry:
     run = runner(found)
-    name = found.settings.name
     first = True
 
     def handler(event: dict[str, Any], context: Any) -> Any:
@@ -146,9 +145,7 @@ def _entry_of(found: Handler) -> Entry:
         nonlocal first
         if first:
             first = False
-            cold = name not in _warm
-            _warm.add(name)
-            _slot[0] = (found, context, cold)
+            _slot[0] = (found, context, invocation.cold_start(found.settings.name))
         else:
             _slot[0] = (found, context, False)
         return run(event, context)

@@ -54,7 +54,7 @@ ADAPTERS: Mapping[str, Prepare] = _Adapters({
     "eventbridge": ("flowfn.runtime.eventbridge", "prepare_eventbridge"),
 })
 
-_warm = invocation.warm
+_cold_start = invocation.cold_start
 _set, _reset = invocation.invocation_var.set, invocation.invocation_var.reset
 
 
@@ -100,10 +100,7 @@ def runner(handler: Handler) -> Runner:
 def _first(handler: Handler, event: dict[str, Any], context: object) -> Any:
     # A handler's first event: its runner is prepared, and a function's first is a cold start.
     run = runner(handler)
-    name = handler.settings.name
-    cold = name not in _warm
-    _warm.add(name)
-    token = _set((handler, context, cold))
+    token = _set((handler, context, _cold_start(handler.settings.name)))
     try:
         return run(event, context)
     finally:

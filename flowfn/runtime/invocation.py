@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flowfn.function import Handler
 
-__all__ = ["Invocation", "invocation_var", "lambda_invocation", "running", "warm"]
+__all__ = ["Invocation", "cold_start", "invocation_var", "lambda_invocation", "running", "warm"]
 
 #: The invocation log lines belong to: (handler, Lambda context, whether it is a cold start).
 Invocation = tuple["Handler", object, bool]
@@ -43,3 +43,11 @@ _get = invocation_var.get
 def running() -> Invocation | None:
     """The invocation running here (in this thread, or this task of an ``async def`` handler), or None."""
     return _get() or lambda_invocation[0]
+
+
+def cold_start(name: str) -> bool:
+    """Whether this, the first invocation of function ``name`` here, is the process's first of it
+    (a cold start); it is warm from now on."""
+    cold = name not in warm
+    warm.add(name)
+    return cold

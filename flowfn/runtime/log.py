@@ -39,7 +39,7 @@ def keys(invocation: Invocation) -> dict[str, Any]:
 def _add_keys(record: Any) -> bool:
     # A filter on each flowfn Powertools handler: the running invocation's keys join the line
     # (keys the line was given itself win).
-    invocation = _var_get() or _lambda[0]
+    invocation = running()
     if invocation is not None:
         fields = record.__dict__
         for key, value in keys(invocation).items():
@@ -135,7 +135,7 @@ def enabled(level: int) -> bool:
 
     Answered without importing Powertools, so a ``logger.debug`` below the level costs next to nothing.
     """
-    return level >= _level_number(_level(_var_get() or _lambda[0]))
+    return level >= _level_number(_level(running()))
 
 
 class FunctionLogger:

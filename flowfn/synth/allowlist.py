@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flowfn.errors import ConfigError
+from flowfn.loader import TEST_PACKAGES, is_test_module
 
 #: Names of files that hold keys, credentials or state, with what each is (lower case; a file's
 #: name is compared in lower case). A declared file matching one is refused unless forced.
@@ -42,8 +43,7 @@ SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("*.log", "a log"), ("*.log.*", "a log"),
 )
 #: Folder names that never hold the app's modules.
-_NOT_PACKAGES = frozenset({"tests", "test", "__pycache__"})
-_TEST_MODULES = ("test_*.py", "*_test.py", "conftest.py")
+_NOT_PACKAGES = TEST_PACKAGES | {"__pycache__"}
 #: Folder names (lower case) whose files count as secrets wherever they are.
 _SECRET_FOLDERS = frozenset({"secret", "secrets", "credentials"})
 _ASSET_NAME = re.compile(r"^(code|deps|functions)-.+\.(zip|json|yaml)$")
@@ -157,7 +157,7 @@ def is_module(path: str, files: frozenset[str]) -> bool:
     *folders, name = path.split("/")
     if not name.endswith(".py") or not name[:-3].isidentifier():
         return False
-    return not any(fnmatch.fnmatchcase(name, p) for p in _TEST_MODULES) and _in_packages(folders, files)
+    return not is_test_module(name[:-3]) and _in_packages(folders, files)
 
 
 def _package_data(path: str, files: frozenset[str]) -> bool:

@@ -32,7 +32,6 @@ from flowfn.synth.context import SynthError
 
 #: Folders never read, whatever is declared (hidden ones neither): caches, dependencies, output.
 _NEVER_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "cdk.out"})
-#: Parts of flowfn a deployed function never imports.
 #: What of the flowfn package a deployed function never imports: the command line (``cli.py`` and
 #: every ``cli_*.py``), deploying, synth, the local emulator, local permission checks and testing.
 _NOT_RUNTIME = frozenset({"testing.py", "describe.py", "deploy", "synth", "local", "permissions"})
